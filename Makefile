@@ -1,0 +1,38 @@
+# The two commands of the README:
+#   make run    install, migrate, load the demo data, train, and serve web + worker + beat
+#   make test   install and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+WEB_PORT ?= 8000
+export WEB_PORT
+
+.PHONY: install run setup test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py setup_demo
+
+run: setup
+	@echo "Starting web, worker and beat. Open http://127.0.0.1:$(WEB_PORT)/ (Ctrl-C stops all three)."
+	$(BIN)/honcho start --no-prefix=false -f Procfile
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var staticfiles

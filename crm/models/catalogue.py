@@ -1,0 +1,52 @@
+from django.db import models
+from django.db.models import Q
+
+
+class Category(models.Model):
+    """A node of the category tree; ``path`` is the full ``a/b/c`` name and is unique."""
+
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    path = models.CharField(max_length=255, unique=True)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class ProductQuerySet(models.QuerySet):
+    def available(self) -> "ProductQuerySet":
+        """Products that may be shown or recommended: active and not known to be out of stock."""
+        return self.filter(active=True).filter(Q(stock__isnull=True) | Q(stock__gt=0))
+
+
+class Product(models.Model):
+    external_id = models.CharField(max_length=64, unique=True, help_text="SKU in the retailer's systems.")
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    active = models.BooleanField(default=True)
+    stock = models.IntegerField(null=True, blank=True, help_text="Units in stock; empty when not tracked.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["external_id"]
+        indexes = [models.Index(fields=["category", "active"]), models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock is None or self.stock > 0

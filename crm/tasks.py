@@ -1,0 +1,14 @@
+"""Celery tasks of the CRM: thin wrappers that take ids and call one service."""
+
+from celery import shared_task
+
+from crm.services.jobs import job_running, job_succeed
+
+
+@shared_task
+def count_customers_task(job_id: int) -> None:
+    """A small job used to check that workers reach the database (and by the health check)."""
+    from crm.models import Customer
+
+    with job_running(job_id):
+        job_succeed(job_id=job_id, result={"customers": Customer.objects.count()})

@@ -1,0 +1,109 @@
+from django.db import models
+from django.db.models import Q
+
+
+class ModelVersionQuerySet(models.QuerySet):
+    def active(self) -> "ModelVersionQuerySet":
+        return self.filter(status=ModelVersion.Status.ACTIVE)
+
+
+class ModelVersion(models.Model):
+    """One trained recommender: its data window, parameters, metrics and artifact.
+
+    At most one version is ``active`` (served). A version that never beat the baselines stays
+    ``ready`` (or ``rejected``) and can still be activated by hand.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        SCORING = "scoring", "Scoring"
+        REJECTED = "rejected", "Rejected by quality gate"
+        FAILED = "failed", "Failed"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    params = models.JSONField(default=dict, blank=True)
+    data_start = models.DateTimeField(null=True, blank=True)
+    data_end = models.DateTimeField(null=True, blank=True)
+    validation_cutoff = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="Customers, products, order lines used.")
+    metrics = models.JSONField(default=dict, blank=True, help_text="MLP and baselines on the held-out period.")
+    artifact_path = models.CharField(max_length=500, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    job = models.ForeignKey("crm.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    trained_at = models.DateTimeField(null=True, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ModelVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="one_active_model_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Model v{self.pk} ({self.status})"
+
+    @property
+    def ndcg(self) -> float | None:
+        return (self.metrics or {}).get("mlp", {}).get("ndcg@10")
+
+
+class Recommendation(models.Model):
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="recommendations")
+    customer = models.ForeignKey("crm.Customer", on_delete=models.CASCADE, related_name="recommendations")
+    product = models.ForeignKey("crm.Product", on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    reason = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["model_version", "customer", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "customer", "rank"], name="recommendation_rank_unique"
+            ),
+        ]
+
+
+class ProductNeighbour(models.Model):
+    """"Bought together": products often in the same orders, from a model version's data."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="neighbours")
+    product = models.ForeignKey("crm.Product", on_delete=models.CASCADE, related_name="+")
+    neighbour = models.ForeignKey("crm.Product", on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+
+    class Meta:
+        ordering = ["model_version", "product", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "product", "rank"], name="product_neighbour_rank_unique"
+            ),
+        ]
+
+
+class PopularProduct(models.Model):
+    """Cold-start lists of a version: popular overall (country blank) and per country."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="popular")
+    country = models.CharField(max_length=64, blank=True)
+    product = models.ForeignKey("crm.Product", on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+
+    class Meta:
+        ordering = ["model_version", "country", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "country", "rank"], name="popular_product_rank_unique"
+            ),
+        ]

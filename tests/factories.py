@@ -1,0 +1,84 @@
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from crm.models import BehaviourEvent, Category, Customer, Order, OrderLine, Product
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
+
+
+class StaffUserFactory(UserFactory):
+    is_staff = True
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    external_id = factory.Sequence(lambda n: f"C{n:05d}")
+    name = factory.Faker("name")
+    email = factory.Faker("email")
+    country = "United Kingdom"
+    email_opt_in = True
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("path",)
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    path = factory.LazyAttribute(lambda c: c.name)
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    external_id = factory.Sequence(lambda n: f"P{n:05d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    category = factory.SubFactory(CategoryFactory)
+    price = Decimal("4.95")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    external_id = factory.Sequence(lambda n: f"O{n:06d}")
+    customer = factory.SubFactory(CustomerFactory)
+    placed_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=10))
+    country = "United Kingdom"
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    line_number = factory.Sequence(lambda n: n + 1)
+    product = factory.SubFactory(ProductFactory)
+    item_code = factory.LazyAttribute(lambda line: line.product.external_id if line.product else "FEE")
+    quantity = 1
+    unit_price = Decimal("4.95")
+
+
+class BehaviourEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BehaviourEvent
+
+    customer = factory.SubFactory(CustomerFactory)
+    product = factory.SubFactory(ProductFactory)
+    kind = BehaviourEvent.Kind.VIEW
+    at = factory.LazyFunction(timezone.now)
