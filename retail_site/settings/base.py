@@ -156,7 +156,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=15),
     },
     "nightly-segments": {
-        "task": "crm.tasks.scheduled_segments_task",
+        "task": "crm.tasks.marketing.scheduled_segments_task",
         "schedule": crontab(hour=3, minute=30),
     },
 }

@@ -1,5 +1,7 @@
 """Settings for the test suite: the same code, on whatever DATABASE_URL / CELERY_BROKER_URL say."""
 
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import CELERY_BROKER_URL, DATABASES, VAR_DIR, env
 
@@ -14,12 +16,13 @@ STORAGES = {
 MODEL_ARTIFACT_ROOT = env.path("MODEL_ARTIFACT_ROOT", default=VAR_DIR / "test-models")
 # A test database on disk (not in memory) so that a real worker process can open it too.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    _db_path = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_db_path.with_name(f"test-{_db_path.name}"))}
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "10000/min", "user": "100000/min"}  # noqa: F405
 
 # Tests use their own broker folder, never the one a running demo worker reads.
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _test_queue_dir = VAR_DIR / "test-celery"
+    _test_queue_dir = Path(env("CELERY_FILESYSTEM_DIR", default=str(VAR_DIR / "test-celery")))
     for _sub in ("queue", "processed", "control"):
         (_test_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -1,4 +1,4 @@
-"""Celery tasks of the CRM: thin wrappers that take ids and call one service."""
+"""Small maintenance tasks."""
 
 from celery import shared_task
 

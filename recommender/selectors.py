@@ -1,0 +1,84 @@
+"""What pages and the API read of the recommender: always the served (active) version's rows."""
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from crm.models import Customer, Product
+from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
+
+
+def model_version_active() -> ModelVersion | None:
+    return ModelVersion.objects.active().first()
+
+
+def recommendation_list_for_customer(*, customer: Customer, limit: int | None = None) -> list[dict]:
+    """The customer's recommendations from the served version, best first, each with its reason.
+
+    Reads one version only: the filter on the active status and the rows are one query, so a
+    switch of version in between cannot mix two versions. Customers the version did not score
+    (new since training) get the popular-in-country list, then popular overall.
+    Inactive and out-of-stock products are filtered at read time as well, since stock changes
+    between scorings.
+    """
+    limit = limit or settings.RECOMMENDER_TOP_N
+    rows = list(
+        Recommendation.objects.filter(
+            customer=customer, model_version__status=ModelVersion.Status.ACTIVE
+        )
+        .filter(product__in=Product.objects.available())
+        .select_related("product", "product__category")
+        .order_by("rank")[:limit]
+    )
+    if rows:
+        return [
+            {
+                "product": row.product,
+                "rank": position,
+                "score": row.score,
+                "reason": row.reason,
+                "model_version_id": row.model_version_id,
+            }
+            for position, row in enumerate(rows, start=1)
+        ]
+    return popular_list_for_country(country=customer.country, limit=limit)
+
+
+def popular_list_for_country(*, country: str, limit: int) -> list[dict]:
+    """Cold start: popular in the country, topped up with popular overall."""
+    candidates = list(
+        PopularProduct.objects.filter(
+            model_version__status=ModelVersion.Status.ACTIVE, country__in=[country or "", ""]
+        )
+        .filter(product__in=Product.objects.available())
+        .select_related("product", "product__category")
+        .order_by("-country", "rank")[: limit * 3]
+    )
+    seen: set[int] = set()
+    result: list[dict] = []
+    for row in candidates:
+        if row.product_id in seen:
+            continue
+        seen.add(row.product_id)
+        reason = f"Popular in {row.country}" if row.country else "Popular with our customers"
+        result.append(
+            {
+                "product": row.product,
+                "rank": len(result) + 1,
+                "score": row.score,
+                "reason": reason,
+                "model_version_id": row.model_version_id,
+            }
+        )
+        if len(result) >= limit:
+            break
+    return result
+
+
+def similar_product_list(*, product: Product, limit: int = 10) -> QuerySet[ProductNeighbour]:
+    """"Bought together": neighbours of a product in the served version, available ones only."""
+    return (
+        ProductNeighbour.objects.filter(product=product, model_version__status=ModelVersion.Status.ACTIVE)
+        .filter(neighbour__in=Product.objects.available())
+        .select_related("neighbour", "neighbour__category")
+        .order_by("rank")[:limit]
+    )
