@@ -30,7 +30,9 @@ class ModelVersion(models.Model):
     data_end = models.DateTimeField(null=True, blank=True)
     validation_cutoff = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True, help_text="Customers, products, order lines used.")
-    metrics = models.JSONField(default=dict, blank=True, help_text="MLP and baselines on the held-out period.")
+    metrics = models.JSONField(
+        default=dict, blank=True, help_text="MLP and baselines on the held-out period."
+    )
     artifact_path = models.CharField(max_length=500, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
@@ -45,7 +47,9 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="one_active_model_version"),
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="one_active_model_version"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -74,7 +78,7 @@ class Recommendation(models.Model):
 
 
 class ProductNeighbour(models.Model):
-    """"Bought together": products often in the same orders, from a model version's data."""
+    """ "Bought together": products often in the same orders, from a model version's data."""
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="neighbours")
     product = models.ForeignKey("crm.Product", on_delete=models.CASCADE, related_name="+")

@@ -22,9 +22,7 @@ def recommendation_list_for_customer(*, customer: Customer, limit: int | None = 
     """
     limit = limit or settings.RECOMMENDER_TOP_N
     rows = list(
-        Recommendation.objects.filter(
-            customer=customer, model_version__status=ModelVersion.Status.ACTIVE
-        )
+        Recommendation.objects.filter(customer=customer, model_version__status=ModelVersion.Status.ACTIVE)
         .filter(product__in=Product.objects.available())
         .select_related("product", "product__category")
         .order_by("rank")[:limit]
@@ -75,10 +73,36 @@ def popular_list_for_country(*, country: str, limit: int) -> list[dict]:
 
 
 def similar_product_list(*, product: Product, limit: int = 10) -> QuerySet[ProductNeighbour]:
-    """"Bought together": neighbours of a product in the served version, available ones only."""
+    """ "Bought together": neighbours of a product in the served version, available ones only."""
     return (
         ProductNeighbour.objects.filter(product=product, model_version__status=ModelVersion.Status.ACTIVE)
         .filter(neighbour__in=Product.objects.available())
         .select_related("neighbour", "neighbour__category")
         .order_by("rank")[:limit]
     )
+
+
+def click_through_rate_by_version() -> list[dict]:
+    """Recommendation impressions, clicks and CTR per model version, newest version first."""
+    from django.db.models import Count, Q
+
+    from crm.models import BehaviourEvent
+
+    rows = (
+        BehaviourEvent.objects.filter(
+            model_version_id__isnull=False,
+            kind__in=[
+                BehaviourEvent.Kind.RECOMMENDATION_IMPRESSION,
+                BehaviourEvent.Kind.RECOMMENDATION_CLICK,
+            ],
+        )
+        .values("model_version_id")
+        .annotate(
+            impressions=Count("id", filter=Q(kind=BehaviourEvent.Kind.RECOMMENDATION_IMPRESSION)),
+            clicks=Count("id", filter=Q(kind=BehaviourEvent.Kind.RECOMMENDATION_CLICK)),
+        )
+        .order_by("-model_version_id")
+    )
+    return [
+        {**row, "ctr": (row["clicks"] / row["impressions"]) if row["impressions"] else None} for row in rows
+    ]

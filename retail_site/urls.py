@@ -7,7 +7,11 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
 ]
 # Each face of the product has its own URL module; they are added as they exist.
-for prefix, module in (("api/", "retail_site.api_urls"), ("staff/", "crm.views.staff_urls"), ("", "crm.views.shop_urls")):
+for prefix, module in (
+    ("api/", "retail_site.api_urls"),
+    ("staff/", "crm.views.staff_urls"),
+    ("", "crm.views.shop_urls"),
+):
     try:
         __import__(module)
     except ModuleNotFoundError as exc:

@@ -8,7 +8,9 @@ class SegmentRun(models.Model):
 
     as_of = models.DateField(db_index=True)
     job = models.ForeignKey("crm.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    parameters = models.JSONField(default=dict, blank=True, help_text="Fitted BG/NBD and Gamma-Gamma parameters.")
+    parameters = models.JSONField(
+        default=dict, blank=True, help_text="Fitted BG/NBD and Gamma-Gamma parameters."
+    )
     group_counts = models.JSONField(default=dict, blank=True)
     customer_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -52,7 +54,9 @@ class CustomerSegment(models.Model):
     churn_risk = models.FloatField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["run", "customer"], name="segment_run_customer_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "customer"], name="segment_run_customer_unique")
+        ]
         indexes = [
             models.Index(fields=["run", "rfm_group"]),
             models.Index(fields=["run", "high_value"]),
