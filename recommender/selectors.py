@@ -106,3 +106,13 @@ def click_through_rate_by_version() -> list[dict]:
     return [
         {**row, "ctr": (row["clicks"] / row["impressions"]) if row["impressions"] else None} for row in rows
     ]
+
+
+def recommendation_export_rows(*, model_version: ModelVersion, top: int):
+    """(customer external id, product external id, rank, score, reason), streamed in rank order."""
+    return (
+        Recommendation.objects.filter(model_version=model_version, rank__lte=top)
+        .order_by("customer__external_id", "rank")
+        .values_list("customer__external_id", "product__external_id", "rank", "score", "reason")
+        .iterator(chunk_size=10_000)
+    )

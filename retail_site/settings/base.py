@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "crm",
     "recommender",
@@ -162,6 +163,15 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = TIME_ZONE
 
+# --- Order import -----------------------------------------------------------------------------
+# Item codes in canonical order files that are not catalogue products (postage, fees, manual
+# adjustments): their lines keep the code and text but never create a Product. A trailing "*" matches
+# any code with that prefix. The defaults are the service codes of the UCI Online Retail data.
+CRM_NON_PRODUCT_CODES = env.list(
+    "CRM_NON_PRODUCT_CODES",
+    default="POST,DOT,M,C2,D,S,B,BANK CHARGES,AMAZONFEE,CRUK,PADS,ADJUST,DCGS*,GIFT_*".split(","),
+)
+
 # --- Recommender ------------------------------------------------------------------------------
 MODEL_ARTIFACT_ROOT = env.path("MODEL_ARTIFACT_ROOT", default=VAR_DIR / "models")
 RECOMMENDER_TOP_N = env.int("RECOMMENDER_TOP_N", default=20)
@@ -202,6 +212,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc assets come from drf-spectacular-sidecar's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {
@@ -211,3 +225,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+DEMO_WEB_PORT = env.int("WEB_PORT", default=8000)

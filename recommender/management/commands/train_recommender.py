@@ -1,0 +1,70 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from crm.models import Job
+from crm.services.jobs import JobReporter
+from recommender.management.commands._wait import follow_job
+from recommender.models import ModelVersion
+from recommender.services.activation import model_version_activate
+from recommender.services.scoring import model_version_score
+from recommender.services.training import model_version_train, quality_gate, training_enqueue
+
+
+class Command(BaseCommand):
+    help = (
+        "Train a new recommender version in the background (Celery training queue). With --wait, follow it "
+        "until the version is served (exit 0) or has failed or was not served (exit 1)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--wait", action="store_true", help="Wait for the outcome, with a progress bar.")
+        parser.add_argument(
+            "--timeout", type=float, default=None, help="Seconds to wait at most with --wait."
+        )
+        parser.add_argument("--no-activate", action="store_true", help="Train and score but do not serve.")
+        parser.add_argument(
+            "--inline", action="store_true", help="Train and score in this process instead of a worker."
+        )
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, **options):
+        activate = not options["no_activate"]
+        if options["inline"]:
+            return self._inline(activate=activate, show_progress=not options["no_progress"])
+        job = training_enqueue(activate=activate)
+        version_id = job.params["model_version_id"]
+        self.stdout.write(f"Queued training job {job.pk} for model version {version_id}.")
+        if not options["wait"]:
+            return
+        try:
+            job = follow_job(job.pk, show_progress=not options["no_progress"], timeout=options["timeout"])
+        except TimeoutError as exc:
+            raise CommandError(str(exc)) from exc
+        self._report(job=job, version=ModelVersion.objects.get(pk=version_id), activate=activate)
+
+    def _report(self, *, job: Job, version: ModelVersion, activate: bool) -> None:
+        mlp = (version.metrics or {}).get("mlp", {})
+        if mlp:
+            self.stdout.write(
+                f"Validation NDCG@10 {mlp.get('ndcg@10', 0):.4f}, Recall@10 {mlp.get('recall@10', 0):.4f}"
+            )
+        if job.status == Job.Status.FAILED:
+            raise CommandError(f"Model version {version.pk} failed: {version.error or job.error}")
+        if activate and version.status != ModelVersion.Status.ACTIVE:
+            raise CommandError(f"Model version {version.pk} is not served: {version.error or job.message}")
+        self.stdout.write(self.style.SUCCESS(f"Model version {version.pk} is {version.status}."))
+
+    def _inline(self, *, activate: bool, show_progress: bool) -> None:
+        version = ModelVersion.objects.create(params={"activate": activate})
+        self.stdout.write(f"Training model version {version.pk} in this process.")
+        version = model_version_train(model_version=version, progress=JobReporter(None))
+        passed, verdict = quality_gate(model_version=version)
+        self.stdout.write(verdict)
+        if not passed:
+            ModelVersion.objects.filter(pk=version.pk).update(
+                status=ModelVersion.Status.REJECTED, error=verdict
+            )
+            raise CommandError(f"Model version {version.pk} is not served: {verdict}")
+        version = model_version_score(model_version=version)
+        if activate:
+            version = model_version_activate(model_version=version)
+        self.stdout.write(self.style.SUCCESS(f"Model version {version.pk} is {version.status}."))

@@ -1,0 +1,58 @@
+"""Hourly rescoring of the served model when the data it was scored on has changed."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Max
+
+from crm.models import Job, Order, Product
+from crm.services.jobs import job_create
+from recommender.models import ModelVersion
+
+
+def rescore_if_stale(*, now: dt.datetime) -> Job | None:
+    served = ModelVersion.objects.active().first()
+    if served is None or served.scored_at is None:
+        return None
+    if ModelVersion.objects.filter(
+        status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING, ModelVersion.Status.SCORING]
+    ).exists():
+        return None
+    changed_at = max(
+        filter(
+            None,
+            [
+                Product.objects.aggregate(at=Max("updated_at"))["at"],
+                Order.objects.aggregate(at=Max("created_at"))["at"],
+            ],
+        ),
+        default=None,
+    )
+    if changed_at is None or changed_at <= served.scored_at:
+        return None
+    return rescore_enqueue(model_version=served)
+
+
+def rescore_enqueue(*, model_version: ModelVersion, user=None) -> Job:
+    """A new version sharing ``model_version``'s trained artifact, scored on today's catalogue."""
+    from recommender.tasks import score_model_version_task
+
+    with transaction.atomic():
+        job = job_create(kind=Job.Kind.SCORE, user=user, params={"rescore_of": model_version.pk})
+        rescored = ModelVersion.objects.create(
+            status=ModelVersion.Status.READY,
+            params={**model_version.params, "rescore_of": model_version.pk},
+            data_start=model_version.data_start,
+            data_end=model_version.data_end,
+            validation_cutoff=model_version.validation_cutoff,
+            counts=model_version.counts,
+            metrics=model_version.metrics,
+            artifact_path=model_version.artifact_path,
+            timings={key: value for key, value in model_version.timings.items() if "score" not in key},
+            job=job,
+            trained_at=model_version.trained_at,
+        )
+        job.params = {**job.params, "model_version_id": rescored.pk}
+        job.save(update_fields=["params"])
+        transaction.on_commit(lambda: score_model_version_task.delay(rescored.pk, activate=True))
+    return job
