@@ -1,0 +1,93 @@
+"""Settings come from the environment; production refuses to start unsafe and passes check --deploy."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAFE_KEY = "k" * 20 + "-production-secret-key-for-tests-0123456789"
+
+
+def run_django(settings_module: str, code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}
+    }
+    clean.update({"DJANGO_SETTINGS_MODULE": settings_module, **env})
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def settings_json(settings_module: str, **env: str) -> dict:
+    code = (
+        "from django.conf import settings; import json; "
+        "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
+        "'name': str(settings.DATABASES['default']['NAME']), 'broker': settings.CELERY_BROKER_URL, "
+        "'debug': settings.DEBUG, 'artifacts': str(settings.MODEL_ARTIFACT_ROOT)}))"
+    )
+    result = run_django(settings_module, code, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_embedded_defaults_without_environment():
+    values = settings_json("retail_site.settings.local")
+    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["name"] == str(ROOT / "var" / "db.sqlite3")
+    assert values["broker"] == "filesystem://"
+    assert values["artifacts"] == str(ROOT / "var" / "models")
+
+
+def test_database_broker_and_artifacts_come_from_the_environment():
+    values = settings_json(
+        "retail_site.settings.local",
+        DATABASE_URL="postgres://shop:secret@db.internal:5433/retail",
+        CELERY_BROKER_URL="redis://cache.internal:6379/2",
+        MODEL_ARTIFACT_ROOT="/srv/models",
+        DEBUG="false",
+    )
+    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["name"] == "retail"
+    assert values["broker"] == "redis://cache.internal:6379/2"
+    assert values["artifacts"] == "/srv/models"
+    assert values["debug"] is False
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_django("retail_site.settings.production", "pass", ALLOWED_HOSTS="shop.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = run_django("retail_site.settings.production", "pass", SECRET_KEY=SAFE_KEY)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="retail_site.settings.production",
+        SECRET_KEY=SAFE_KEY,
+        ALLOWED_HOSTS="shop.example.com",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
