@@ -1,23 +1,39 @@
-"""Readable reasons. The ``ml`` package refers to products by id (``{product:123}``); the text
-stored with a recommendation names the product, so pages never look names up."""
+"""Reasons as stored with a recommendation: the ``ml`` package refers to products and categories
+by id (``{product:123}``, ``{category:7}``); the stored text names them, so pages never look up names."""
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-PRODUCT_PLACEHOLDER = re.compile(r"\{product:(\d+)\}")
+from crm.models import Category, Product
+from recommender.ml.reasons import render_reason
 
-
-def reason_product_ids(reasons: Iterable[str]) -> set[int]:
-    ids: set[int] = set()
-    for reason in reasons:
-        ids.update(int(match) for match in PRODUCT_PLACEHOLDER.findall(reason or ""))
-    return ids
+PLACEHOLDER = re.compile(r"\{(product|category):(-?\d+)\}")
 
 
-def render_reason(reason: str, product_names: Mapping[int, str]) -> str:
-    """Replace ``{product:<id>}`` with the product's name (or a neutral word if it is unknown)."""
+class ReasonRenderer:
+    """Renders reasons, fetching each product and category name once."""
 
-    def name(match: re.Match) -> str:
-        return product_names.get(int(match.group(1)), "an item you bought")
+    def __init__(self) -> None:
+        self.product_names: dict[int, str] = {}
+        self.category_names: dict[int, str] = {}
 
-    return PRODUCT_PLACEHOLDER.sub(name, reason or "")
+    def prefetch(self, reasons: Iterable[str]) -> None:
+        wanted: dict[str, set[int]] = {"product": set(), "category": set()}
+        for reason in reasons:
+            for kind, identifier in PLACEHOLDER.findall(reason or ""):
+                wanted[kind].add(int(identifier))
+        missing_products = wanted["product"] - self.product_names.keys()
+        if missing_products:
+            self.product_names.update(
+                Product.objects.filter(pk__in=missing_products).values_list("id", "name")
+            )
+        missing_categories = wanted["category"] - self.category_names.keys()
+        if missing_categories:
+            self.category_names.update(
+                Category.objects.filter(pk__in=missing_categories).values_list("id", "name")
+            )
+
+    def render(self, reason: str) -> str:
+        return render_reason(
+            reason or "", product_names=self.product_names, category_names=self.category_names
+        )

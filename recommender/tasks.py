@@ -65,7 +65,9 @@ def train_model_version_task(self, model_version_id: int) -> None:
         return
 
     passed, verdict = quality_gate(model_version=version)
-    if not passed:
+    if not passed and version.params.get("force"):
+        verdict = f"Served by request although: {verdict}"
+    elif not passed:
         ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.REJECTED, error=verdict)
         if job_id:
             job_succeed(

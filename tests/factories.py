@@ -82,3 +82,101 @@ class BehaviourEventFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     kind = BehaviourEvent.Kind.VIEW
     at = factory.LazyFunction(timezone.now)
+
+
+class JobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Job"
+
+    kind = "import"
+    status = "queued"
+
+
+class SegmentRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.SegmentRun"
+
+    as_of = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class CustomerSegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.CustomerSegment"
+
+    run = factory.SubFactory(SegmentRunFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    recency_days = 10
+    frequency = 3
+    monetary = 120.0
+    r_score = 4
+    f_score = 3
+    m_score = 3
+    rfm_group = "loyal"
+
+
+class PromotionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Promotion"
+
+    name = factory.Sequence(lambda n: f"Promotion {n}")
+    starts_on = factory.LazyFunction(lambda: timezone.now().date())
+    ends_on = factory.LazyAttribute(lambda promotion: promotion.starts_on + dt.timedelta(days=14))
+    audience_size = 100
+
+    @factory.post_generation
+    def products(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.products.set(extracted)
+
+
+class PromotionTargetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.PromotionTarget"
+
+    promotion = factory.SubFactory(PromotionFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    rank = factory.Sequence(lambda n: n + 1)
+    score = 0.5
+    expected_value = 2.0
+    group = "target"
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "recommender.ModelVersion"
+
+    status = "ready"
+
+
+class RecommendationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "recommender.Recommendation"
+
+    model_version = factory.SubFactory(ModelVersionFactory, status="active")
+    customer = factory.SubFactory(CustomerFactory)
+    product = factory.SubFactory(ProductFactory)
+    rank = factory.Sequence(lambda n: n + 1)
+    score = 0.5
+    reason = "Popular with our customers"
+
+
+class ProductNeighbourFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "recommender.ProductNeighbour"
+
+    model_version = factory.SubFactory(ModelVersionFactory, status="active")
+    product = factory.SubFactory(ProductFactory)
+    neighbour = factory.SubFactory(ProductFactory)
+    rank = factory.Sequence(lambda n: n + 1)
+    score = 0.5
+
+
+class PopularProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "recommender.PopularProduct"
+
+    model_version = factory.SubFactory(ModelVersionFactory, status="active")
+    country = ""
+    product = factory.SubFactory(ProductFactory)
+    rank = factory.Sequence(lambda n: n + 1)
+    score = 0.5

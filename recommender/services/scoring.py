@@ -13,7 +13,7 @@ from crm.models import OrderLine, Product
 from crm.services.bulk import bulk_insert_rows
 from crm.services.jobs import JobReporter
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
-from recommender.reasons import reason_product_ids, render_reason
+from recommender.reasons import ReasonRenderer
 from recommender.services import frames
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ def scored_customer_ids() -> np.ndarray:
     """Customers with at least one catalogue purchase: the ones a model can personalise for."""
     ids = (
         OrderLine.objects.filter(product__isnull=False, order__customer__isnull=False)
+        .order_by()
         .values_list("order__customer_id", flat=True)
         .distinct()
     )
@@ -65,7 +66,7 @@ def model_version_score(*, model_version: ModelVersion, progress: JobReporter | 
         available = frames.available_product_ids()
         customer_ids = scored_customer_ids()
         chunk_size = max(1, settings.RECOMMENDER_SCORE_CHUNK_SIZE)
-        names: dict[int, str] = {}
+        renderer = ReasonRenderer()
         written = 0
         chunks = max(1, int(np.ceil(len(customer_ids) / chunk_size)))
         for index in range(chunks):
@@ -80,7 +81,7 @@ def model_version_score(*, model_version: ModelVersion, progress: JobReporter | 
                 allow_bought=settings.RECOMMENDER_ALLOW_BOUGHT,
                 max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
             )
-            _remember_names(names, reason_product_ids(recommended["reason"].unique()))
+            renderer.prefetch(recommended["reason"].unique())
             rows = (
                 (
                     model_version.pk,
@@ -88,7 +89,7 @@ def model_version_score(*, model_version: ModelVersion, progress: JobReporter | 
                     int(product),
                     int(rank),
                     float(score),
-                    render_reason(reason, names),
+                    renderer.render(reason),
                 )
                 for customer, product, rank, score, reason in recommended[
                     ["customer_id", "product_id", "rank", "score", "reason"]
@@ -170,9 +171,3 @@ def purchase_probabilities(
         product_ids=np.asarray(product_ids, dtype="int64"),
     )
     return np.asarray(matrix, dtype="float64"), version.pk
-
-
-def _remember_names(names: dict[int, str], product_ids: set[int]) -> None:
-    missing = product_ids - names.keys()
-    if missing:
-        names.update(Product.objects.filter(pk__in=missing).values_list("id", "name"))

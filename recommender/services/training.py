@@ -25,14 +25,21 @@ class TrainingError(RuntimeError):
     pass
 
 
-def training_enqueue(*, user=None, activate: bool = True) -> Job:
-    """Queue a training run: a Job the portal shows and a ModelVersion that records the outcome."""
+def training_enqueue(
+    *, user=None, activate: bool = True, force: bool = False, config: dict | None = None
+) -> Job:
+    """Queue a training run: a Job the portal shows and a ModelVersion that records the outcome.
+
+    ``force`` serves the new version even if it fails the quality gate (an operator's decision, kept
+    in the version's params); ``config`` overrides training settings for this run only.
+    """
     from recommender.tasks import train_model_version_task
 
     with transaction.atomic():
-        job = job_create(kind=Job.Kind.TRAIN, user=user, params={"activate": activate})
-        version = ModelVersion.objects.create(job=job, params={"activate": activate})
-        job.params = {"activate": activate, "model_version_id": version.pk}
+        params = {"activate": activate, "force": force, "config": config or {}}
+        job = job_create(kind=Job.Kind.TRAIN, user=user, params=params)
+        version = ModelVersion.objects.create(job=job, params=params)
+        job.params = {**params, "model_version_id": version.pk}
         job.save(update_fields=["params"])
         transaction.on_commit(lambda: train_model_version_task.delay(version.pk))
     return job
@@ -62,7 +69,11 @@ def model_version_train(*, model_version: ModelVersion, progress: JobReporter | 
         events = frames.event_frame()
         read_seconds = time.monotonic() - started
         progress(0.05, f"Training on {len(order_lines):,} order lines")
+        config = ml.config_from_dict(
+            {**settings.RECOMMENDER_TRAIN_CONFIG, **model_version.params.get("config", {})}
+        )
         trained = ml.train_recommender(
+            config=config,
             order_lines=order_lines,
             products=products,
             customers=customers,

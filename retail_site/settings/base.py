@@ -169,7 +169,7 @@ CELERY_TIMEZONE = TIME_ZONE
 # any code with that prefix. The defaults are the service codes of the UCI Online Retail data.
 CRM_NON_PRODUCT_CODES = env.list(
     "CRM_NON_PRODUCT_CODES",
-    default="POST,DOT,M,C2,D,S,B,BANK CHARGES,AMAZONFEE,CRUK,PADS,ADJUST,DCGS*,GIFT_*".split(","),
+    default=["POST", "DOT", "M", "C2", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "ADJUST", "DCGS*", "GIFT_*"],
 )
 
 # --- Recommender ------------------------------------------------------------------------------
@@ -177,6 +177,8 @@ MODEL_ARTIFACT_ROOT = env.path("MODEL_ARTIFACT_ROOT", default=VAR_DIR / "models"
 RECOMMENDER_TOP_N = env.int("RECOMMENDER_TOP_N", default=20)
 RECOMMENDER_ALLOW_BOUGHT = env.bool("RECOMMENDER_ALLOW_BOUGHT", default=True)
 RECOMMENDER_MAX_PER_CATEGORY = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=0)
+# Overrides of recommender.ml.TrainConfig, e.g. '{"epochs": 10}'.
+RECOMMENDER_TRAIN_CONFIG = env.json("RECOMMENDER_TRAIN_CONFIG", default={})
 RECOMMENDER_SCORE_CHUNK_SIZE = env.int("RECOMMENDER_SCORE_CHUNK_SIZE", default=2000)
 # Soft limit raises inside the task so it can mark its version failed; the hard limit kills it.
 RECOMMENDER_TRAIN_SOFT_TIME_LIMIT = env.int("RECOMMENDER_TRAIN_SOFT_TIME_LIMIT", default=60 * 60)
@@ -227,3 +229,9 @@ LOGGING = {
 }
 
 DEMO_WEB_PORT = env.int("WEB_PORT", default=8000)
+
+# --- Marketing --------------------------------------------------------------------------------
+# Share of a promoted product's discounted price kept as margin, for a target's expected value.
+PROMOTION_MARGIN_RATE = env.float("PROMOTION_MARGIN_RATE", default=0.3)
+# Predicted 12-month CLV is spend x this rate (1.0: revenue, not margin).
+CLV_MARGIN_RATE = env.float("CLV_MARGIN_RATE", default=1.0)

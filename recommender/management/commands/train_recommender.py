@@ -1,3 +1,5 @@
+import json
+
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.models import Job
@@ -24,13 +26,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--inline", action="store_true", help="Train and score in this process instead of a worker."
         )
+        parser.add_argument(
+            "--force", action="store_true", help="Serve the new version even if it fails the quality gate."
+        )
+        parser.add_argument(
+            "--config",
+            type=json.loads,
+            default=None,
+            help="Training settings for this run, e.g. '{\"epochs\": 5}'.",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
         activate = not options["no_activate"]
         if options["inline"]:
-            return self._inline(activate=activate, show_progress=not options["no_progress"])
-        job = training_enqueue(activate=activate)
+            return self._inline(activate=activate, force=options["force"], config=options["config"])
+        job = training_enqueue(activate=activate, force=options["force"], config=options["config"])
         version_id = job.params["model_version_id"]
         self.stdout.write(f"Queued training job {job.pk} for model version {version_id}.")
         if not options["wait"]:
@@ -53,13 +64,15 @@ class Command(BaseCommand):
             raise CommandError(f"Model version {version.pk} is not served: {version.error or job.message}")
         self.stdout.write(self.style.SUCCESS(f"Model version {version.pk} is {version.status}."))
 
-    def _inline(self, *, activate: bool, show_progress: bool) -> None:
-        version = ModelVersion.objects.create(params={"activate": activate})
+    def _inline(self, *, activate: bool, force: bool, config: dict | None) -> None:
+        version = ModelVersion.objects.create(
+            params={"activate": activate, "force": force, "config": config or {}}
+        )
         self.stdout.write(f"Training model version {version.pk} in this process.")
         version = model_version_train(model_version=version, progress=JobReporter(None))
         passed, verdict = quality_gate(model_version=version)
         self.stdout.write(verdict)
-        if not passed:
+        if not passed and not force:
             ModelVersion.objects.filter(pk=version.pk).update(
                 status=ModelVersion.Status.REJECTED, error=verdict
             )

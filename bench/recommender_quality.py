@@ -1,0 +1,133 @@
+"""Recommender quality on UCI Online Retail: the DESIGN.md offline protocol, MLP and baselines side by side.
+
+    .venv/bin/python bench/recommender_quality.py [--parquet PATH] [--no-write]
+
+Writes the table into the "## Recommender quality" section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench_sections import replace_section  # noqa: E402
+
+from recommender.ml import TrainConfig, evaluate_protocol  # noqa: E402
+from recommender.ml.uci import PROTOCOL_CUTOFF, load_uci_frames  # noqa: E402
+
+DEFAULT_PARQUET = (
+    ROOT.parent / "shared" / "datasets" / "uci_online_retail" / "online_retail_2010-12_2011-12.parquet"
+)
+ORDER = ("popular", "personal_top", "item_knn", "als", "mlp")
+REFERENCE = "personal_top"
+
+
+def cpu_model() -> str:
+    try:
+        output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown"
+    for line in output.splitlines():
+        if line.startswith("Model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def table(metrics: dict, timings: dict) -> list[str]:
+    rows = [
+        "| ranker | NDCG@10 | Recall@10 | HitRate@10 | Precision@10 | MAP@10 | coverage | new NDCG@10 | "
+        "new Recall@10 | new HitRate@10 | new Precision@10 | new MAP@10 | new coverage | train s | score s |",
+        "|---|" + "---:|" * 14,
+    ]
+    for name in ORDER:
+        values = metrics.get(name)
+        if not values or "ndcg@10" not in values:
+            rows.append(f"| {name} | {values.get('error', 'not run') if values else 'not run'} |" + " |" * 13)
+            continue
+        new = values["new_items"]
+        cells = [
+            values[key]
+            for key in ("ndcg@10", "recall@10", "hit_rate@10", "precision@10", "map@10", "coverage")
+        ]
+        cells += [
+            new[key] for key in ("ndcg@10", "recall@10", "hit_rate@10", "precision@10", "map@10", "coverage")
+        ]
+        train_seconds = timings.get(f"{name}_training_seconds", 0.0)
+        score_seconds = timings.get(f"{name}_scoring_seconds", 0.0)
+        rows.append(
+            f"| {name} | "
+            + " | ".join(f"{value:.4f}" for value in cells)
+            + f" | {train_seconds:.1f} | {score_seconds:.1f} |"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parquet", type=Path, default=DEFAULT_PARQUET)
+    parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md alone")
+    arguments = parser.parse_args()
+
+    started = time.monotonic()
+    order_lines, products, customers = load_uci_frames(arguments.parquet)
+    load_seconds = time.monotonic() - started
+    config = TrainConfig()
+    result = evaluate_protocol(
+        order_lines=order_lines,
+        products=products,
+        customers=customers,
+        cutoff=PROTOCOL_CUTOFF,
+        config=config,
+        progress=lambda fraction, message: print(f"{fraction:5.0%} {message}", flush=True),
+    )
+    metrics, counts, timings = result["metrics"], result["counts"], result["timings"]
+    training = result["training"]
+    mlp, best = metrics["mlp"], metrics[REFERENCE]
+    lift_ndcg = mlp["ndcg@10"] / best["ndcg@10"] - 1
+    lift_recall = mlp["recall@10"] / best["recall@10"] - 1
+    lift_new = mlp["new_items"]["ndcg@10"] / metrics["popular"]["new_items"]["ndcg@10"] - 1
+    command = "cd /work/main && .venv/bin/python bench/recommender_quality.py"
+    lines = [
+        f"Command: `{command}`  ",
+        f"Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; machine: {cpu_model()}, "
+        f"{os.cpu_count()} cores shared with other work while measuring (timings are pessimistic).  ",
+        f"Data: UCI Online Retail, protocol cleaning, cutoff {PROTOCOL_CUTOFF}, "
+        f"test period to {metrics['end'][:10]}; "
+        f"{counts['order_lines_before_cutoff']:,} lines / {counts['customers_before_cutoff']:,} customers / "
+        f"{counts['products_before_cutoff']:,} products before the cutoff; "
+        f"{counts['evaluated_customers']:,} customers evaluated "
+        f"({counts['evaluated_customers_new_items']:,} with a new item). Full ranking of every product seen "
+        f"before the cutoff, K=10.",
+        "",
+        *table(metrics, timings),
+        "",
+        f"MLP vs personal top-frequency (the best baseline): NDCG@10 {lift_ndcg:+.1%}, "
+        f"Recall@10 {lift_recall:+.1%}; "
+        f"new items NDCG@10 vs Popular {lift_new:+.1%}.  ",
+        f"MLP: {result['training']['training_rows']:,} training pairs from label windows "
+        f"{', '.join(c[:10] for c in result['training']['window_cutoffs'])} "
+        f"(period {training['period_days']:g} days), {training['epochs']} epochs chosen on "
+        f"the most recent window (validation NDCG by epoch {training['validation_ndcg_by_epoch']}), "
+        f"then trained again with that window; nothing is chosen on the test period.  ",
+        f"MLP training {timings['mlp_training_seconds']:.0f} s (features, windows, epochs), "
+        f"whole protocol {timings['protocol_seconds']:.0f} s, data loading {load_seconds:.0f} s. "
+        "Reference figures of DESIGN.md: Popular NDCG .1195, personal top NDCG .3553 / Recall .1686, "
+        "item-kNN .1681, ALS .2561 (our ALS, 64 factors on BM25 weights, is stronger).",
+    ]
+    print("\n".join(lines))
+    if not arguments.no_write:
+        replace_section(ROOT / "BENCHMARKS.md", "## Recommender quality", lines)
+        print("written to BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()

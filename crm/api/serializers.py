@@ -1,0 +1,317 @@
+"""Output serializers of the staff and shopper API, and input serializers of bulk ingest.
+
+Records are named by the retailer's ids (``external_id``, ``customer_id``, ``product_id``), never
+by database keys.
+"""
+
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm.models import (
+    BehaviourEvent,
+    Customer,
+    CustomerSegment,
+    Job,
+    Order,
+    OrderLine,
+    Product,
+    Promotion,
+    PromotionTarget,
+    SegmentRun,
+)
+
+# --- Customers ------------------------------------------------------------------------------------
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    run_id = serializers.IntegerField(source="run.id", read_only=True)
+    as_of = serializers.DateField(source="run.as_of", read_only=True)
+    rfm_group_label = serializers.CharField(source="get_rfm_group_display", read_only=True)
+
+    class Meta:
+        model = CustomerSegment
+        fields = [
+            "run_id",
+            "as_of",
+            "rfm_group",
+            "rfm_group_label",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "r_score",
+            "f_score",
+            "m_score",
+            "expected_purchases_90d",
+            "expected_purchases_365d",
+            "p_alive",
+            "expected_order_value",
+            "predicted_clv_12m",
+            "high_value",
+            "churn_risk",
+        ]
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = [
+            "external_id",
+            "name",
+            "email",
+            "country",
+            "signed_up_at",
+            "email_opt_in",
+            "consent_changed_at",
+            "created_at",
+        ]
+
+
+class CustomerDetailSerializer(CustomerSerializer):
+    order_count = serializers.IntegerField(read_only=True)
+    note_count = serializers.IntegerField(read_only=True)
+    event_count = serializers.IntegerField(read_only=True)
+    latest_segment = serializers.SerializerMethodField()
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [
+            *CustomerSerializer.Meta.fields,
+            "order_count",
+            "note_count",
+            "event_count",
+            "latest_segment",
+        ]
+
+    @extend_schema_field(SegmentSerializer(allow_null=True))
+    def get_latest_segment(self, customer: Customer) -> dict | None:
+        segment = (
+            CustomerSegment.objects.filter(customer=customer)
+            .select_related("run")
+            .order_by("-run__as_of", "-run__created_at")
+            .first()
+        )
+        return SegmentSerializer(segment).data if segment else None
+
+
+class CustomerSegmentSerializer(SegmentSerializer):
+    customer_id = serializers.CharField(source="customer.external_id", read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+
+    class Meta(SegmentSerializer.Meta):
+        fields = ["customer_id", "customer_name", *SegmentSerializer.Meta.fields]
+
+
+class SegmentRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SegmentRun
+        fields = ["id", "as_of", "created_at", "customer_count", "group_counts", "parameters"]
+
+
+# --- Catalogue and orders -------------------------------------------------------------------------
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    category = serializers.CharField(source="category.path", default=None, allow_null=True, read_only=True)
+    in_stock = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "external_id",
+            "name",
+            "description",
+            "category",
+            "price",
+            "active",
+            "stock",
+            "in_stock",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ProductBriefSerializer(serializers.ModelSerializer):
+    category = serializers.CharField(source="category.path", default=None, allow_null=True, read_only=True)
+
+    class Meta:
+        model = Product
+        fields = ["external_id", "name", "category", "price"]
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    product_id = serializers.CharField(
+        source="product.external_id", default=None, allow_null=True, read_only=True
+    )
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = [
+            "line_number",
+            "product_id",
+            "item_code",
+            "item_name",
+            "quantity",
+            "unit_price",
+            "discount",
+            "amount",
+        ]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    customer_id = serializers.CharField(
+        source="customer.external_id", default=None, allow_null=True, read_only=True
+    )
+    total = serializers.SerializerMethodField()
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = ["external_id", "customer_id", "placed_at", "channel", "status", "country", "total", "lines"]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
+    def get_total(self, order: Order) -> str:
+        # Summed from the prefetched lines, so a page of orders costs no query per order.
+        total = sum((line.amount for line in order.lines.all()), Decimal("0"))
+        return str(total.quantize(Decimal("0.01")))
+
+
+# --- Marketing --------------------------------------------------------------------------------------
+
+
+class PromotionSerializer(serializers.ModelSerializer):
+    product_ids = serializers.SerializerMethodField()
+    category = serializers.CharField(source="category.path", default=None, allow_null=True, read_only=True)
+    target_count = serializers.IntegerField(read_only=True)
+    control_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Promotion
+        fields = [
+            "id",
+            "name",
+            "description",
+            "product_ids",
+            "category",
+            "discount_percent",
+            "starts_on",
+            "ends_on",
+            "channel",
+            "audience_size",
+            "control_share",
+            "exclude_bought_within_days",
+            "exclude_contacted_within_days",
+            "seed",
+            "status",
+            "targets_computed_at",
+            "model_version_id",
+            "target_count",
+            "control_count",
+            "results",
+            "created_at",
+        ]
+
+    def get_product_ids(self, promotion: Promotion) -> list[str]:
+        return [product.external_id for product in promotion.products.all()]
+
+
+class PromotionTargetSerializer(serializers.ModelSerializer):
+    customer_id = serializers.CharField(source="customer.external_id", read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    customer_email = serializers.CharField(source="customer.email", read_only=True)
+
+    class Meta:
+        model = PromotionTarget
+        fields = [
+            "rank",
+            "customer_id",
+            "customer_name",
+            "customer_email",
+            "score",
+            "expected_value",
+            "group",
+        ]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "message",
+            "error",
+            "params",
+            "result",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+        ]
+
+
+# --- Ingest -------------------------------------------------------------------------------------
+
+
+class IngestOrderLineSerializer(serializers.Serializer):
+    product_id = serializers.CharField(max_length=64)
+    product_name = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    category = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    quantity = serializers.IntegerField(
+        min_value=-(2**31) + 1, max_value=2**31 - 1, help_text="Negative for a returned line."
+    )
+    unit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        help_text="Negative only for non-product codes such as adjustments.",
+    )
+
+
+class IngestOrderSerializer(serializers.Serializer):
+    order_id = serializers.CharField(max_length=64)
+    customer_id = serializers.CharField(max_length=64, allow_null=True, help_text="Null for a guest order.")
+    ordered_at = serializers.DateTimeField()
+    country = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    lines = IngestOrderLineSerializer(many=True, allow_empty=False)
+
+
+class IngestEventSerializer(serializers.Serializer):
+    customer_id = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    session_key = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    product_id = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    kind = serializers.ChoiceField(choices=BehaviourEvent.Kind.choices)
+    at = serializers.DateTimeField()
+    query = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    model_version_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+    def validate(self, event: dict) -> dict:
+        if not event.get("customer_id") and not event.get("session_key"):
+            raise serializers.ValidationError({"customer_id": "Give a customer_id or a session_key."})
+        if not event.get("product_id") and event["kind"] != BehaviourEvent.Kind.SEARCH:
+            raise serializers.ValidationError({"product_id": "A product_id is required for this kind."})
+        return event
+
+
+class IngestErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(allow_null=True, help_text="Position of the item in the list.")
+    field = serializers.CharField(allow_blank=True)
+    message = serializers.CharField()
+
+
+class IngestErrorListSerializer(serializers.Serializer):
+    errors = IngestErrorSerializer(many=True)
+
+
+class IngestOrdersResultSerializer(serializers.Serializer):
+    orders = serializers.IntegerField(help_text="Orders in the request.")
+    lines = serializers.IntegerField(help_text="Order lines in the request.")
+    report = serializers.DictField(help_text="What the import wrote and skipped.")
+
+
+class IngestEventsResultSerializer(serializers.Serializer):
+    events = serializers.IntegerField(help_text="Events written.")

@@ -1,0 +1,51 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from crm.models import Job, SegmentRun
+from crm.services.segments import segments_enqueue
+from recommender.management.commands._wait import follow_job
+
+
+class Command(BaseCommand):
+    help = (
+        "Compute RFM groups and lifetime value for every customer in a worker. Prints the job id; with "
+        "--wait, follows it and prints the fitted parameters and group sizes (exit 1 if it failed)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--as-of", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD; default today."
+        )
+        parser.add_argument("--wait", action="store_true", help="Wait for the job, with a progress bar.")
+        parser.add_argument(
+            "--timeout", type=float, default=None, help="Seconds to wait at most with --wait."
+        )
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, **options):
+        job = segments_enqueue(as_of=options["as_of"])
+        self.stdout.write(f"Queued segments job {job.pk}.")
+        if not options["wait"]:
+            return
+        try:
+            job = follow_job(job.pk, show_progress=not options["no_progress"], timeout=options["timeout"])
+        except TimeoutError as exc:
+            raise CommandError(str(exc)) from exc
+        if job.status == Job.Status.FAILED:
+            raise CommandError(f"Segments job {job.pk} failed: {job.error}")
+        run = SegmentRun.objects.get(pk=job.result["segment_run_id"])
+        self._report(run)
+
+    def _report(self, run: SegmentRun) -> None:
+        self.stdout.write(f"Segment run {run.pk} as of {run.as_of}: {run.customer_count:,} customers")
+        parameters = run.parameters or {}
+        for model, names in (("bgnbd", ("r", "alpha", "a", "b")), ("gamma_gamma", ("p", "q", "v"))):
+            if parameters.get(model):
+                values = ", ".join(f"{name}={parameters[model][name]:.4g}" for name in names)
+                self.stdout.write(f"  {model}: {values}")
+        if "clv" in parameters:
+            self.stdout.write(f"  lifetime value {parameters['clv']}")
+        for group, count in run.group_counts.items():
+            self.stdout.write(f"  {group:<20} {count:>8,}")
+        self.stdout.write(self.style.SUCCESS("Done."))

@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from crm.models import SegmentRun
+from crm.selectors.marketing import segment_export_csv, segment_run_latest
+
+
+class Command(BaseCommand):
+    help = "Write a segment run (default the latest) as CSV with the retailer's customer ids."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", required=True, help="CSV file to write ('-' for standard output).")
+        parser.add_argument("--run", type=int, default=None, help="Segment run id; default the latest.")
+
+    def handle(self, *args, **options):
+        if options["run"] is not None:
+            run = SegmentRun.objects.filter(pk=options["run"]).first()
+            if run is None:
+                raise CommandError(f"No segment run {options['run']}.")
+        else:
+            run = segment_run_latest()
+            if run is None:
+                raise CommandError("No segments computed yet; run compute_segments first.")
+        if options["out"] == "-":
+            written = segment_export_csv(run=run, out=self.stdout)
+        else:
+            with open(options["out"], "w", newline="", encoding="utf-8") as out:
+                written = segment_export_csv(run=run, out=out)
+        self.stderr.write(f"Wrote {written:,} customers of segment run {run.pk} (as of {run.as_of}).")

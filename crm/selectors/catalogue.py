@@ -1,0 +1,54 @@
+"""What the shop reads: categories, the catalogue, product pages and a shopper's orders."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from crm.models import Category, Customer, Order, OrderLine, Product
+from recommender.reasons import ReasonRenderer
+
+
+def category_list() -> list[Category]:
+    return list(Category.objects.order_by("path"))
+
+
+def product_list_for_shop(*, category: Category | None = None, search: str = "") -> QuerySet[Product]:
+    """Products a shopper may see, in a category (and its sub-categories) and matching a search."""
+    products = Product.objects.available().select_related("category")
+    if category is not None:
+        products = products.filter(
+            Q(category__path=category.path) | Q(category__path__startswith=f"{category.path}/")
+        )
+    term = search.strip()
+    if term:
+        products = products.filter(
+            Q(name__icontains=term) | Q(external_id__iexact=term) | Q(description__icontains=term)
+        )
+    return products.order_by("name", "pk")
+
+
+def product_get_for_shop(*, product_id: int) -> Product | None:
+    return Product.objects.filter(pk=product_id, active=True).select_related("category").first()
+
+
+def shopper_order_list(*, customer: Customer, limit: int = 50) -> list[Order]:
+    """A shopper's own orders, newest first, with lines and products (three queries)."""
+    return list(
+        Order.objects.filter(customer=customer)
+        .order_by("-placed_at")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("line_number"))
+        )[:limit]
+    )
+
+
+def recommendations_with_reasons(recommendations: list[dict]) -> list[dict]:
+    """Recommendation dicts from the recommender, each given a readable ``reason_text``.
+
+    Placeholders (``{product:<pk>}``, ``{category:<pk>}``) across the whole list are resolved with
+    at most one query per kind.
+    """
+    renderer = ReasonRenderer()
+    renderer.prefetch(recommendation["reason"] for recommendation in recommendations)
+    return [
+        {**recommendation, "reason_text": renderer.render(recommendation["reason"])}
+        for recommendation in recommendations
+    ]

@@ -1,0 +1,832 @@
+"""Importing order history from CSV, XLSX and Parquet files and from canonical frames.
+
+Two layouts are read: the canonical order-lines layout of the shop and the UCI Online Retail layout
+(I and II). A file is read whole into a pandas frame, every row is validated with vectorised checks,
+and only then is anything written, in one transaction: new rows through ``bulk_insert_rows`` (COPY on
+PostgreSQL), changed rows through ``bulk_update``, unchanged rows not at all. Re-importing a file
+therefore changes nothing.
+
+Line numbers in errors: for CSV the physical line with the header as line 1; for XLSX the sheet row;
+for Parquet files and frames the row position + 2, so that all three read the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from crm.models import Category, Customer, Order, OrderLine, Product
+from crm.services.bulk import bulk_insert_rows
+
+Progress = Callable[[float, str], None]
+
+CANONICAL_COLUMNS = [
+    "order_id",
+    "customer_id",
+    "product_id",
+    "product_name",
+    "category",
+    "quantity",
+    "unit_price",
+    "ordered_at",
+    "country",
+]
+CANONICAL_REQUIRED = ["order_id", "customer_id", "product_id", "quantity", "unit_price", "ordered_at"]
+# UCI Online Retail column names by canonical role; the second names are those of Online Retail II.
+UCI_COLUMNS = {
+    "order_id": ("InvoiceNo", "Invoice"),
+    "product_id": ("StockCode",),
+    "product_name": ("Description",),
+    "quantity": ("Quantity",),
+    "ordered_at": ("InvoiceDate",),
+    "unit_price": ("UnitPrice", "Price"),
+    "customer_id": ("CustomerID", "Customer ID"),
+    "country": ("Country",),
+}
+UCI_REQUIRED = ["order_id", "product_id", "quantity", "ordered_at", "unit_price", "customer_id"]
+UCI_PRODUCT_CODE = r"^\d{5}[A-Z]{0,2}$"
+LAYOUTS = ("auto", "canonical", "uci")
+FILE_READERS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet"}
+
+# Errors kept in a report or an exception: enough to fix a file, bounded for the Job row.
+MAX_REPORTED_ERRORS = 100
+# Rows per COPY / bulk_create call, so that progress moves and no huge list of tuples is built.
+INSERT_CHUNK_ROWS = 50_000
+# Keys per ``IN (...)`` lookup: well below SQLite's bound-parameter limit.
+LOOKUP_CHUNK_KEYS = 2_000
+UPDATE_BATCH_SIZE = 1_000
+ID_MAX_LENGTH = 64
+NAME_MAX_LENGTH = 255
+CATEGORY_PATH_MAX_LENGTH = 255
+QUANTITY_LIMIT = 2**31 - 1
+UNIT_PRICE_LIMIT = 10**8  # OrderLine.unit_price has 12 digits, 4 of them decimals
+
+
+@dataclasses.dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    value: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "file"
+        column = f", column {self.column}" if self.column else ""
+        value = f" (value {self.value!r})" if self.value else ""
+        return f"{where}{column}: {self.message}{value}"
+
+
+class ImportValidationError(ValueError):
+    """A file or frame that cannot be imported as it is; ``errors`` lists the first problems."""
+
+    def __init__(self, source: str, errors: Sequence[RowError], *, error_count: int | None = None) -> None:
+        self.source = source
+        self.errors = list(errors)
+        self.error_count = error_count if error_count is not None else len(self.errors)
+        shown = "; ".join(str(error) for error in self.errors[:5])
+        more = f" (and {self.error_count - 5} more)" if self.error_count > 5 else ""
+        super().__init__(f"{source}: {shown}{more}")
+
+
+@dataclasses.dataclass
+class EntityCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+
+@dataclasses.dataclass
+class ImportReport:
+    source: str
+    layout: str = ""
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_skipped: int = 0
+    rows_rejected: int = 0
+    customers: EntityCounts = dataclasses.field(default_factory=EntityCounts)
+    categories: EntityCounts = dataclasses.field(default_factory=EntityCounts)
+    products: EntityCounts = dataclasses.field(default_factory=EntityCounts)
+    orders: EntityCounts = dataclasses.field(default_factory=EntityCounts)
+    order_lines: EntityCounts = dataclasses.field(default_factory=EntityCounts)
+    guest_orders: int = 0
+    return_orders: int = 0
+    non_product_lines: int = 0
+    errors: list[RowError] = dataclasses.field(default_factory=list)
+    rejects_path: str = ""
+    seconds: float = 0.0
+
+    ENTITIES = ("customers", "categories", "products", "orders", "order_lines")
+
+    @property
+    def created(self) -> int:
+        return sum(getattr(self, entity).created for entity in self.ENTITIES)
+
+    @property
+    def updated(self) -> int:
+        return sum(getattr(self, entity).updated for entity in self.ENTITIES)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["errors"] = [dataclasses.asdict(error) for error in self.errors]
+        return data
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"{self.source} ({self.layout} layout): {self.rows_read} rows read, "
+            f"{self.rows_imported} imported, {self.rows_skipped} skipped, {self.rows_rejected} rejected "
+            f"in {self.seconds:.1f}s",
+        ]
+        for entity in self.ENTITIES:
+            counts = getattr(self, entity)
+            deleted = f", {counts.deleted} deleted" if counts.deleted else ""
+            lines.append(
+                f"  {entity.replace('_', ' ')}: {counts.created} created, {counts.updated} updated, "
+                f"{counts.unchanged} unchanged{deleted}"
+            )
+        lines.append(
+            f"  in this file: {self.guest_orders} guest orders, {self.return_orders} return orders, "
+            f"{self.non_product_lines} non-product lines"
+        )
+        if self.rejects_path:
+            lines.append(f"  rejected rows written to {self.rejects_path}")
+        return lines
+
+
+def import_order_file(
+    *,
+    path: Path,
+    file_format: str = "auto",
+    skip_invalid: bool = False,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import an order file; ``file_format`` is the column layout (auto, canonical or uci).
+
+    Without ``skip_invalid`` any bad row raises ``ImportValidationError`` and nothing is written. With
+    it, the good rows are imported and the bad ones written, with ``line`` and ``reason``, to
+    ``rejects_path`` when one is given.
+    """
+    path = Path(path)
+    report_progress = progress or _no_progress
+    started = time.monotonic()
+    if file_format not in LAYOUTS:
+        raise ImportValidationError(
+            str(path), [RowError(0, "", file_format, f"unknown format; expected one of {', '.join(LAYOUTS)}")]
+        )
+    report_progress(0.0, "Reading file")
+    raw = read_order_file(path)
+    return _import_raw(
+        raw=raw,
+        source=str(path),
+        layout=file_format,
+        skip_invalid=skip_invalid,
+        rejects_path=rejects_path,
+        progress=report_progress,
+        started=started,
+    )
+
+
+def import_canonical_frame(
+    *,
+    frame: pd.DataFrame,
+    source: str,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a frame in the canonical layout; ``ordered_at`` may hold ISO strings or datetimes.
+
+    Errors name the row position + 2 as their line, as if the frame were a CSV file with a header.
+    """
+    return _import_raw(
+        raw=frame.reset_index(drop=True),
+        source=source,
+        layout="canonical",
+        skip_invalid=skip_invalid,
+        rejects_path=None,
+        progress=progress or _no_progress,
+        started=time.monotonic(),
+    )
+
+
+def read_order_file(path: Path) -> pd.DataFrame:
+    """Read a CSV, XLSX or Parquet file into a frame, raising ``ImportValidationError`` if it cannot."""
+    reader = FILE_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise ImportValidationError(
+            str(path),
+            [RowError(0, "", path.suffix, "unknown file format; expected .csv, .xlsx or .parquet")],
+        )
+    try:
+        if reader == "csv":
+            return _read_csv(path)
+        if reader == "xlsx":
+            return pd.read_excel(path, dtype=str, keep_default_na=False, na_filter=False)
+        return pd.read_parquet(path)
+    except ImportValidationError:
+        raise
+    except FileNotFoundError:
+        raise ImportValidationError(str(path), [RowError(0, "", "", "file not found")]) from None
+    except Exception as exc:  # pandas, pyarrow and openpyxl raise many kinds for a broken file
+        message = f"unreadable {reader} file: {type(exc).__name__}: {exc}"
+        raise ImportValidationError(str(path), [RowError(0, "", "", message[:500])]) from exc
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    # Blank lines are kept as empty rows so that row positions stay physical line numbers.
+    options = {"dtype": str, "keep_default_na": False, "na_filter": False, "skip_blank_lines": False}
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig", **options)
+    except UnicodeDecodeError:
+        # The UCI CSV exports are Latin-1; every byte decodes, so this is the last resort.
+        return pd.read_csv(path, encoding="latin-1", **options)
+    except pd.errors.EmptyDataError:
+        raise ImportValidationError(str(path), [RowError(1, "", "", "the file is empty")]) from None
+
+
+def _no_progress(fraction: float, message: str = "") -> None:
+    return None
+
+
+# --- Validation -------------------------------------------------------------------------------
+
+
+def _detect_layout(columns: list[str], layout: str, source: str) -> str:
+    if layout != "auto":
+        return layout
+    canonical_hits = len(set(columns) & set(CANONICAL_COLUMNS))
+    uci_names = {name for names in UCI_COLUMNS.values() for name in names}
+    uci_hits = len(set(columns) & uci_names)
+    if canonical_hits == 0 and uci_hits == 0:
+        uci_expected = ", ".join(names[0] for names in UCI_COLUMNS.values())
+        message = (
+            f"unknown layout with columns {', '.join(columns) or '(none)'}; expected the canonical columns "
+            f"{', '.join(CANONICAL_COLUMNS)} or the UCI Online Retail columns {uci_expected}"
+        )
+        raise ImportValidationError(source, [RowError(1, "", "", message)])
+    return "canonical" if canonical_hits >= uci_hits else "uci"
+
+
+def _source_columns(columns: list[str], layout: str) -> tuple[dict[str, str], list[RowError]]:
+    """Map each canonical role to the file's column name; errors for the required ones missing."""
+    found: dict[str, str] = {}
+    errors = []
+    if layout == "canonical":
+        for role in CANONICAL_COLUMNS:
+            if role in columns:
+                found[role] = role
+        missing = [role for role in CANONICAL_REQUIRED if role not in found]
+        errors = [RowError(1, role, "", "missing column") for role in missing]
+    else:
+        for role, names in UCI_COLUMNS.items():
+            name = next((name for name in names if name in columns), None)
+            if name:
+                found[role] = name
+            elif role in UCI_REQUIRED:
+                errors.append(RowError(1, " or ".join(names), "", "missing column"))
+    return found, errors
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """A column as stripped strings, "" where missing; whole floats (17850.0) without their ".0"."""
+    if pd.api.types.is_float_dtype(series.dtype):
+        text = pd.Series("", index=series.index, dtype="str")
+        present = series.notna()
+        whole = present & (series % 1 == 0)
+        text[whole] = series[whole].astype("int64").astype("str")
+        text[present & ~whole] = series[present & ~whole].astype("str")
+        return text
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series.dt.strftime("%Y-%m-%dT%H:%M:%S%z").fillna("")
+    return series.astype("str").fillna("").str.strip()
+
+
+def _parse_datetimes(series: pd.Series, text: pd.Series, *, layout: str) -> pd.Series:
+    """Timestamps in UTC (NaT where unparseable); naive values are in the shop's time zone."""
+    local_zone = timezone.get_default_timezone()
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        parsed = series if series.dt.tz is not None else series.dt.tz_localize(local_zone)
+        return parsed.dt.tz_convert("UTC")
+    is_string = series.map(lambda value: isinstance(value, str)) if series.dtype == object else None
+    if is_string is not None and not is_string.all():
+        # A frame from the API may carry datetime objects beside strings.
+        objects = pd.to_datetime(series.where(~is_string), errors="coerce", utc=True)
+        strings = _parse_datetimes(text.where(is_string, ""), text.where(is_string, ""), layout=layout)
+        return strings.where(is_string, objects)
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    if layout == "uci":
+        # The original UCI CSV writes month/day/year without seconds.
+        retry = parsed.isna() & (text != "")
+        if retry.any():
+            parsed[retry] = pd.to_datetime(text[retry], format="%m/%d/%Y %H:%M", errors="coerce", utc=True)
+    naive = ~text.str.contains(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$", regex=True) & parsed.notna()
+    if str(local_zone) != "UTC" and naive.any():
+        parsed[naive] = (
+            parsed[naive]
+            .dt.tz_convert(None)
+            .dt.tz_localize(local_zone, ambiguous="NaT", nonexistent="shift_forward")
+            .dt.tz_convert("UTC")
+        )
+    return parsed.dt.floor("us")
+
+
+def _non_product_mask(codes: pd.Series) -> pd.Series:
+    configured = [code.strip().upper() for code in settings.CRM_NON_PRODUCT_CODES if code.strip()]
+    exact = {code for code in configured if not code.endswith("*")}
+    prefixes = tuple(code[:-1] for code in configured if code.endswith("*"))
+    upper = codes.str.upper()
+    mask = upper.isin(exact)
+    if prefixes:
+        mask |= upper.str.startswith(prefixes)
+    return mask
+
+
+def _normalise(
+    raw: pd.DataFrame, *, layout: str, columns: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The rows in canonical form, their errors (line, column, value, message) and the blank-row mask."""
+    text = {role: _as_text(raw[name]) for role, name in columns.items()}
+    empty = pd.Series("", index=raw.index, dtype="str")
+    for role in CANONICAL_COLUMNS:
+        text.setdefault(role, empty)
+    blank = pd.concat([value == "" for value in text.values()], axis=1).all(axis=1)
+
+    rows = pd.DataFrame(index=raw.index)
+    rows["line"] = np.arange(len(raw), dtype="int64") + 2
+    rows["order_id"] = text["order_id"]
+    customer_id = text["customer_id"]
+    if layout == "uci":
+        customer_id = customer_id.str.replace(r"\.0+$", "", regex=True)
+    rows["customer_id"] = customer_id
+    if layout == "uci":
+        rows["item_code"] = text["product_id"].str.upper()
+        rows["is_product"] = rows["item_code"].str.match(UCI_PRODUCT_CODE)
+        rows["is_return"] = rows["order_id"].str.upper().str.startswith("C")
+    else:
+        rows["item_code"] = text["product_id"]
+        rows["is_product"] = ~_non_product_mask(rows["item_code"])
+        rows["is_return"] = False
+    rows["item_name"] = text["product_name"].str.slice(0, NAME_MAX_LENGTH)
+    rows["category"] = (
+        text["category"]
+        .str.replace(r"\s*/\s*", "/", regex=True)
+        .str.replace(r"/{2,}", "/", regex=True)
+        .str.strip("/")
+    )
+    rows["country"] = text["country"].str.slice(0, 64)
+    quantity = (
+        raw[columns["quantity"]]
+        if "quantity" in columns and pd.api.types.is_numeric_dtype(raw[columns["quantity"]].dtype)
+        else pd.to_numeric(text["quantity"], errors="coerce")
+    )
+    unit_price = (
+        raw[columns["unit_price"]]
+        if "unit_price" in columns and pd.api.types.is_numeric_dtype(raw[columns["unit_price"]].dtype)
+        else pd.to_numeric(text["unit_price"], errors="coerce")
+    )
+    quantity = quantity.astype("float64")
+    unit_price = unit_price.astype("float64")
+    ordered_at = (
+        _parse_datetimes(raw[columns["ordered_at"]], text["ordered_at"], layout=layout)
+        if "ordered_at" in columns
+        else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
+    )
+
+    checks: list[tuple[pd.Series, str, str]] = []
+    for role in ("order_id", "product_id", "quantity", "unit_price", "ordered_at"):
+        checks.append((text[role] == "", role, "required value is empty"))
+    for role in ("order_id", "customer_id", "product_id"):
+        checks.append((text[role].str.len() > ID_MAX_LENGTH, role, f"longer than {ID_MAX_LENGTH} characters"))
+    checks += [
+        ((text["quantity"] != "") & quantity.isna(), "quantity", "not a number"),
+        (quantity.notna() & (quantity % 1 != 0), "quantity", "not a whole number"),
+        (quantity.abs() > QUANTITY_LIMIT, "quantity", "out of range"),
+        ((text["unit_price"] != "") & unit_price.isna(), "unit_price", "not a number"),
+        (unit_price.abs() >= UNIT_PRICE_LIMIT, "unit_price", "out of range"),
+        (
+            rows["is_product"] & (unit_price < 0),
+            "unit_price",
+            "negative price on a product line (allowed only for non-product codes)",
+        ),
+        ((text["ordered_at"] != "") & ordered_at.isna(), "ordered_at", "not an ISO 8601 date and time"),
+        (rows["category"].str.len() > CATEGORY_PATH_MAX_LENGTH, "category", "category path is too long"),
+    ]
+    error_frames = []
+    for mask, role, message in checks:
+        mask = mask.fillna(False) & ~blank
+        if mask.any():
+            error_frames.append(
+                pd.DataFrame(
+                    {
+                        "line": rows.loc[mask, "line"],
+                        "column": columns.get(role, role),
+                        "value": text[role][mask].str.slice(0, 100),
+                        "message": message,
+                    }
+                )
+            )
+    errors = (
+        pd.concat(error_frames).sort_values("line", kind="stable")
+        if error_frames
+        else pd.DataFrame(columns=["line", "column", "value", "message"])
+    )
+    rows["quantity"] = quantity.fillna(0).round().astype("int64")
+    rows["unit_price"] = unit_price.round(4)
+    rows["ordered_at"] = ordered_at
+    return rows, errors, blank
+
+
+def _row_errors(errors: pd.DataFrame, limit: int = MAX_REPORTED_ERRORS) -> list[RowError]:
+    return [
+        RowError(int(line), str(column), str(value), str(message))
+        for line, column, value, message in errors.head(limit).itertuples(index=False, name=None)
+    ]
+
+
+def _write_rejects(raw: pd.DataFrame, errors: pd.DataFrame, rejects_path: Path) -> None:
+    reasons = (
+        errors.assign(reason=errors["column"] + ": " + errors["message"])
+        .groupby("line", sort=True)["reason"]
+        .agg("; ".join)
+    )
+    rejected = raw.iloc[reasons.index.to_numpy() - 2].copy()
+    rejected.insert(0, "line", reasons.index.to_numpy())
+    rejected["reason"] = reasons.to_numpy()
+    rejects_path.parent.mkdir(parents=True, exist_ok=True)
+    rejected.to_csv(rejects_path, index=False)
+
+
+# --- Import -----------------------------------------------------------------------------------
+
+
+def _import_raw(
+    *,
+    raw: pd.DataFrame,
+    source: str,
+    layout: str,
+    skip_invalid: bool,
+    rejects_path: Path | None,
+    progress: Progress,
+    started: float,
+) -> ImportReport:
+    raw.columns = [str(column).strip() for column in raw.columns]
+    layout = _detect_layout(list(raw.columns), layout, source)
+    columns, missing = _source_columns(list(raw.columns), layout)
+    if missing:
+        raise ImportValidationError(source, missing)
+    progress(0.1, "Validating rows")
+    rows, errors, blank = _normalise(raw, layout=layout, columns=columns)
+    report = ImportReport(source=source, layout=layout, rows_read=len(raw), rows_skipped=int(blank.sum()))
+    bad_lines = errors["line"].unique()
+    report.rows_rejected = len(bad_lines)
+    report.errors = _row_errors(errors)
+    if len(bad_lines) and not skip_invalid:
+        raise ImportValidationError(source, report.errors, error_count=len(errors))
+    if len(bad_lines) and rejects_path is not None:
+        _write_rejects(raw, errors, rejects_path)
+        report.rejects_path = str(rejects_path)
+    # Positions within an order are taken before bad rows are dropped, so that fixing a rejected row
+    # and importing again puts it in its own place.
+    rows["line_number"] = rows.groupby("order_id", sort=False).cumcount() + 1
+    good = ~blank & ~rows["line"].isin(bad_lines)
+    rows = rows[good].reset_index(drop=True)
+    report.rows_imported = len(rows)
+    if rows.empty:
+        report.seconds = round(time.monotonic() - started, 2)
+        return report
+    progress(0.2, "Writing customers, categories and products")
+    with transaction.atomic():
+        _write_rows(rows, layout=layout, report=report, progress=progress)
+    report.seconds = round(time.monotonic() - started, 2)
+    progress(1.0, "Imported")
+    return report
+
+
+def _write_rows(rows: pd.DataFrame, *, layout: str, report: ImportReport, progress: Progress) -> None:
+    now = timezone.now()
+    orders = _order_frame(rows, layout=layout)
+    report.guest_orders = int((orders["customer_id"] == "").sum())
+    report.return_orders = int((orders["status"] == Order.Status.RETURNED).sum())
+    report.non_product_lines = int((~rows["is_product"]).sum())
+
+    customer_pks = _write_customers(orders, report=report, now=now)
+    category_pks = _write_categories(rows, report=report)
+    product_pks = _write_products(rows, category_pks, report=report, now=now)
+    progress(0.3, "Writing orders")
+    order_pks, new_order_keys = _write_orders(orders, customer_pks, report=report, now=now)
+    progress(0.4, "Writing order lines")
+    _write_lines(rows, order_pks, new_order_keys, product_pks, report=report, progress=progress)
+
+
+def _order_frame(rows: pd.DataFrame, *, layout: str) -> pd.DataFrame:
+    """One row per order: the first customer and country given in its rows, the earliest time, status."""
+    first = rows.drop_duplicates("order_id").set_index("order_id")
+    grouped = rows.groupby("order_id", sort=False)
+    orders = pd.DataFrame(
+        {
+            "customer_id": _first_given(rows, "customer_id").reindex(first.index).fillna("").astype("str"),
+            "placed_at": grouped["ordered_at"].min(),
+            "country": _first_given(rows, "country").reindex(first.index).fillna("").astype("str"),
+        }
+    )
+    # UCI marks returns by the invoice number; in the canonical layout an order of only negative
+    # quantities is a return (which is how the export writes returned orders).
+    returned = first["is_return"] if layout == "uci" else grouped["quantity"].max() < 0
+    orders["status"] = np.where(returned, Order.Status.RETURNED, Order.Status.COMPLETED)
+    return orders.rename_axis("order_id").reset_index()
+
+
+def _first_given(rows: pd.DataFrame, column: str) -> pd.Series:
+    return rows[rows[column] != ""].drop_duplicates("order_id").set_index("order_id")[column]
+
+
+def _most_frequent(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """Per ``key`` the most frequent non-empty ``value``; ties go to the alphabetically first."""
+    present = frame.loc[frame[value] != "", [key, value]]
+    counts = present.groupby([key, value], sort=False).size().rename("count").reset_index()
+    counts = counts.sort_values([key, "count", value], ascending=[True, False, True], kind="stable")
+    return counts.drop_duplicates(key).set_index(key)[value]
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _existing(model, key_field: str, keys: Sequence[Any], fields: Sequence[str]) -> pd.DataFrame:
+    """Rows of ``model`` whose ``key_field`` is in ``keys``, as a frame of ``fields``."""
+    records: list[tuple] = []
+    for chunk in _chunks(list(keys), LOOKUP_CHUNK_KEYS):
+        records.extend(model.objects.filter(**{f"{key_field}__in": chunk}).values_list(*fields))
+    return pd.DataFrame.from_records(records, columns=list(fields))
+
+
+def _insert(model, fields: Sequence[str], frame: pd.DataFrame) -> int:
+    written = 0
+    for start in range(0, len(frame), INSERT_CHUNK_ROWS):
+        chunk = frame.iloc[start : start + INSERT_CHUNK_ROWS]
+        written += bulk_insert_rows(model, fields, _tuples(chunk, fields))
+    return written
+
+
+def _tuples(frame: pd.DataFrame, fields: Sequence[str]) -> Iterable[tuple]:
+    """Plain Python values (None for missing) for the database driver."""
+    columns = []
+    for field in fields:
+        series = frame[field]
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            columns.append([value.to_pydatetime() for value in series])
+        elif isinstance(series.dtype, pd.Int64Dtype):
+            columns.append([None if value is pd.NA else int(value) for value in series.astype(object)])
+        else:
+            columns.append(series.tolist())
+    return zip(*columns, strict=True)
+
+
+def _update(model, frame: pd.DataFrame, fields: Sequence[str]) -> int:
+    instances = [
+        model(pk=record[0], **dict(zip(fields, record[1:], strict=True)))
+        for record in _tuples(frame, ["pk", *fields])
+    ]
+    model.objects.bulk_update(instances, list(fields), batch_size=UPDATE_BATCH_SIZE)
+    return len(instances)
+
+
+def _key_map(model, keys: Sequence[str]) -> dict[str, int]:
+    existing = _existing(model, "external_id", keys, ["external_id", "pk"])
+    return dict(zip(existing["external_id"], existing["pk"], strict=True))
+
+
+def _write_customers(orders: pd.DataFrame, *, report: ImportReport, now) -> dict[str, int]:
+    named = orders[orders["customer_id"] != ""]
+    if named.empty:
+        return {}
+    country = _most_frequent(named, "customer_id", "country")
+    wanted = pd.DataFrame({"external_id": named["customer_id"].unique()})
+    wanted["country"] = wanted["external_id"].map(country).astype(object).fillna("").astype("str")
+    existing = _existing(
+        Customer, "external_id", wanted["external_id"].tolist(), ["external_id", "pk", "country"]
+    )
+    merged = wanted.merge(existing, on="external_id", how="left", suffixes=("", "_now"), indicator=True)
+    new = merged[merged["_merge"] == "left_only"].copy()
+    old = merged[merged["_merge"] == "both"].copy()
+    changed = old[(old["country"] != "") & (old["country"] != old["country_now"])].copy()
+    if len(new):
+        new = new.assign(
+            name="", email="", email_opt_in=False, signed_up_at=None, consent_changed_at=None, user_id=None
+        )
+        new["created_at"] = now
+        new["updated_at"] = now
+        fields = ["external_id", "name", "email", "country", "email_opt_in", "signed_up_at"]
+        fields += ["consent_changed_at", "user_id", "created_at", "updated_at"]
+        _insert(Customer, fields, new)
+    if len(changed):
+        changed["updated_at"] = now
+        changed["pk"] = changed["pk"].astype("int64")
+        _update(Customer, changed, ["country", "updated_at"])
+    report.customers = EntityCounts(created=len(new), updated=len(changed), unchanged=len(old) - len(changed))
+    return _key_map(Customer, wanted["external_id"].tolist())
+
+
+def _write_categories(rows: pd.DataFrame, *, report: ImportReport) -> dict[str, int]:
+    paths = rows.loc[rows["category"] != "", "category"].unique().tolist()
+    if not paths:
+        return {}
+    every_path = set()
+    for path in paths:
+        parts = path.split("/")
+        every_path.update("/".join(parts[: depth + 1]) for depth in range(len(parts)))
+    category_pks = dict(Category.objects.filter(path__in=every_path).values_list("path", "pk"))
+    missing = sorted(every_path - category_pks.keys(), key=lambda path: (path.count("/"), path))
+    for depth in sorted({path.count("/") for path in missing}):
+        level = [
+            Category(
+                name=path.rsplit("/", 1)[-1][:120],
+                path=path,
+                parent_id=category_pks[path.rsplit("/", 1)[0]] if depth else None,
+            )
+            for path in missing
+            if path.count("/") == depth
+        ]
+        for category in Category.objects.bulk_create(level):
+            category_pks[category.path] = category.pk
+    report.categories = EntityCounts(created=len(missing), unchanged=len(every_path) - len(missing))
+    return category_pks
+
+
+def _write_products(
+    rows: pd.DataFrame, category_pks: dict[str, int], *, report: ImportReport, now
+) -> dict[str, int]:
+    """Products for the catalogue codes: name the most frequent text, price that of the latest sale."""
+    columns = ["line", "item_code", "item_name", "category", "quantity", "unit_price", "ordered_at"]
+    lines = rows.loc[rows["is_product"], columns]
+    if lines.empty:
+        return {}
+    codes = pd.Index(lines["item_code"].unique())
+    name = _most_frequent(lines, "item_code", "item_name").reindex(codes)
+    chronological = lines.sort_values(["ordered_at", "line"], kind="stable")
+    latest_sale = chronological[chronological["quantity"] > 0].drop_duplicates("item_code", keep="last")
+    latest_any = chronological.drop_duplicates("item_code", keep="last")
+    price = latest_sale.set_index("item_code")["unit_price"].reindex(codes)
+    price = price.fillna(latest_any.set_index("item_code")["unit_price"].reindex(codes)).round(2)
+    with_category = chronological[chronological["category"] != ""].drop_duplicates("item_code", keep="last")
+    category_path = with_category.set_index("item_code")["category"].reindex(codes)
+    wanted = pd.DataFrame(
+        {
+            "external_id": codes,
+            "name": name.array,
+            "price": price.array,
+            "category_id": category_path.map(category_pks).astype("Int64").array,
+        }
+    )
+    existing = _existing(
+        Product, "external_id", codes.tolist(), ["external_id", "pk", "name", "price", "category_id"]
+    )
+    existing["price"] = existing["price"].astype("float64")
+    existing["category_id"] = existing["category_id"].astype("Int64")
+    merged = wanted.merge(existing, on="external_id", how="left", suffixes=("", "_now"), indicator=True)
+    new = merged[merged["_merge"] == "left_only"].copy()
+    old = merged[merged["_merge"] == "both"].copy()
+    # What the file does not say (no description, no category) keeps the value already stored.
+    old["name"] = old["name"].fillna(old["name_now"])
+    old["category_id"] = old["category_id"].fillna(old["category_id_now"])
+    changed = old[
+        (old["name"] != old["name_now"])
+        | ((old["price"] - old["price_now"]).abs() > 1e-6)
+        | (old["category_id"].fillna(-1) != old["category_id_now"].fillna(-1))
+    ].copy()
+    if len(new):
+        new["name"] = new["name"].fillna(new["external_id"]).astype("str")
+        new = new.assign(description="", active=True, stock=None, created_at=now, updated_at=now)
+        new["stock"] = new["stock"].astype(object)
+        fields = ["external_id", "name", "description", "category_id", "price", "active", "stock"]
+        _insert(Product, [*fields, "created_at", "updated_at"], new)
+    if len(changed):
+        changed["updated_at"] = now
+        changed["pk"] = changed["pk"].astype("int64")
+        _update(Product, changed, ["name", "price", "category_id", "updated_at"])
+    report.products = EntityCounts(created=len(new), updated=len(changed), unchanged=len(old) - len(changed))
+    return _key_map(Product, codes.tolist())
+
+
+def _write_orders(
+    orders: pd.DataFrame, customer_pks: dict[str, int], *, report: ImportReport, now
+) -> tuple[dict[str, int], set[str]]:
+    wanted = orders.rename(columns={"order_id": "external_id"})
+    wanted["customer_pk"] = wanted["customer_id"].map(customer_pks).astype("Int64")
+    existing = _existing(
+        Order,
+        "external_id",
+        wanted["external_id"].tolist(),
+        ["external_id", "pk", "customer_id", "placed_at", "status", "country"],
+    ).rename(columns={"customer_id": "customer_pk"})
+    existing["customer_pk"] = existing["customer_pk"].astype("Int64")
+    existing["placed_at"] = pd.to_datetime(existing["placed_at"], utc=True)
+    merged = wanted.merge(existing, on="external_id", how="left", suffixes=("", "_now"), indicator=True)
+    new = merged[merged["_merge"] == "left_only"].copy()
+    old = merged[merged["_merge"] == "both"].copy()
+    changed = old[
+        (old["customer_pk"].fillna(-1) != old["customer_pk_now"].fillna(-1))
+        | (old["placed_at"] != old["placed_at_now"])
+        | (old["status"] != old["status_now"])
+        | (old["country"] != old["country_now"])
+    ].copy()
+    if len(new):
+        new = new.drop(columns="customer_id").rename(columns={"customer_pk": "customer_id"})
+        new = new.assign(channel=Order.Channel.IMPORT, created_at=now)
+        fields = ["external_id", "customer_id", "placed_at", "channel", "status", "country", "created_at"]
+        _insert(Order, fields, new)
+    if len(changed):
+        changed = changed.drop(columns="customer_id").rename(columns={"customer_pk": "customer_id"})
+        changed["pk"] = changed["pk"].astype("int64")
+        _update(Order, changed, ["customer_id", "placed_at", "status", "country"])
+    report.orders = EntityCounts(created=len(new), updated=len(changed), unchanged=len(old) - len(changed))
+    order_pks = _key_map(Order, wanted["external_id"].tolist())
+    return order_pks, set(new["external_id"])
+
+
+def _write_lines(
+    rows: pd.DataFrame,
+    order_pks: dict[str, int],
+    new_order_keys: set[str],
+    product_pks: dict[str, int],
+    *,
+    report: ImportReport,
+    progress: Progress,
+) -> None:
+    names = _most_frequent(rows, "item_code", "item_name")
+    item_name = rows["item_name"].where(rows["item_name"] != "", rows["item_code"].map(names))
+    lines = pd.DataFrame(
+        {
+            "order_id": rows["order_id"].map(order_pks).astype("int64"),
+            "line_number": rows["line_number"].astype("int64"),
+            "product_id": rows["item_code"].map(product_pks).where(rows["is_product"]).astype("Int64"),
+            "item_code": rows["item_code"],
+            "item_name": item_name.fillna(rows["item_code"]).astype("str"),
+            "quantity": rows["quantity"],
+            "unit_price": rows["unit_price"],
+        }
+    )
+    is_new_order = rows["order_id"].isin(new_order_keys)
+    existing_order_pks = lines.loc[~is_new_order, "order_id"].unique().tolist()
+    existing = _existing_lines(existing_order_pks)
+    keys = ["order_id", "line_number"]
+    merged = lines.merge(existing, on=keys, how="left", suffixes=("", "_now"), indicator=True)
+    new = merged[merged["_merge"] == "left_only"]
+    old = merged[merged["_merge"] == "both"]
+    gone = existing.merge(lines[keys], on=keys, how="left", indicator=True)
+    gone = gone[gone["_merge"] == "left_only"]
+    changed = old[
+        (old["product_id"].fillna(-1) != old["product_id_now"].fillna(-1))
+        | (old["item_code"] != old["item_code_now"])
+        | (old["item_name"] != old["item_name_now"])
+        | (old["quantity"] != old["quantity_now"])
+        | ((old["unit_price"] - old["unit_price_now"]).abs() > 1e-6)
+    ].copy()
+    fields = ["order_id", "line_number", "product_id", "item_code", "item_name", "quantity", "unit_price"]
+    new = new[fields].assign(discount=0)
+    for start in range(0, len(new), INSERT_CHUNK_ROWS):
+        chunk = new.iloc[start : start + INSERT_CHUNK_ROWS]
+        bulk_insert_rows(OrderLine, [*fields, "discount"], _tuples(chunk, [*fields, "discount"]))
+        progress(0.4 + 0.55 * (start + len(chunk)) / len(new), "Writing order lines")
+    if len(changed):
+        changed["pk"] = changed["pk"].astype("int64")
+        _update(OrderLine, changed, ["product_id", "item_code", "item_name", "quantity", "unit_price"])
+    # The file is the whole of each order it names: lines beyond its rows are removed.
+    gone_pks = gone["pk"].astype("int64").tolist()
+    for chunk in _chunks(gone_pks, LOOKUP_CHUNK_KEYS):
+        OrderLine.objects.filter(pk__in=chunk).delete()
+    report.order_lines = EntityCounts(
+        created=len(new), updated=len(changed), unchanged=len(old) - len(changed), deleted=len(gone_pks)
+    )
+
+
+def _existing_lines(order_pks: list[int]) -> pd.DataFrame:
+    columns = ["pk", "order_id", "line_number", "product_id_now", "item_code_now", "item_name_now"]
+    columns += ["quantity_now", "unit_price_now"]
+    dtypes = dict(
+        zip(columns, ["int64", "int64", "int64", "Int64", "str", "str", "int64", "float64"], strict=True)
+    )
+    table = connection.ops.quote_name(OrderLine._meta.db_table)
+    # A frame per chunk keeps the peak memory to one chunk of Python tuples.
+    frames = [pd.DataFrame(columns=columns).astype(dtypes)]
+    with connection.cursor() as cursor:
+        for chunk in _chunks(order_pks, LOOKUP_CHUNK_KEYS):
+            placeholders = ", ".join(["%s"] * len(chunk))
+            # The price as a float: no Decimal per row, and compared with a tolerance anyway.
+            cursor.execute(
+                f"SELECT id, order_id, line_number, product_id, item_code, item_name, quantity, "
+                f"CAST(unit_price AS DOUBLE PRECISION) FROM {table} WHERE order_id IN ({placeholders})",
+                list(chunk),
+            )
+            frames.append(pd.DataFrame.from_records(cursor.fetchall(), columns=columns).astype(dtypes))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,34 @@
+"""Order imports run by a worker, reporting progress into their Job row."""
+
+from pathlib import Path
+
+from celery import shared_task
+
+from crm.services.importing import ImportValidationError, import_order_file
+from crm.services.jobs import job_fail, job_running, job_succeed
+
+
+@shared_task
+def import_orders_task(job_id: int) -> None:
+    from crm.models import Job
+
+    params = Job.objects.get(pk=job_id).params
+    with job_running(job_id) as reporter:
+        try:
+            report = import_order_file(
+                path=Path(params["path"]),
+                file_format=params.get("file_format", "auto"),
+                skip_invalid=bool(params.get("skip_invalid", False)),
+                rejects_path=Path(params["rejects_path"]) if params.get("rejects_path") else None,
+                progress=reporter,
+            )
+        except ImportValidationError as error:
+            # A bad file is an answer for the person who uploaded it, not a crash of the worker.
+            errors = "\n".join(str(row_error) for row_error in error.errors)
+            job_fail(job_id=job_id, error=f"{error}\n\n{errors}", message=f"{error.error_count} bad rows")
+            return
+        job_succeed(
+            job_id=job_id,
+            result=report.to_dict(),
+            message=f"{report.rows_imported} rows imported, {report.rows_rejected} rejected",
+        )

@@ -1,0 +1,42 @@
+from decimal import Decimal
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+@register.filter
+def order_total(order) -> Decimal:
+    """Sum of the order's lines (uses prefetched lines; no query of its own when they are)."""
+    return sum((line.amount for line in order.lines.all()), Decimal(0))
+
+
+@register.filter
+def percent(value, digits: int = 1) -> str:
+    if value is None or value == "":
+        return "–"
+    return f"{float(value) * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def metric(value, digits: int = 4) -> str:
+    if isinstance(value, int | float):
+        return f"{value:.{int(digits)}f}"
+    return "–" if value is None else str(value)
+
+
+@register.simple_tag
+def change_badge(change) -> str:
+    """A coloured "+12.3%" / "−4.0%" against the previous period, or a dash when there is none."""
+    if change is None:
+        return mark_safe('<span class="change none" title="No previous period">–</span>')
+    direction = "up" if change > 0 else "down" if change < 0 else "flat"
+    sign = "+" if change > 0 else "−" if change < 0 else ""
+    return format_html('<span class="change {}">{}{}%</span>', direction, sign, f"{abs(change) * 100:.1f}")
+
+
+@register.simple_tag
+def status_badge(status: str, label: str = "") -> str:
+    return format_html('<span class="badge status-{}">{}</span>', status, label or status)

@@ -1,0 +1,185 @@
+"""The shop: catalogue, product pages, a shopper's home with recommendations, order history.
+
+Product views and recommendation clicks are recorded as behaviour events; showing recommendations
+records one impression per product with the model version that produced it.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from crm.models import BehaviourEvent, Customer, Order, OrderLine
+from crm.selectors.catalogue import (
+    category_list,
+    product_get_for_shop,
+    product_list_for_shop,
+    recommendations_with_reasons,
+    shopper_order_list,
+)
+from crm.services.behaviour import behaviour_event_record, behaviour_impressions_record
+from recommender.models import ModelVersion, PopularProduct, Recommendation
+from recommender.selectors import recommendation_list_for_customer, similar_product_list
+
+PRODUCTS_PER_PAGE = 24
+RECOMMENDATIONS_SHOWN = 8
+BOUGHT_TOGETHER_SHOWN = 6
+
+
+def shopper_customer(request: HttpRequest) -> Customer | None:
+    """The customer record of the signed-in shopper, if they have one."""
+    if not request.user.is_authenticated:
+        return None
+    return Customer.objects.filter(user=request.user).first()
+
+
+def recommendation_click_url(recommendation: dict) -> str:
+    url = reverse("shop:recommendation_click", kwargs={"product_id": recommendation["product"].pk})
+    if recommendation.get("model_version_id"):
+        url += "?" + urlencode({"v": recommendation["model_version_id"]})
+    return url
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    customer = shopper_customer(request)
+    recommendations: list[dict] = []
+    if customer is not None:
+        recommendations = recommendations_with_reasons(
+            recommendation_list_for_customer(customer=customer, limit=RECOMMENDATIONS_SHOWN)
+        )
+        for recommendation in recommendations:
+            recommendation["click_url"] = recommendation_click_url(recommendation)
+        by_version: dict[int | None, list[int]] = {}
+        for recommendation in recommendations:
+            by_version.setdefault(recommendation["model_version_id"], []).append(recommendation["product"].pk)
+        for model_version_id, product_ids in by_version.items():
+            behaviour_impressions_record(
+                customer=customer, product_ids=product_ids, model_version_id=model_version_id
+            )
+    featured = list(product_list_for_shop()[: PRODUCTS_PER_PAGE // 2])
+    return render(
+        request,
+        "shop/home.html",
+        {
+            "customer": customer,
+            "recommendations": recommendations,
+            "featured": featured,
+            "categories": category_list(),
+        },
+    )
+
+
+@require_GET
+def catalogue(request: HttpRequest) -> HttpResponse:
+    categories = category_list()
+    category = None
+    category_path = request.GET.get("category", "")
+    if category_path:
+        category = next((candidate for candidate in categories if candidate.path == category_path), None)
+        if category is None:
+            raise Http404(f"No category {category_path!r}.")
+    search = request.GET.get("q", "")[:100]
+    products = product_list_for_shop(category=category, search=search)
+    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "shop/catalogue.html",
+        {
+            "categories": categories,
+            "category": category,
+            "search": search,
+            "page": page,
+            "products": page.object_list,
+            "query": query.urlencode(),
+        },
+    )
+
+
+@require_GET
+def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = product_get_for_shop(product_id=product_id)
+    if product is None:
+        raise Http404("No such product.")
+    customer = shopper_customer(request)
+    if customer is not None:
+        behaviour_event_record(kind=BehaviourEvent.Kind.VIEW, customer=customer, product=product)
+    elif request.session.session_key:
+        behaviour_event_record(
+            kind=BehaviourEvent.Kind.VIEW, product=product, session_key=request.session.session_key
+        )
+    bought_together = list(similar_product_list(product=product, limit=BOUGHT_TOGETHER_SHOWN))
+    return render(
+        request,
+        "shop/product_detail.html",
+        {"product": product, "bought_together": bought_together, "customer": customer},
+    )
+
+
+def _is_own_recommendation(*, customer: Customer, product_id: int, model_version_id: int) -> bool:
+    """Whether this version recommended this product to this customer (its list or, for customers
+    it did not score, its popular list)."""
+    if Recommendation.objects.filter(
+        model_version_id=model_version_id, customer=customer, product_id=product_id
+    ).exists():
+        return True
+    scored = Recommendation.objects.filter(model_version_id=model_version_id, customer=customer).exists()
+    return (
+        not scored
+        and PopularProduct.objects.filter(
+            model_version_id=model_version_id, product_id=product_id, country__in=[customer.country, ""]
+        ).exists()
+    )
+
+
+@require_GET
+def recommendation_click(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Record a click on one of the shopper's own recommendations, then show the product."""
+    product = product_get_for_shop(product_id=product_id)
+    if product is None:
+        raise Http404("No such product.")
+    customer = shopper_customer(request)
+    try:
+        model_version_id = int(request.GET.get("v", ""))
+    except ValueError:
+        model_version_id = None
+    if (
+        customer is not None
+        and model_version_id is not None
+        and ModelVersion.objects.filter(pk=model_version_id).exists()
+        and _is_own_recommendation(
+            customer=customer, product_id=product.pk, model_version_id=model_version_id
+        )
+    ):
+        behaviour_event_record(
+            kind=BehaviourEvent.Kind.RECOMMENDATION_CLICK,
+            customer=customer,
+            product=product,
+            model_version_id=model_version_id,
+        )
+    return redirect("shop:product_detail", product_id=product.pk)
+
+
+@login_required
+@require_GET
+def order_list(request: HttpRequest) -> HttpResponse:
+    customer = shopper_customer(request)
+    orders = shopper_order_list(customer=customer) if customer else []
+    return render(request, "shop/order_list.html", {"customer": customer, "orders": orders})
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    """One of the shopper's own orders; anyone else's order is a 404, as if it did not exist."""
+    customer = shopper_customer(request)
+    if customer is None:
+        raise Http404("No such order.")
+    order = get_object_or_404(Order, pk=order_id, customer=customer)
+    lines = OrderLine.objects.filter(order=order).select_related("product").order_by("line_number")
+    return render(request, "shop/order_detail.html", {"order": order, "lines": list(lines)})

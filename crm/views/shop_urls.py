@@ -1,0 +1,14 @@
+from django.urls import path
+
+from crm.views import shop
+
+app_name = "shop"
+
+urlpatterns = [
+    path("", shop.home, name="home"),
+    path("catalogue/", shop.catalogue, name="catalogue"),
+    path("products/<int:product_id>/", shop.product_detail, name="product_detail"),
+    path("r/<int:product_id>/", shop.recommendation_click, name="recommendation_click"),
+    path("orders/", shop.order_list, name="order_list"),
+    path("orders/<int:order_id>/", shop.order_detail, name="order_detail"),
+]

@@ -1,0 +1,122 @@
+"""Recommendations and "bought together" as stored by the served model version, and the versions.
+
+Nothing here loads a model: a request reads precomputed rows (a couple of indexed queries).
+"""
+
+from django.http import Http404
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework import viewsets
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.api.pagination import StandardPagination
+from crm.api.permissions import customer_for_request
+from crm.models import Customer, Product
+from recommender.api import serializers
+from recommender.models import ModelVersion
+from recommender.reasons import ReasonRenderer
+from recommender.selectors import recommendation_list_for_customer, similar_product_list
+
+# The API serves at most this many recommendations or neighbours per request.
+MAX_LIMIT = 100
+
+LIMIT_PARAMETER = OpenApiParameter(
+    "limit", OpenApiTypes.INT, description=f"How many to return (1-{MAX_LIMIT}).", required=False
+)
+
+
+class _LimitSerializer(drf_serializers.Serializer):
+    limit = drf_serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, required=False)
+
+
+def _limit(request: Request, default: int | None) -> int | None:
+    query = _LimitSerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data.get("limit", default)
+
+
+def _recommendations_response(customer: Customer, limit: int | None) -> Response:
+    recommendations = recommendation_list_for_customer(customer=customer, limit=limit)
+    # Stored reasons normally name their products already; any placeholder left costs one query.
+    reasons = ReasonRenderer()
+    reasons.prefetch(row["reason"] for row in recommendations)
+    recommendations = [{**row, "reason": reasons.render(row["reason"])} for row in recommendations]
+    model_version_id = recommendations[0]["model_version_id"] if recommendations else None
+    payload = {
+        "customer_id": customer.external_id,
+        "model_version_id": model_version_id,
+        "results": recommendations,
+    }
+    return Response(serializers.RecommendationListSerializer(payload).data)
+
+
+class CustomerRecommendationListView(APIView):
+    """A customer's recommendations from the served model version, best first, with reasons.
+
+    Staff may ask for any customer; a shopper only for their own id (any other id is 404).
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[LIMIT_PARAMETER], responses=serializers.RecommendationListSerializer)
+    def get(self, request: Request, external_id: str) -> Response:
+        limit = _limit(request, default=None)
+        customer = customer_for_request(request=request, external_id=external_id)
+        return _recommendations_response(customer, limit)
+
+
+class MyRecommendationListView(APIView):
+    """This login's own recommendations."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[LIMIT_PARAMETER], responses=serializers.RecommendationListSerializer)
+    def get(self, request: Request) -> Response:
+        limit = _limit(request, default=None)
+        customer = customer_for_request(request=request)
+        return _recommendations_response(customer, limit)
+
+
+class SimilarProductListView(APIView):
+    """Products often bought together with this one, from the served model version.
+
+    Open to any signed-in user: the shop shows the same list on its product pages.
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[LIMIT_PARAMETER], responses=serializers.SimilarProductListSerializer)
+    def get(self, request: Request, external_id: str) -> Response:
+        limit = _limit(request, default=10)
+        product = Product.objects.filter(external_id=external_id).first()
+        if product is None:
+            raise Http404(f"No product with id {external_id!r}.")
+        neighbours = similar_product_list(product=product, limit=limit)
+        payload = {"product_id": product.external_id, "results": neighbours}
+        return Response(serializers.SimilarProductListSerializer(payload).data)
+
+
+class ModelVersionFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=ModelVersion.Status.choices)
+
+    class Meta:
+        model = ModelVersion
+        fields = ["status"]
+
+
+class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Trained recommender versions with their metrics against the baselines; newest first."""
+
+    permission_classes = [IsAdminUser]
+    pagination_class = StandardPagination
+    serializer_class = serializers.ModelVersionSerializer
+    queryset = ModelVersion.objects.all()
+    filterset_class = ModelVersionFilter
+    search_fields: list[str] = []
+    ordering_fields = ["created_at", "trained_at", "activated_at"]
+    ordering = ["-created_at", "-id"]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of training, with the defaults the benchmark numbers were measured with."""
+
+    seed: int = 42
+    period_days: int = 30  # length of a label window and of the held-out period
+    min_period_days: int = 3  # a short data span shrinks the period, never below this
+    training_windows: int = 3  # earlier label windows the ranker learns from
+    # candidates per customer, by source (the union is ranked; overlaps make it smaller)
+    own_history: int = 100
+    co_purchase: int = 80
+    country_popular: int = 30
+    popular: int = 50
+    neighbours: int = 50  # co-purchase neighbours kept per product
+    popular_days: int = 90
+    hidden_layers: tuple[int, ...] = (128, 64, 32)
+    dropout: float = 0.1
+    learning_rate: float = 1e-3
+    batch_size: int = 2048
+    epochs: int = 20
+    patience: int = 3  # epochs without a better validation NDCG before stopping
+    refit_on_validation_window: bool = True  # after early stopping, train again including that window
+    negative_share: float = 1.0  # share of negative candidates kept for training
+    chunk_customers: int = 2000
+    top_k: int = 10
+    run_als: bool = True
+    als_factors: int = 64
+    als_iterations: int = 15
+
+    def __post_init__(self) -> None:
+        self.hidden_layers = tuple(int(size) for size in self.hidden_layers)
+        positive = ("period_days", "training_windows", "batch_size", "epochs", "chunk_customers", "top_k")
+        for name in positive:
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 < self.negative_share <= 1:
+            raise ValueError(f"TrainConfig.negative_share must be in (0, 1], got {self.negative_share}")
+        if not self.hidden_layers:
+            raise ValueError("TrainConfig.hidden_layers must name at least one layer")
+
+    def as_dict(self) -> dict:
+        values = asdict(self)
+        values["hidden_layers"] = list(self.hidden_layers)
+        return values
+
+
+def config_from_dict(values: dict) -> TrainConfig:
+    known = {name for name in TrainConfig.__dataclass_fields__}
+    return TrainConfig(**{name: value for name, value in values.items() if name in known})
+
+
+__all__ = ["TrainConfig", "config_from_dict"]

@@ -1,0 +1,481 @@
+"""What is known at a point in time: purchase statistics, and the features of customer x product pairs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+DAY = np.timedelta64(1, "D")
+NEVER_DAYS = 730.0  # "days since" for something that never happened: past any real gap, still finite
+
+FEATURE_NAMES = (
+    "times_bought",
+    "quantity_bought",
+    "days_since_last_bought",
+    "days_since_first_bought",
+    "decayed_orders_30d",
+    "decayed_orders_90d",
+    "orders_last_30d",
+    "orders_last_90d",
+    "share_of_customer_orders",
+    "days_since_last_vs_usual_gap",
+    "usual_gap_days",
+    "bought_before",
+    "co_purchase_score",
+    "co_purchase_vs_best",
+    "buyers_all_time",
+    "buyers_last_30d",
+    "buyers_last_90d",
+    "trend",
+    "product_age_days",
+    "product_repeat_rate",
+    "price",
+    "price_vs_customer_usual",
+    "country_popularity",
+    "country_lift",
+    "category_share_of_spend",
+    "customer_orders",
+    "customer_days_since_last_order",
+    "customer_distinct_products",
+    "customer_orders_last_90d",
+    "customer_tenure_days",
+    "from_co_purchase",
+    "from_country_popular",
+    "from_popular",
+    "views_last_30d",
+    "carts_last_30d",
+    "wishlisted",
+    "recommendation_clicks_last_30d",
+)
+
+
+def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``wanted`` in the sorted ``keys`` and whether each was found."""
+    if len(keys) == 0:
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+    position = np.searchsorted(keys, wanted)
+    position = np.minimum(position, len(keys) - 1)
+    return position, keys[position] == wanted
+
+
+@dataclass
+class History:
+    """Everything the ranker needs to know about purchases before ``cutoff`` (indices, not ids)."""
+
+    cutoff: np.datetime64
+    product_ids: np.ndarray
+    customer_ids: np.ndarray
+    customer_country: np.ndarray  # index into ``countries``
+    countries: np.ndarray
+    product_category: np.ndarray  # index into ``categories``; -1 = none
+    categories: np.ndarray
+    product_seen: np.ndarray  # bought at least once before the cutoff
+    # customer x product purchase statistics, sorted by key = customer * n_products + product
+    pair_keys: np.ndarray
+    pair_stats: np.ndarray
+    bought: sp.csr_matrix  # customer x product, 1 where bought
+    recency: sp.csr_matrix  # customer x product, decayed order count (ranks a customer's own items)
+    similar: sp.csr_matrix  # product x product, cosine of co-purchase, top neighbours per product
+    customer_stats: np.ndarray
+    product_stats: np.ndarray
+    popularity: np.ndarray  # recent buyers per product, the "popular" list
+    country_popularity: np.ndarray  # country x product share of the country's recent buyers
+    category_keys: np.ndarray
+    category_share: np.ndarray
+    event_keys: np.ndarray
+    event_counts: np.ndarray
+
+    @property
+    def n_products(self) -> int:
+        return len(self.product_ids)
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+    def customer_index(self, customer_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _index_of(self.customer_ids, customer_ids)
+
+    def product_index(self, product_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _index_of(self.product_ids, product_ids)
+
+    def has_history(self, customers: np.ndarray) -> np.ndarray:
+        return np.diff(self.bought.indptr)[customers] > 0
+
+
+def _index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.asarray(ids, dtype=np.int64)
+    position, found = _lookup(sorted_ids, ids)
+    return position, found
+
+
+def build_history(
+    *,
+    order_lines: pd.DataFrame,
+    products: pd.DataFrame,
+    customers: pd.DataFrame,
+    events: pd.DataFrame,
+    cutoff: np.datetime64,
+    neighbours: int = 50,
+    popular_days: int = 90,
+) -> History:
+    """Statistics of the (checked, cleaned) order lines before ``cutoff``."""
+    cutoff = np.datetime64(cutoff, "ns")
+    lines = order_lines[order_lines["ordered_at"].to_numpy() < cutoff]
+    product_ids = products["product_id"].to_numpy(dtype=np.int64)
+    customer_ids = customers["customer_id"].to_numpy(dtype=np.int64)
+    n_products, n_customers = len(product_ids), len(customer_ids)
+    countries, customer_country = np.unique(customers["country"].to_numpy(dtype=str), return_inverse=True)
+    category = products["category_id"]
+    categories = np.unique(category.dropna().to_numpy(dtype=np.int64))
+    product_category = np.full(n_products, -1, dtype=np.int64)
+    has_category = category.notna().to_numpy()
+    product_category[has_category] = np.searchsorted(
+        categories, category[has_category].to_numpy(dtype=np.int64)
+    )
+
+    c = np.searchsorted(customer_ids, lines["customer_id"].to_numpy())
+    p = np.searchsorted(product_ids, lines["product_id"].to_numpy())
+    age = ((cutoff - lines["ordered_at"].to_numpy()) / DAY).astype(np.float64)
+    quantity = lines["quantity"].to_numpy(dtype=np.float64)
+    spend = quantity * lines["unit_price"].to_numpy(dtype=np.float64)
+    # one row per customer, product and order
+    orders = (
+        pd.DataFrame(
+            {"c": c, "p": p, "o": lines["order_id"].to_numpy(), "age": age, "q": quantity, "s": spend}
+        )
+        .groupby(["c", "p", "o"], sort=False)
+        .agg(age=("age", "min"), q=("q", "sum"), s=("s", "sum"))
+        .reset_index()
+    )
+    orders["d30"] = np.exp(-orders["age"] / 30.0)
+    orders["d90"] = np.exp(-orders["age"] / 90.0)
+    orders["n30"] = (orders["age"] < 30).astype(np.float64)
+    orders["n90"] = (orders["age"] < 90).astype(np.float64)
+    pairs = (
+        orders.groupby(["c", "p"], sort=True)
+        .agg(
+            n=("o", "size"),
+            q=("q", "sum"),
+            last=("age", "min"),
+            first=("age", "max"),
+            d30=("d30", "sum"),
+            d90=("d90", "sum"),
+            n30=("n30", "sum"),
+            n90=("n90", "sum"),
+            s=("s", "sum"),
+        )
+        .reset_index()
+    )
+    pair_c = pairs["c"].to_numpy(dtype=np.int64)
+    pair_p = pairs["p"].to_numpy(dtype=np.int64)
+    pair_keys = pair_c * n_products + pair_p
+    pair_stats = pairs[["n", "q", "last", "first", "d30", "d90", "n30", "n90"]].to_numpy(dtype=np.float64)
+    shape = (n_customers, n_products)
+    bought = sp.csr_matrix((np.ones(len(pairs), dtype=np.float32), (pair_c, pair_p)), shape=shape)
+    recency = sp.csr_matrix(
+        (pairs["n"].to_numpy(dtype=np.float32) + pairs["d90"].to_numpy(dtype=np.float32), (pair_c, pair_p)),
+        shape=shape,
+    )
+
+    # customers
+    customer_orders = pd.DataFrame({"c": c, "o": lines["order_id"].to_numpy(), "age": age})
+    per_order = customer_orders.groupby(["c", "o"], sort=False)["age"].min().reset_index()
+    by_customer = per_order.groupby("c").agg(
+        orders=("o", "size"),
+        last=("age", "min"),
+        first=("age", "max"),
+        orders90=("age", lambda a: int((a < 90).sum())),
+    )
+    customer_stats = np.zeros((n_customers, 6), dtype=np.float64)
+    customer_stats[:, 1] = NEVER_DAYS
+    customer_stats[:, 4] = 0.0
+    index = by_customer.index.to_numpy()
+    customer_stats[index, 0] = by_customer["orders"].to_numpy()
+    customer_stats[index, 1] = by_customer["last"].to_numpy()
+    customer_stats[index, 2] = np.diff(bought.indptr)[index]
+    customer_stats[index, 3] = by_customer["orders90"].to_numpy()
+    customer_stats[index, 4] = by_customer["first"].to_numpy()
+    log_price = np.log(np.maximum(lines["unit_price"].to_numpy(dtype=np.float64), 1e-6))
+    mean_log_price = pd.Series(log_price).groupby(c).mean()
+    customer_stats[:, 5] = np.nan
+    customer_stats[mean_log_price.index.to_numpy(), 5] = mean_log_price.to_numpy()
+
+    # products
+    product_stats = np.zeros((n_products, 7), dtype=np.float64)
+    pair_last = pairs["last"].to_numpy()
+    product_stats[:, 0] = np.bincount(pair_p, minlength=n_products)
+    product_stats[:, 1] = np.bincount(pair_p, weights=(pair_last < 30), minlength=n_products)
+    product_stats[:, 2] = np.bincount(pair_p, weights=(pair_last < popular_days), minlength=n_products)
+    first_sale = pd.Series(age).groupby(p).max()
+    product_stats[:, 3] = 0.0
+    product_stats[first_sale.index.to_numpy(), 3] = first_sale.to_numpy()
+    repeaters = np.bincount(pair_p, weights=(pairs["n"].to_numpy() >= 2), minlength=n_products)
+    product_stats[:, 4] = repeaters / np.maximum(product_stats[:, 0], 1)
+    line_price = pd.Series(lines["unit_price"].to_numpy(dtype=np.float64)).groupby(p).median()
+    price = products["price"].to_numpy(dtype=np.float64).copy()
+    price[line_price.index.to_numpy()] = line_price.to_numpy()
+    known_price = price[np.isfinite(price) & (price > 0)]
+    fallback_price = float(np.median(known_price)) if len(known_price) else 1.0
+    price = np.where(np.isfinite(price) & (price > 0), price, fallback_price)
+    product_stats[:, 5] = np.log(price)
+    product_seen = product_stats[:, 0] > 0
+    product_stats[:, 6] = product_seen
+
+    popularity = product_stats[:, 2] + 1e-3 * product_stats[:, 0]  # recent buyers, ties by all-time buyers
+
+    # country: share of the country's recent buyers who bought the product
+    recent = pair_last < popular_days
+    country_of_pair = customer_country[pair_c[recent]]
+    country_popularity = np.zeros((len(countries), n_products), dtype=np.float32)
+    np.add.at(country_popularity, (country_of_pair, pair_p[recent]), 1.0)
+    recent_buyers = np.unique(pair_c[recent])
+    country_buyers = np.bincount(customer_country[recent_buyers], minlength=len(countries)).astype(np.float32)
+    country_popularity /= (country_buyers + 5.0)[:, None]
+
+    # category share of the customer's spend
+    pair_category = product_category[pair_p]
+    with_category = pair_category >= 0
+    category_spend = (
+        pd.DataFrame(
+            {
+                "c": pair_c[with_category],
+                "k": pair_category[with_category],
+                "s": pairs["s"].to_numpy()[with_category],
+            }
+        )
+        .groupby(["c", "k"], sort=True)["s"]
+        .sum()
+    )
+    total_spend = np.bincount(pair_c, weights=pairs["s"].to_numpy(), minlength=n_customers)
+    category_c = category_spend.index.get_level_values(0).to_numpy(dtype=np.int64)
+    category_k = category_spend.index.get_level_values(1).to_numpy(dtype=np.int64)
+    category_keys = category_c * max(len(categories), 1) + category_k
+    category_share = category_spend.to_numpy() / np.maximum(total_spend[category_c], 1e-9)
+
+    similar = item_similarity(bought, neighbours=neighbours)
+    event_keys, event_counts = _event_counts(events, cutoff, customer_ids, product_ids)
+
+    return History(
+        cutoff=cutoff,
+        product_ids=product_ids,
+        customer_ids=customer_ids,
+        customer_country=customer_country.astype(np.int64),
+        countries=countries,
+        product_category=product_category,
+        categories=categories,
+        product_seen=product_seen,
+        pair_keys=pair_keys,
+        pair_stats=pair_stats,
+        bought=bought,
+        recency=recency,
+        similar=similar,
+        customer_stats=customer_stats,
+        product_stats=product_stats,
+        popularity=popularity,
+        country_popularity=country_popularity,
+        category_keys=category_keys,
+        category_share=category_share,
+        event_keys=event_keys,
+        event_counts=event_counts,
+    )
+
+
+EVENT_KINDS = ("view", "add_to_cart", "wishlist", "recommendation_click")
+
+
+def _event_counts(
+    events: pd.DataFrame, cutoff: np.datetime64, customer_ids: np.ndarray, product_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    at = events["at"].to_numpy()
+    age = (cutoff - at) / DAY
+    # views, carts and clicks count for 30 days; a wishlist entry stands until the cutoff
+    kind = events["kind"].to_numpy(dtype=str)
+    keep = (at < cutoff) & ((age < 30) | (kind == "wishlist"))
+    c, c_found = _index_of(customer_ids, events["customer_id"].to_numpy()[keep])
+    p, p_found = _index_of(product_ids, events["product_id"].to_numpy()[keep])
+    kind = kind[keep]
+    known = c_found & p_found & np.isin(kind, EVENT_KINDS)
+    if not known.any():
+        return np.zeros(0, dtype=np.int64), np.zeros((0, len(EVENT_KINDS)), dtype=np.float64)
+    keys = c[known] * len(product_ids) + p[known]
+    kind_index = np.searchsorted(np.array(EVENT_KINDS), kind[known], sorter=np.argsort(EVENT_KINDS))
+    kind_index = np.argsort(EVENT_KINDS)[kind_index]
+    unique_keys, inverse = np.unique(keys, return_inverse=True)
+    counts = np.zeros((len(unique_keys), len(EVENT_KINDS)), dtype=np.float64)
+    np.add.at(counts, (inverse, kind_index), 1.0)
+    return unique_keys, counts
+
+
+def item_similarity(bought: sp.csr_matrix, *, neighbours: int, chunk: int = 1000) -> sp.csr_matrix:
+    """Cosine of co-purchase between products (same customers), keeping the top ``neighbours`` of each."""
+    n_products = bought.shape[1]
+    by_product = bought.T.tocsr().astype(np.float32)
+    buyers = np.asarray(by_product.sum(axis=1)).ravel()
+    norm = np.sqrt(np.maximum(buyers, 1.0)).astype(np.float32)
+    rows, cols, values = [], [], []
+    keep = min(neighbours, max(n_products - 1, 0))
+    if keep == 0:
+        return sp.csr_matrix((n_products, n_products), dtype=np.float32)
+    for start in range(0, n_products, chunk):
+        stop = min(start + chunk, n_products)
+        together = (by_product[start:stop] @ bought).toarray().astype(np.float32)
+        together[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        cosine = together / norm[start:stop, None] / norm[None, :]
+        top = np.argpartition(-cosine, keep - 1, axis=1)[:, :keep]
+        top_values = np.take_along_axis(cosine, top, axis=1)
+        positive = top_values > 0
+        rows.append(np.repeat(np.arange(start, stop), keep)[positive.ravel()])
+        cols.append(top[positive])
+        values.append(top_values[positive])
+    return sp.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n_products, n_products)
+    )
+
+
+@dataclass
+class Candidates:
+    customer: np.ndarray  # customer index per pair
+    product: np.ndarray  # product index per pair
+    co_purchase: np.ndarray
+    co_purchase_best: np.ndarray  # the customer's highest co-purchase score over the allowed products
+    country_popularity: np.ndarray
+    from_co_purchase: np.ndarray
+    from_country_popular: np.ndarray
+    from_popular: np.ndarray
+
+
+def _top_mask(score: np.ndarray, k: int) -> np.ndarray:
+    """True at each row's ``k`` highest positive scores."""
+    mask = np.zeros(score.shape, dtype=bool)
+    k = min(k, score.shape[1])
+    if k <= 0:
+        return mask
+    top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+    rows = np.arange(score.shape[0])[:, None]
+    mask[rows, top] = np.take_along_axis(score, top, axis=1) > 0
+    return mask
+
+
+def generate_candidates(
+    history: History,
+    customers: np.ndarray,
+    *,
+    allowed: np.ndarray,
+    own_history: int,
+    co_purchase: int,
+    country_popular: int,
+    popular: int,
+    exclude_bought: bool = False,
+    products: np.ndarray | None = None,
+) -> Candidates:
+    """Candidate products of a chunk of customers: own history, co-purchase neighbours, popular lists.
+
+    With ``products`` given, every one of those products is a candidate of every customer instead
+    (scoring chosen pairs).
+    """
+    bought = history.bought[customers]
+    co = np.asarray((bought @ history.similar).todense(), dtype=np.float32)
+    country = history.country_popularity[history.customer_country[customers]]
+    blocked = ~allowed
+    if exclude_bought:
+        blocked = blocked[None, :] | (bought.toarray() > 0)
+    co_masked = np.where(blocked, 0.0, co)
+    co_best = co_masked.max(axis=1) if co.shape[1] else np.zeros(len(customers), dtype=np.float32)
+    from_co = _top_mask(co_masked, co_purchase)
+    from_country = _top_mask(
+        np.where(blocked, 0.0, country + 1e-6 * history.popularity[None, :]), country_popular
+    )
+    popular_score = np.where(allowed, history.popularity + 1e-6, 0.0)
+    popular_top = _top_mask(popular_score[None, :], popular)[0]
+    from_popular = np.broadcast_to(popular_top, co.shape)
+    if exclude_bought:
+        from_popular = from_popular & ~blocked
+    if products is not None:
+        mask = np.zeros(co.shape, dtype=bool)
+        mask[:, products] = True
+    else:
+        recency = history.recency[customers].toarray()
+        if exclude_bought:
+            recency[:] = 0.0
+        recency = np.where(
+            allowed[None, :], recency + 1e-6 * history.popularity[None, :] * (recency > 0), 0.0
+        )
+        mask = _top_mask(recency, own_history) | from_co | from_country | from_popular
+    row, col = np.nonzero(mask)
+    return Candidates(
+        customer=customers[row],
+        product=col,
+        co_purchase=co[row, col],
+        co_purchase_best=co_best[row],
+        country_popularity=country[row, col],
+        from_co_purchase=from_co[row, col],
+        from_country_popular=from_country[row, col],
+        from_popular=from_popular[row, col],
+    )
+
+
+def pair_features(history: History, candidates: Candidates) -> np.ndarray:
+    c, p = candidates.customer, candidates.product
+    n = len(c)
+    features = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float32)
+    position, found = _lookup(history.pair_keys, c * history.n_products + p)
+    stats = np.zeros((n, history.pair_stats.shape[1]), dtype=np.float64)
+    stats[found] = history.pair_stats[position[found]]
+    times, quantity, last, first, d30, d90, n30, n90 = stats.T
+    last = np.where(found, last, NEVER_DAYS)
+    first = np.where(found, first, NEVER_DAYS)
+    customer = history.customer_stats[np.maximum(c, 0)]
+    unknown = c < 0
+    if unknown.any():
+        customer = customer.copy()
+        customer[unknown] = (0.0, NEVER_DAYS, 0.0, 0.0, 0.0, np.nan)
+    product = history.product_stats[p]
+    gap = np.where(times >= 2, (first - last) / np.maximum(times - 1, 1), NEVER_DAYS)
+    features[:, 0] = np.log1p(times)
+    features[:, 1] = np.log1p(quantity)
+    features[:, 2] = np.log1p(last)
+    features[:, 3] = np.log1p(first)
+    features[:, 4] = np.log1p(d30)
+    features[:, 5] = np.log1p(d90)
+    features[:, 6] = np.log1p(n30)
+    features[:, 7] = np.log1p(n90)
+    features[:, 8] = times / np.maximum(customer[:, 0], 1.0)
+    features[:, 9] = np.where(times >= 2, np.log1p(last / np.maximum(gap, 1.0)), 0.0)
+    features[:, 10] = np.log1p(gap)
+    features[:, 11] = found
+    features[:, 12] = np.log1p(candidates.co_purchase)
+    features[:, 13] = candidates.co_purchase / np.maximum(candidates.co_purchase_best, 1e-6)
+    features[:, 14] = np.log1p(product[:, 0])
+    features[:, 15] = np.log1p(product[:, 1])
+    features[:, 16] = np.log1p(product[:, 2])
+    features[:, 17] = np.log((product[:, 1] + 1.0) / (product[:, 2] / 3.0 + 1.0))
+    features[:, 18] = np.log1p(product[:, 3])
+    features[:, 19] = product[:, 4]
+    features[:, 20] = product[:, 5]
+    usual_price = np.where(np.isfinite(customer[:, 5]), customer[:, 5], product[:, 5])
+    features[:, 21] = product[:, 5] - usual_price
+    features[:, 22] = candidates.country_popularity
+    overall = history.popularity[p] / max(float(history.popularity.sum()), 1e-9) * 50.0
+    features[:, 23] = np.log1p(candidates.country_popularity) - np.log1p(overall)
+    category = history.product_category[p]
+    n_categories = max(len(history.categories), 1)
+    position, in_category = _lookup(history.category_keys, c * n_categories + category)
+    in_category &= category >= 0
+    if in_category.any():
+        features[in_category, 24] = history.category_share[position[in_category]]
+    features[:, 25] = np.log1p(customer[:, 0])
+    features[:, 26] = np.log1p(customer[:, 1])
+    features[:, 27] = np.log1p(customer[:, 2])
+    features[:, 28] = np.log1p(customer[:, 3])
+    features[:, 29] = np.log1p(customer[:, 4])
+    features[:, 30] = candidates.from_co_purchase
+    features[:, 31] = candidates.from_country_popular
+    features[:, 32] = candidates.from_popular
+    position, with_events = _lookup(history.event_keys, c * history.n_products + p)
+    if with_events.any():
+        features[with_events, 33:37] = np.log1p(history.event_counts[position[with_events]])
+    return features

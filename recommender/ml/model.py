@@ -1,0 +1,438 @@
+"""The MLP ranker: training samples from earlier label windows, the Keras network, and ranking with it."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from recommender.ml.config import TrainConfig
+from recommender.ml.features import (
+    DAY,
+    FEATURE_NAMES,
+    Candidates,
+    History,
+    build_history,
+    generate_candidates,
+    pair_features,
+)
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+Progress = Callable[[float, str], None]
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def seed_everything(seed: int) -> None:
+    tf = _tf()
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+@dataclass
+class Samples:
+    features: np.ndarray
+    labels: np.ndarray
+    customer: np.ndarray  # customer index (of the window's History)
+    relevant_per_customer: dict[int, int]
+
+
+def label_pairs(
+    order_lines: pd.DataFrame, history: History, start: np.datetime64, stop: np.datetime64
+) -> tuple[np.ndarray, np.ndarray]:
+    """(customer, product) indices bought in [start, stop) by customers with a history, of products seen."""
+    at = order_lines["ordered_at"].to_numpy()
+    window = order_lines[(at >= start) & (at < stop)]
+    c, c_found = history.customer_index(window["customer_id"].to_numpy())
+    p, p_found = history.product_index(window["product_id"].to_numpy())
+    keep = c_found & p_found
+    c, p = c[keep], p[keep]
+    keep = history.product_seen[p] & history.has_history(c)
+    keys = np.unique(c[keep] * history.n_products + p[keep])
+    return np.divmod(keys, history.n_products)
+
+
+def candidates_in_chunks(
+    history: History,
+    customers: np.ndarray,
+    config: TrainConfig,
+    *,
+    allowed: np.ndarray,
+    exclude_bought: bool = False,
+):
+    for start in range(0, len(customers), config.chunk_customers):
+        chunk = customers[start : start + config.chunk_customers]
+        yield generate_candidates(
+            history,
+            chunk,
+            allowed=allowed,
+            own_history=config.own_history,
+            co_purchase=config.co_purchase,
+            country_popular=config.country_popular,
+            popular=config.popular,
+            exclude_bought=exclude_bought,
+        )
+
+
+def window_samples(
+    order_lines: pd.DataFrame,
+    history: History,
+    stop: np.datetime64,
+    config: TrainConfig,
+    rng: np.random.Generator,
+    *,
+    sample_negatives: bool,
+) -> Samples:
+    c, p = label_pairs(order_lines, history, history.cutoff, stop)
+    positive_keys = c * history.n_products + p
+    customers = np.unique(c)
+    relevant = dict(zip(*np.unique(c, return_counts=True), strict=True))
+    features, labels, owners = [], [], []
+    for candidates in candidates_in_chunks(history, customers, config, allowed=history.product_seen):
+        keys = candidates.customer * history.n_products + candidates.product
+        label = np.isin(keys, positive_keys)
+        keep = np.ones(len(keys), dtype=bool)
+        if sample_negatives and config.negative_share < 1:
+            keep = label | (rng.random(len(keys)) < config.negative_share)
+        features.append(pair_features(history, _subset(candidates, keep)))
+        labels.append(label[keep])
+        owners.append(candidates.customer[keep])
+    return Samples(
+        features=np.concatenate(features) if features else np.zeros((0, len(FEATURE_NAMES)), np.float32),
+        labels=np.concatenate(labels).astype(np.float32) if labels else np.zeros(0, np.float32),
+        customer=np.concatenate(owners) if owners else np.zeros(0, np.int64),
+        relevant_per_customer={int(k): int(v) for k, v in relevant.items()},
+    )
+
+
+def _keep_share_of_negatives(samples: Samples, share: float, rng: np.random.Generator) -> Samples:
+    if share >= 1:
+        return samples
+    keep = (samples.labels > 0) | (rng.random(len(samples.labels)) < share)
+    return Samples(
+        features=samples.features[keep],
+        labels=samples.labels[keep],
+        customer=samples.customer[keep],
+        relevant_per_customer=samples.relevant_per_customer,
+    )
+
+
+def _subset(candidates: Candidates, keep: np.ndarray) -> Candidates:
+    return Candidates(**{name: getattr(candidates, name)[keep] for name in Candidates.__dataclass_fields__})
+
+
+def build_network(n_features: int, config: TrainConfig):
+    tf = _tf()
+    inputs = tf.keras.Input(shape=(n_features,), name="pair_features")
+    x = inputs
+    for size in config.hidden_layers:
+        x = tf.keras.layers.Dense(size, activation="relu")(x)
+        if config.dropout:
+            x = tf.keras.layers.Dropout(config.dropout)(x)
+    output = tf.keras.layers.Dense(1, activation="sigmoid", name="purchase_probability")(x)
+    return tf.keras.Model(inputs, output)
+
+
+def _train_step(network, config: TrainConfig):
+    """One compiled optimiser step (a plain loop over shuffled batches is much lighter than ``fit``)."""
+    tf = _tf()
+    optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+    loss_of = tf.keras.losses.BinaryCrossentropy()
+
+    @tf.function(reduce_retracing=True)
+    def step(features, labels):
+        with tf.GradientTape() as tape:
+            loss = loss_of(labels, network(features, training=True))
+        gradients = tape.gradient(loss, network.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, network.trainable_variables, strict=True))
+        return loss
+
+    return step
+
+
+def grouped_ndcg(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    customer: np.ndarray,
+    relevant_per_customer: dict[int, int],
+    k: int,
+) -> float:
+    """Mean NDCG@k over customers, ranking only their candidates (relevant ones outside count as missed)."""
+    if len(scores) == 0:
+        return 0.0
+    order = np.lexsort((-scores, customer))
+    customer, labels = customer[order], labels[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(customer)) + 1]
+    position = np.arange(len(customer)) - np.repeat(starts, np.diff(np.r_[starts, len(customer)]))
+    in_top = position < k
+    gain = np.where(in_top & (labels > 0), 1.0 / np.log2(position + 2.0), 0.0)
+    dcg = np.add.reduceat(gain, starts)
+    owners = customer[starts]
+    discounts = np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))
+    relevant = np.array([relevant_per_customer.get(int(owner), 0) for owner in owners])
+    ideal = np.where(relevant > 0, discounts[np.minimum(relevant, k) - 1], 1.0)
+    total = sum(1 for value in relevant_per_customer.values() if value > 0)
+    return float((dcg / ideal).sum() / max(total, 1))
+
+
+@dataclass
+class FittedNetwork:
+    network: object
+    mean: np.ndarray
+    std: np.ndarray
+    epochs: int
+    validation_ndcg: list[float]
+    rows: int
+    positives: int
+    seconds: float = 0.0
+
+
+def fit_network(
+    train: list[Samples],
+    validation: Samples | None,
+    config: TrainConfig,
+    *,
+    epochs: int | None = None,
+    progress: Progress | None = None,
+) -> FittedNetwork:
+    """Train on ``train``; with ``validation``, stop when its NDCG stops improving and keep the best epoch."""
+    tf = _tf()
+    seed_everything(config.seed)
+    x = np.concatenate([samples.features for samples in train])
+    y = np.concatenate([samples.labels for samples in train])
+    if len(x) == 0 or y.sum() == 0:
+        raise ValueError("not enough purchases to learn from: no customer bought again in the label windows")
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    std[std < 1e-6] = 1.0
+    x = (x - mean) / std
+    network = build_network(x.shape[1], config)
+    train_step = _train_step(network, config)
+    x_tensor = tf.constant(x, dtype=tf.float32)
+    y_tensor = tf.constant(y.reshape(-1, 1), dtype=tf.float32)
+    shuffle = np.random.default_rng(config.seed)
+    total = epochs or config.epochs
+    scores_by_epoch: list[float] = []
+    best_weights, best_epoch, best = None, 0, -1.0
+    began = time.monotonic()
+    for epoch in range(1, total + 1):
+        order = tf.constant(shuffle.permutation(len(x)))
+        for start in range(0, len(x), config.batch_size):
+            batch = order[start : start + config.batch_size]
+            train_step(tf.gather(x_tensor, batch), tf.gather(y_tensor, batch))
+        if validation is not None:
+            predicted = predict(network, (validation.features - mean) / std, config.batch_size * 4)
+            ndcg = grouped_ndcg(
+                predicted,
+                validation.labels,
+                validation.customer,
+                validation.relevant_per_customer,
+                config.top_k,
+            )
+            scores_by_epoch.append(round(ndcg, 5))
+            if ndcg > best:
+                best, best_epoch, best_weights = ndcg, epoch, network.get_weights()
+            message = f"epoch {epoch}/{total}: validation NDCG@{config.top_k} {ndcg:.4f}"
+        else:
+            best_epoch = epoch
+            message = f"epoch {epoch}/{total}"
+        if progress:
+            progress(epoch / total, message)
+        if validation is not None and epoch - best_epoch >= config.patience:
+            break
+    if best_weights is not None:
+        network.set_weights(best_weights)
+    return FittedNetwork(
+        network=network,
+        mean=mean.astype(np.float32),
+        std=std.astype(np.float32),
+        epochs=best_epoch,
+        validation_ndcg=scores_by_epoch,
+        rows=len(x),
+        positives=int(y.sum()),
+        seconds=time.monotonic() - began,
+    )
+
+
+def predict(network, features: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+    if len(features) == 0:
+        return np.zeros(0, dtype=np.float32)
+    tf = _tf()
+    outputs = []
+    for start in range(0, len(features), batch_size * 16):
+        block = tf.convert_to_tensor(features[start : start + batch_size * 16], dtype=tf.float32)
+        outputs.append(network(block, training=False).numpy().ravel())
+    return np.concatenate(outputs)
+
+
+def training_cutoffs(cutoff: np.datetime64, period: np.timedelta64, windows: int) -> list[np.datetime64]:
+    """Cutoffs of the label windows before ``cutoff``, most recent first: [c - P, c - 2P, ...]."""
+    return [cutoff - period * (index + 1) for index in range(windows)]
+
+
+def choose_period(order_lines: pd.DataFrame, cutoff: np.datetime64, config: TrainConfig) -> np.timedelta64:
+    """The configured period, shortened when the data before ``cutoff`` cannot hold enough windows."""
+    first = order_lines["ordered_at"].min()
+    span_days = float((cutoff - np.datetime64(first, "ns")) / DAY) if len(order_lines) else 0.0
+    # the windows plus at least two periods of history before the earliest one
+    fits = span_days / (config.training_windows + 1 + 2)
+    days = max(min(float(config.period_days), fits), float(config.min_period_days))
+    return np.timedelta64(int(round(days * 86400)), "s").astype("timedelta64[ns]")
+
+
+@dataclass
+class MlpRanker:
+    """The trained network over a History: scores candidate pairs and ranks them."""
+
+    history: History
+    network: object
+    mean: np.ndarray
+    std: np.ndarray
+    config: TrainConfig
+
+    name = "mlp"
+
+    def score(self, candidates: Candidates) -> np.ndarray:
+        features = (pair_features(self.history, candidates) - self.mean) / self.std
+        return predict(self.network, features, self.config.batch_size * 4)
+
+    def top_k(
+        self, customers: np.ndarray, *, k: int, allowed: np.ndarray, exclude_bought: bool
+    ) -> np.ndarray:
+        result = np.full((len(customers), k), -1, dtype=np.int64)
+        for start in range(0, len(customers), self.config.chunk_customers):
+            chunk = customers[start : start + self.config.chunk_customers]
+            candidates = generate_candidates(
+                self.history,
+                chunk,
+                allowed=allowed,
+                own_history=self.config.own_history,
+                co_purchase=self.config.co_purchase,
+                country_popular=self.config.country_popular,
+                popular=self.config.popular,
+                exclude_bought=exclude_bought,
+            )
+            scores = self.score(candidates)
+            row = (
+                np.searchsorted(chunk, candidates.customer)
+                if _is_sorted(chunk)
+                else pd.Index(chunk).get_indexer(candidates.customer)
+            )
+            order = np.lexsort((-self.history.popularity[candidates.product], -scores, row))
+            row, product = row[order], candidates.product[order]
+            starts = np.r_[0, np.flatnonzero(np.diff(row)) + 1] if len(row) else np.zeros(0, np.int64)
+            position = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
+            top = position < k
+            result[start + row[top], position[top]] = product[top]
+        return result
+
+
+def _is_sorted(values: np.ndarray) -> bool:
+    return bool(np.all(values[1:] > values[:-1]))
+
+
+def fit_mlp(
+    *,
+    order_lines: pd.DataFrame,
+    products: pd.DataFrame,
+    customers: pd.DataFrame,
+    events: pd.DataFrame,
+    cutoff: np.datetime64,
+    config: TrainConfig,
+    epochs: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[MlpRanker, FittedNetwork, dict]:
+    """Learn the ranker from label windows before ``cutoff`` and return it over the History at ``cutoff``.
+
+    Without ``epochs`` the most recent window before the cutoff is the validation window (early
+    stopping) and the ones before it train; with ``epochs`` every window trains for that many epochs.
+    """
+
+    def report(fraction: float, message: str) -> None:
+        if progress:
+            progress(min(max(fraction, 0.0), 1.0), message)
+
+    cutoff = np.datetime64(cutoff, "ns")
+    rng = np.random.default_rng(config.seed)
+    period = choose_period(order_lines, cutoff, config)
+    validate = epochs is None
+    window_count = config.training_windows + (1 if validate else 0)
+    cutoffs = training_cutoffs(cutoff, period, window_count)
+    samples: list[Samples] = []
+    features_began = time.monotonic()
+    for index, window_cutoff in enumerate(cutoffs):
+        report(0.4 * index / len(cutoffs), f"building features for window {index + 1}/{len(cutoffs)}")
+        history = build_history(
+            order_lines=order_lines,
+            products=products,
+            customers=customers,
+            events=events,
+            cutoff=window_cutoff,
+            neighbours=config.neighbours,
+            popular_days=config.popular_days,
+        )
+        is_validation = validate and index == 0
+        samples.append(
+            window_samples(
+                order_lines, history, window_cutoff + period, config, rng, sample_negatives=not is_validation
+            )
+        )
+    features_seconds = time.monotonic() - features_began
+    validation = samples[0] if validate else None
+    train = [window for window in (samples[1:] if validate else samples) if len(window.labels)]
+    if not train:
+        raise ValueError("not enough order history before the cutoff to build a training window")
+    share = 0.25 if validate and config.refit_on_validation_window else 0.5
+    fitted = fit_network(
+        train,
+        validation,
+        config,
+        epochs=epochs,
+        progress=lambda fraction, message: report(0.4 + share * fraction, message),
+    )
+    refit = validate and config.refit_on_validation_window
+    if refit:
+        # the chosen number of epochs, again from scratch, now also on the most recent window
+        chosen = fitted
+        report(0.65, "training again with the most recent window")
+        fitted = fit_network(
+            [_keep_share_of_negatives(validation, config.negative_share, rng), *train],
+            None,
+            config,
+            epochs=chosen.epochs,
+            progress=lambda fraction, message: report(0.65 + 0.25 * fraction, message),
+        )
+        fitted.validation_ndcg = chosen.validation_ndcg
+    report(0.95, "building features at the cutoff")
+    history = build_history(
+        order_lines=order_lines,
+        products=products,
+        customers=customers,
+        events=events,
+        cutoff=cutoff,
+        neighbours=config.neighbours,
+        popular_days=config.popular_days,
+    )
+    info = {
+        "period_days": round(float(period / DAY), 3),
+        "window_cutoffs": [str(np.datetime_as_string(value, unit="s")) for value in cutoffs],
+        "training_rows": fitted.rows,
+        "training_positives": fitted.positives,
+        "epochs": fitted.epochs,
+        "validation_ndcg_by_epoch": fitted.validation_ndcg,
+        "network_seconds": round(fitted.seconds + (chosen.seconds if refit else 0.0), 2),
+        "features_seconds": round(features_seconds, 2),
+    }
+    ranker = MlpRanker(
+        history=history, network=fitted.network, mean=fitted.mean, std=fitted.std, config=config
+    )
+    return ranker, fitted, info

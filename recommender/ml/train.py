@@ -1,0 +1,183 @@
+"""Training entry point: measure on the last period, then train the served model on everything."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recommender.ml.config import TrainConfig, config_from_dict
+from recommender.ml.evaluate import evaluate_protocol, prepare_frames
+from recommender.ml.features import DAY, History
+from recommender.ml.model import MlpRanker, choose_period, fit_mlp, seed_everything
+
+ARTIFACT_VERSION = 1
+
+
+@dataclass
+class TrainedRecommender:
+    """The served ranker (History at the end of the data + network) with what was measured on the way."""
+
+    ranker: MlpRanker
+    products: pd.DataFrame  # product_id, category_id, active, in_stock as known at training
+    metrics: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def history(self) -> History:
+        return self.ranker.history
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.ranker.config
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.ranker.network.save(directory / "network.keras")
+        # The History is arrays only; the artifact is written and read by this package alone.
+        with open(directory / "history.pkl", "wb") as file:
+            pickle.dump(self.ranker.history, file, protocol=pickle.HIGHEST_PROTOCOL)
+        np.savez(directory / "scaling.npz", mean=self.ranker.mean, std=self.ranker.std)
+        self.products.to_parquet(directory / "products.parquet", index=False)
+        meta = {
+            "artifact_version": ARTIFACT_VERSION,
+            "config": self.config.as_dict(),
+            "metrics": self.metrics,
+            "params": self.params,
+            "counts": self.counts,
+            "timings": self.timings,
+        }
+        (directory / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+
+    @classmethod
+    def load(cls, directory: Path) -> TrainedRecommender:
+        import tensorflow as tf
+
+        directory = Path(directory)
+        meta_path = directory / "meta.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"no trained recommender in {directory} (meta.json is missing)")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("artifact_version") != ARTIFACT_VERSION:
+            raise ValueError(
+                f"artifact version {meta.get('artifact_version')} in {directory} is not supported"
+            )
+        config = config_from_dict(meta["config"])
+        network = tf.keras.models.load_model(directory / "network.keras", compile=False)
+        with open(directory / "history.pkl", "rb") as file:
+            history = pickle.load(file)
+        scaling = np.load(directory / "scaling.npz")
+        products = pd.read_parquet(directory / "products.parquet")
+        products["category_id"] = products["category_id"].astype("Int64")
+        ranker = MlpRanker(
+            history=history, network=network, mean=scaling["mean"], std=scaling["std"], config=config
+        )
+        return cls(
+            ranker=ranker,
+            products=products,
+            metrics=meta["metrics"],
+            params=meta["params"],
+            counts=meta["counts"],
+            timings=meta["timings"],
+        )
+
+
+def train_recommender(
+    *,
+    order_lines: pd.DataFrame,
+    products: pd.DataFrame,
+    customers: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    config: TrainConfig | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> TrainedRecommender:
+    """Hold out the last period to measure the MLP and every baseline, then train the served model on all.
+
+    The served model is trained for the number of epochs the held-out run chose, on windows that
+    include the most recent period, and ranks from the History at the end of the data.
+    """
+    config = config or TrainConfig()
+
+    def report(fraction: float, message: str) -> None:
+        if progress:
+            progress(round(min(max(fraction, 0.0), 1.0), 4), message)
+
+    started = time.monotonic()
+    seed_everything(config.seed)
+    report(0.0, "checking and cleaning the order lines")
+    lines, products, customers, events = prepare_frames(order_lines, products, customers, events)
+    if lines.empty:
+        raise ValueError("order_lines has no purchase left after cleaning (quantity and price must be > 0)")
+    prepared_seconds = time.monotonic() - started
+    last = np.datetime64(lines["ordered_at"].max(), "ns")
+    end = np.datetime64(pd.Timestamp(last).floor("D").to_datetime64(), "ns") + DAY
+    period = choose_period(lines, end, config)
+    cutoff = end - period
+    report(0.02, f"measuring on the held-out period from {pd.Timestamp(cutoff).date()}")
+    evaluation = evaluate_protocol(
+        order_lines=lines,
+        products=products,
+        customers=customers,
+        events=events,
+        cutoff=cutoff,
+        end=end,
+        config=config,
+        prepared=True,
+        progress=lambda fraction, message: report(0.02 + 0.55 * fraction, message),
+    )
+    chosen_epochs = max(int(evaluation["training"].get("epochs") or config.epochs), 1)
+    began = time.monotonic()
+    report(0.6, "training the served model on all data")
+    ranker, fitted, final_info = fit_mlp(
+        order_lines=lines,
+        products=products,
+        customers=customers,
+        events=events,
+        cutoff=end,
+        config=config,
+        epochs=chosen_epochs,
+        progress=lambda fraction, message: report(0.6 + 0.38 * fraction, message),
+    )
+    final_seconds = time.monotonic() - began
+    timings = {
+        "prepare_seconds": round(prepared_seconds, 3),
+        **{f"evaluation_{key}": value for key, value in evaluation["timings"].items()},
+        "final_training_seconds": round(final_seconds, 3),
+        "total_seconds": round(time.monotonic() - started, 3),
+    }
+    counts = {
+        **evaluation["counts"],
+        "order_lines": int(len(lines)),
+        "customers": int(lines["customer_id"].nunique()),
+        "products": int(lines["product_id"].nunique()),
+        "training_rows": fitted.rows,
+        "training_positives": fitted.positives,
+        "data_start": pd.Timestamp(lines["ordered_at"].min()).isoformat(),
+        "data_end": pd.Timestamp(last).isoformat(),
+    }
+    params = {
+        **config.as_dict(),
+        "period_days_used": evaluation["training"].get("period_days"),
+        "epochs_chosen": chosen_epochs,
+        "validation_ndcg_by_epoch": evaluation["training"].get("validation_ndcg_by_epoch"),
+        "served_window_cutoffs": final_info["window_cutoffs"],
+        "features": list(__import__("recommender.ml.features", fromlist=["FEATURE_NAMES"]).FEATURE_NAMES),
+    }
+    report(1.0, "training done")
+    return TrainedRecommender(
+        ranker=ranker,
+        products=products[["product_id", "category_id", "active", "in_stock"]].copy(),
+        metrics=evaluation["metrics"],
+        params=params,
+        counts=counts,
+        timings=timings,
+    )

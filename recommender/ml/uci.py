@@ -1,0 +1,56 @@
+"""UCI Online Retail as the ml frames, with the cleaning of the offline protocol (benchmark and tests only).
+
+Training never calls this: for a live shop the importer cleans stock codes and the services build frames.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PROTOCOL_CUTOFF = "2011-11-01"
+STOCK_CODE = r"\d{5}[A-Z]{0,2}"
+NOT_PRODUCTS = ("23444",)  # carriage, though it looks like a product code
+
+
+def load_uci_frames(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """order_lines, products, customers from the UCI parquet (InvoiceNo, StockCode, ... layout)."""
+    raw = pd.read_parquet(path)
+    raw = raw[~raw["InvoiceNo"].astype(str).str.upper().str.startswith("C")]
+    raw = raw[raw["CustomerID"].notna() & (raw["Quantity"] > 0) & (raw["UnitPrice"] > 0)]
+    stock_code = raw["StockCode"].astype(str).str.strip().str.upper()
+    keep = stock_code.str.fullmatch(STOCK_CODE) & ~stock_code.isin(NOT_PRODUCTS)
+    raw, stock_code = raw[keep], stock_code[keep]
+    codes, unique_codes = pd.factorize(stock_code, sort=True)
+    order_lines = pd.DataFrame(
+        {
+            "customer_id": raw["CustomerID"].astype(np.int64).to_numpy(),
+            "product_id": codes.astype(np.int64) + 1,
+            "order_id": pd.to_numeric(raw["InvoiceNo"]).astype(np.int64).to_numpy(),
+            "ordered_at": pd.to_datetime(raw["InvoiceDate"]).to_numpy(dtype="datetime64[ns]"),
+            "quantity": raw["Quantity"].astype(np.int64).to_numpy(),
+            "unit_price": raw["UnitPrice"].astype(np.float64).to_numpy(),
+        }
+    )
+    products = pd.DataFrame(
+        {
+            "product_id": np.arange(1, len(unique_codes) + 1, dtype=np.int64),
+            "category_id": pd.array([pd.NA] * len(unique_codes), dtype="Int64"),
+            "price": order_lines.groupby("product_id")["unit_price"]
+            .median()
+            .reindex(np.arange(1, len(unique_codes) + 1))
+            .to_numpy(),
+            "active": True,
+            "in_stock": True,
+        }
+    )
+    customers = (
+        pd.DataFrame(
+            {"customer_id": order_lines["customer_id"], "country": raw["Country"].astype(str).to_numpy()}
+        )
+        .groupby("customer_id", as_index=False)["country"]
+        .last()
+    )
+    return order_lines, products, customers

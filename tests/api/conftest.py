@@ -1,0 +1,38 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import CustomerFactory, StaffUserFactory, UserFactory
+
+
+def _client_with_token(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def staff_user(db):
+    return StaffUserFactory(username="staff")
+
+
+@pytest.fixture
+def staff_client(staff_user) -> APIClient:
+    return _client_with_token(staff_user)
+
+
+@pytest.fixture
+def shopper(db):
+    """A customer with a shop login (not staff)."""
+    return CustomerFactory(external_id="SHOP1", user=UserFactory(username="shopper"))
+
+
+@pytest.fixture
+def shopper_client(shopper) -> APIClient:
+    return _client_with_token(shopper.user)
+
+
+@pytest.fixture
+def anonymous_client() -> APIClient:
+    return APIClient()

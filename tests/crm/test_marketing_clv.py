@@ -1,0 +1,129 @@
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm.marketing import clv
+from tests.conftest import SHARED_DATASETS
+
+CDNOW = SHARED_DATASETS / "cdnow"
+CALIBRATION_END = dt.date(1997, 9, 30)  # 39 weeks from 1997-01-01
+PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+PUBLISHED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}
+
+pytestmark = pytest.mark.skipif(not CDNOW.exists(), reason="CDNOW data set not available")
+
+
+@pytest.fixture(scope="module")
+def cdnow_summary() -> pd.DataFrame:
+    raw = pd.read_csv(
+        CDNOW / "CDNOW_sample.txt",
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "customer_id", "date", "cds", "amount"],
+        dtype={"date": str},
+    )
+    raw["day"] = pd.to_datetime(raw["date"], format="%Y%m%d")
+    return clv.clv_summary(raw[["customer_id", "day", "amount"]], calibration_end=CALIBRATION_END)
+
+
+@pytest.fixture(scope="module")
+def cdnow_fit(cdnow_summary) -> clv.FittedClv:
+    return clv.clv_fit(cdnow_summary)
+
+
+def test_summary_built_from_transactions_agrees_with_the_published_summary(cdnow_summary):
+    published = pd.read_csv(CDNOW / "cdnow_customers_summary_with_transactions.csv")
+    shipped = pd.read_csv(CDNOW / "cdnow_customers_summary.csv")
+    merged = cdnow_summary.merge(published, left_on="customer_id", right_on="ID", validate="one_to_one")
+
+    assert len(cdnow_summary) == len(published) == len(shipped) == 2357
+    assert (merged["frequency"] == merged["x"]).all()
+    assert (merged["frequency"].to_numpy() == shipped["frequency"].to_numpy()).all()
+    # the published file rounds weeks and dollars to two decimals
+    assert np.abs(merged["recency"] - merged["t_x"]).max() < 0.006
+    assert np.abs(merged["T_x"] - merged["T_y"]).max() < 0.006
+    assert np.abs(merged["monetary_value"] - merged["zbar"]).max() < 0.006
+
+
+def test_cdnow_estimates_match_the_published_ones_within_two_percent(cdnow_fit):
+    fitted = cdnow_fit.parameters
+    for name, published in PUBLISHED_BGNBD.items():
+        assert fitted["bgnbd"][name] == pytest.approx(published, rel=0.02), name
+    for name, published in PUBLISHED_GAMMA_GAMMA.items():
+        assert fitted["gamma_gamma"][name] == pytest.approx(published, rel=0.02), name
+    assert fitted["spend_model"] == "gamma-gamma"
+
+
+def test_clv_predictions_are_sane(cdnow_fit, cdnow_summary):
+    predicted = clv.clv_predict(cdnow_fit, cdnow_summary)
+
+    assert len(predicted) == len(cdnow_summary)
+    assert predicted["p_alive"].between(0, 1).all()
+    assert np.allclose(predicted["churn_risk"], 1 - predicted["p_alive"])
+    assert (predicted["expected_purchases_365d"] >= predicted["expected_purchases_90d"]).all()
+    assert (predicted["expected_purchases_90d"] >= 0).all()
+    # 12-month value is purchases x spend per purchase
+    assert np.allclose(
+        predicted["predicted_clv_12m"],
+        predicted["expected_purchases_365d"] * predicted["expected_order_value"],
+    )
+    # high value is exactly the top decile of 12-month value
+    assert predicted["high_value"].sum() == int(np.ceil(len(predicted) / 10))
+    assert predicted.loc[predicted["high_value"], "predicted_clv_12m"].min() >= (
+        predicted.loc[~predicted["high_value"], "predicted_clv_12m"].max()
+    )
+    # single-purchase customers get the Gamma-Gamma population mean spend: v p / (q - 1)
+    spend = cdnow_fit.parameters["gamma_gamma"]
+    population_mean = spend["v"] * spend["p"] / (spend["q"] - 1)
+    single = (cdnow_summary["frequency"] == 0).to_numpy()
+    assert np.allclose(predicted.loc[single, "expected_order_value"], population_mean)
+    # a customer who bought often and lately is more likely alive than one who bought often long ago
+    recent = cdnow_summary.index[
+        (cdnow_summary["frequency"] >= 5) & (cdnow_summary["T"] - cdnow_summary["recency"] < 2)
+    ]
+    lapsed = cdnow_summary.index[
+        (cdnow_summary["frequency"] >= 5) & (cdnow_summary["T"] - cdnow_summary["recency"] > 20)
+    ]
+    assert predicted.loc[recent, "p_alive"].mean() > predicted.loc[lapsed, "p_alive"].mean()
+
+
+def test_margin_scales_value():
+    purchase_days = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2, 2, 3, 4, 4, 5],
+            "day": pd.to_datetime(
+                [
+                    "2024-01-01",
+                    "2024-02-01",
+                    "2024-03-01",
+                    "2024-01-15",
+                    "2024-03-20",
+                    "2024-02-02",
+                    "2024-01-05",
+                    "2024-01-25",
+                    "2024-03-01",
+                ]
+            ),
+            "amount": [10.0, 12.0, 11.0, 30.0, 25.0, 8.0, 5.0, 7.0, 9.0],
+        }
+    )
+    summary = clv.clv_summary(purchase_days, calibration_end=dt.date(2024, 3, 31))
+    fitted = clv.clv_fit(summary)
+    full = clv.clv_predict(fitted, summary)
+    margin = clv.clv_predict(fitted, summary, margin=0.25)
+
+    # too few repeat buyers for Gamma-Gamma: their own mean spend, everyone else the observed mean
+    assert fitted.parameters["spend_model"] == "observed mean spend per purchase day"
+    assert np.allclose(margin["predicted_clv_12m"], full["predicted_clv_12m"] * 0.25)
+    assert full.set_index("customer_id").loc[2, "expected_order_value"] == pytest.approx(25.0)
+
+
+def test_summary_without_repeat_purchases_cannot_be_fitted():
+    purchase_days = pd.DataFrame(
+        {"customer_id": [1, 2], "day": pd.to_datetime(["2024-01-01", "2024-01-02"]), "amount": [5.0, 6.0]}
+    )
+    summary = clv.clv_summary(purchase_days, calibration_end=dt.date(2024, 3, 31))
+    with pytest.raises(ValueError, match="repeat purchase"):
+        clv.clv_fit(summary)

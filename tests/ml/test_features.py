@@ -1,0 +1,110 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.ml.data import check_customers, check_events, check_products, clean_order_lines
+from recommender.ml.features import FEATURE_NAMES, build_history, generate_candidates, pair_features
+
+CUTOFF = np.datetime64("2024-03-01T00:00:00", "ns")
+
+
+@pytest.fixture
+def tiny_history():
+    rows = [
+        # customer 1 buys product 10 three times and product 11 once
+        (1, 10, 1, "2024-01-01"),
+        (1, 10, 2, "2024-01-31"),
+        (1, 10, 3, "2024-02-20"),
+        (1, 11, 3, "2024-02-20"),
+        # customers 2 and 3 buy 10 with 12: 12 is a co-purchase neighbour of 10
+        (2, 10, 4, "2024-02-01"),
+        (2, 12, 4, "2024-02-01"),
+        (3, 10, 5, "2024-02-02"),
+        (3, 12, 5, "2024-02-02"),
+        (4, 13, 6, "2024-02-03"),
+        (1, 14, 7, "2024-03-05"),  # after the cutoff: unknown to the history
+    ]
+    lines = pd.DataFrame(rows, columns=["customer_id", "product_id", "order_id", "ordered_at"])
+    lines["ordered_at"] = pd.to_datetime(lines["ordered_at"])
+    lines["quantity"] = 2
+    lines["unit_price"] = 1.5
+    lines = clean_order_lines(lines)
+    products = pd.DataFrame(
+        {
+            "product_id": [10, 11, 12, 13, 14],
+            "category_id": pd.array([1, 1, 2, 2, None], dtype="Int64"),
+            "price": 1.5,
+            "active": True,
+            "in_stock": True,
+        }
+    )
+    customers = pd.DataFrame({"customer_id": [1, 2, 3, 4], "country": ["UK", "UK", "FR", "FR"]})
+    return build_history(
+        order_lines=lines,
+        products=check_products(products, lines),
+        customers=check_customers(customers, lines),
+        events=check_events(None),
+        cutoff=CUTOFF,
+        neighbours=3,
+    )
+
+
+def _feature(features, name):
+    return features[:, FEATURE_NAMES.index(name)]
+
+
+def test_candidates_hold_the_customers_history_and_its_co_purchase_neighbours(tiny_history):
+    history = tiny_history
+    customer, _ = history.customer_index(np.array([1]))
+
+    candidates = generate_candidates(
+        history,
+        customer,
+        allowed=history.product_seen,
+        own_history=10,
+        co_purchase=5,
+        country_popular=0,
+        popular=0,
+    )
+
+    offered = set(history.product_ids[candidates.product].tolist())
+    assert {10, 11} <= offered  # own history
+    assert 12 in offered  # bought with 10 by others
+    assert 14 not in offered  # only sold after the cutoff
+
+
+def test_pair_features_on_a_tiny_example(tiny_history):
+    history = tiny_history
+    customer, _ = history.customer_index(np.array([1]))
+    products, _ = history.product_index(np.array([10, 11, 12]))
+    candidates = generate_candidates(
+        history,
+        customer,
+        allowed=history.product_seen,
+        own_history=10,
+        co_purchase=5,
+        country_popular=0,
+        popular=0,
+        products=products,
+    )
+
+    features = pair_features(history, candidates)
+
+    by_product = dict(
+        zip(history.product_ids[candidates.product].tolist(), range(len(candidates.product)), strict=True)
+    )
+    row_10, row_11, row_12 = by_product[10], by_product[11], by_product[12]
+    times = _feature(features, "times_bought")
+    assert np.expm1(times[row_10]) == pytest.approx(3)
+    assert np.expm1(times[row_11]) == pytest.approx(1)
+    assert times[row_12] == 0
+    since = np.expm1(_feature(features, "days_since_last_bought"))
+    assert since[row_10] == pytest.approx(10)  # last bought 2024-02-20, cutoff 2024-03-01
+    assert np.expm1(_feature(features, "days_since_first_bought")[row_10]) == pytest.approx(60)
+    assert _feature(features, "bought_before")[[row_10, row_11, row_12]].tolist() == [1, 1, 0]
+    assert _feature(features, "co_purchase_score")[row_12] > 0
+    assert np.expm1(_feature(features, "buyers_all_time")[row_10]) == pytest.approx(3)
+    # product 10 and 11 are category 1, all of customer 1's spend
+    assert _feature(features, "category_share_of_spend")[row_10] == pytest.approx(1.0)
+    assert _feature(features, "category_share_of_spend")[row_12] == 0
+    assert np.expm1(_feature(features, "customer_orders")[row_10]) == pytest.approx(3)

@@ -1,0 +1,84 @@
+import re
+
+import pytest
+
+from crm.views.charts import bar_chart_svg, compact_number, line_chart_svg, nice_ticks
+
+
+@pytest.mark.parametrize(
+    ("max_value", "expected"),
+    [
+        (97, [0, 20, 40, 60, 80, 100]),
+        (100, [0, 20, 40, 60, 80, 100]),
+        (0.37, [0, 0.1, 0.2, 0.3, 0.4]),
+        (1234, [0, 250, 500, 750, 1000, 1250]),
+        (5, [0, 1, 2, 3, 4, 5]),
+        (0, [0, 1]),
+    ],
+)
+def test_nice_ticks_are_round_and_cover_the_maximum(max_value, expected):
+    assert nice_ticks(max_value) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0, "0"), (12, "12"), (1234, "1.2k"), (2_500_000, "2.5M"), (0.25, "0.25"), (3.5, "3.5")],
+)
+def test_compact_number(value, text):
+    assert compact_number(value) == text
+
+
+def test_line_chart_places_points_on_the_axes():
+    # given 0, 50, 100 over three labels on a 640x240 chart (plot area x 56..624, y 16..200)
+    svg = line_chart_svg(labels=["Jan", "Feb", "Mar"], series={"Revenue": [0, 50, 100]}, title="Revenue")
+
+    # then the line runs from the bottom-left corner through the middle to the top-right corner
+    polyline = re.search(r'<polyline[^>]*points="([^"]+)"', svg).group(1)
+    assert polyline == "56.0,200.0 340.0,108.0 624.0,16.0"
+    assert [label for label in re.findall(r'class="tick y-tick"[^>]*>([^<]+)<', svg)] == [
+        "0",
+        "20",
+        "40",
+        "60",
+        "80",
+        "100",
+    ]
+    assert re.findall(r'class="tick x-tick"[^>]*>([^<]+)<', svg) == ["Jan", "Feb", "Mar"]
+    assert 'aria-label="Revenue"' in svg
+
+
+def test_line_chart_breaks_the_line_at_missing_values_and_draws_a_legend():
+    svg = line_chart_svg(
+        labels=["v1", "v2", "v3", "v4", "v5"],
+        series={"MLP": [0.3, 0.32, None, 0.35, 0.36], "Best baseline": [0.3, 0.3, 0.3, 0.3, 0.3]},
+        title="NDCG",
+    )
+    assert len(re.findall(r'<polyline[^>]*data-series="MLP"', svg)) == 2
+    assert len(re.findall(r'<polyline[^>]*data-series="Best baseline"', svg)) == 1
+    assert svg.count('class="legend"') == 2
+
+
+def test_bar_chart_bar_heights_are_proportional_to_values():
+    svg = bar_chart_svg(labels=["Champions", "Lost"], values=[10, 40], title="Groups")
+
+    heights = [float(height) for height in re.findall(r'<rect class="bar"[^>]*height="([0-9.]+)"', svg)]
+    # the axis tops out at 40, so 40 fills the 184-pixel plot height and 10 a quarter of it
+    assert heights == pytest.approx([46.0, 184.0])
+    assert re.findall(r'class="bar-value"[^>]*>([^<]+)<', svg) == ["10", "40"]
+
+
+def test_chart_text_is_escaped():
+    svg = bar_chart_svg(labels=["<script>alert(1)</script>"], values=[3], title='Say "hi" & <b>')
+    assert "<script>" not in svg
+    assert "&lt;script&gt;" in svg
+    assert 'aria-label="Say &quot;hi&quot; &amp; &lt;b&gt;"' in svg
+
+
+def test_chart_without_data_says_so():
+    assert "No data yet" in line_chart_svg(labels=[], series={"Revenue": []}, title="Revenue")
+    assert "No data yet" in bar_chart_svg(labels=[], values=[], title="Orders")
+
+
+def test_series_of_the_wrong_length_is_refused_with_its_name():
+    with pytest.raises(ValueError, match="Series 'Revenue' has 2 values for 3 labels"):
+        line_chart_svg(labels=["a", "b", "c"], series={"Revenue": [1, 2]}, title="Revenue")

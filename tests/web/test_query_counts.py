@@ -1,0 +1,89 @@
+"""Every page costs the same number of queries whatever the amount of data behind it."""
+
+import pytest
+from django.urls import reverse
+
+from crm.models import Job
+from tests.web.conftest import build_shop_data
+
+# The most queries each page may run, counted as pytest-django counts them (session, user and
+# transaction savepoints included).
+STAFF_PAGES = {
+    "dashboard": 12,
+    "customer_list": 8,
+    "customer_list_csv": 7,
+    "customer_detail": 12,
+    "segments": 10,
+    "segments_csv": 6,
+    "promotion_list": 6,
+    "promotion_detail": 9,
+    "promotion_targets_csv": 6,
+    "model_list": 6,
+    "data_import": 5,
+    "job_list": 6,
+    "job_detail": 5,
+    "job_status_json": 5,
+}
+SHOP_PAGES = {
+    "home": 12,
+    "catalogue": 7,
+    "product_detail": 8,
+    "order_list": 7,
+    "order_detail": 7,
+    "recommendation_click": 9,
+}
+
+
+def _staff_url(name: str, data: dict) -> str:
+    kwargs = {
+        "customer_detail": {"customer_id": data["customers"][0].pk},
+        "promotion_detail": {"promotion_id": data["promotion"].pk},
+        "promotion_targets_csv": {"promotion_id": data["promotion"].pk},
+        "job_detail": {"job_id": Job.objects.order_by("pk").first().pk},
+        "job_status_json": {"job_id": Job.objects.order_by("pk").first().pk},
+    }.get(name, {})
+    return reverse(f"staff:{name}", kwargs=kwargs)
+
+
+def _shop_url(name: str, data: dict, shopper) -> str:
+    recommendation = shopper.recommendations.order_by("rank").first()
+    kwargs = {
+        "product_detail": {"product_id": data["products"][0].pk},
+        "order_detail": {"order_id": shopper.orders.order_by("pk").first().pk},
+        "recommendation_click": {"product_id": recommendation.product_id},
+    }.get(name, {})
+    url = reverse(f"shop:{name}", kwargs=kwargs)
+    if name == "recommendation_click":
+        url += f"?v={recommendation.model_version_id}"
+    return url
+
+
+def _get(client, url: str) -> None:
+    response = client.get(url)
+    if getattr(response, "streaming", False):
+        b"".join(response.streaming_content)
+    assert response.status_code in (200, 302), url
+
+
+@pytest.mark.parametrize("name", STAFF_PAGES)
+def test_staff_page_queries_do_not_grow_with_data(staff_client, shopper, name, django_assert_max_num_queries):
+    small = build_shop_data(1, shopper=shopper)
+    with django_assert_max_num_queries(STAFF_PAGES[name]) as small_queries:
+        _get(staff_client, _staff_url(name, small))
+    build_shop_data(6)
+    with django_assert_max_num_queries(STAFF_PAGES[name]) as large_queries:
+        _get(staff_client, _staff_url(name, small))
+    assert len(large_queries) == len(small_queries)
+
+
+@pytest.mark.parametrize("name", SHOP_PAGES)
+def test_shop_page_queries_do_not_grow_with_data(
+    shopper_client, shopper, name, django_assert_max_num_queries
+):
+    small = build_shop_data(1, shopper=shopper)
+    with django_assert_max_num_queries(SHOP_PAGES[name]) as small_queries:
+        _get(shopper_client, _shop_url(name, small, shopper))
+    build_shop_data(6)
+    with django_assert_max_num_queries(SHOP_PAGES[name]) as large_queries:
+        _get(shopper_client, _shop_url(name, small, shopper))
+    assert len(large_queries) == len(small_queries)

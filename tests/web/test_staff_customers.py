@@ -1,0 +1,96 @@
+import csv
+import io
+
+from django.urls import reverse
+
+from crm.models import CustomerNote, CustomerSegment
+from tests.factories import CustomerFactory, CustomerSegmentFactory
+
+
+def _csv_rows(response) -> list[dict]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_customer_list_filters(staff_client, shop_data):
+    run = shop_data["run"]
+    quiet = CustomerFactory(name="Quiet Quentin", country="Spain", email_opt_in=False)
+    CustomerSegmentFactory(run=run, customer=quiet, rfm_group=CustomerSegment.RfmGroup.LOST, high_value=False)
+
+    def names(query: str) -> set[str]:
+        response = staff_client.get(reverse("staff:customer_list") + query)
+        assert response.status_code == 200
+        return {customer.name for customer in response.context["customers"]}
+
+    assert names("?country=Spain") == {"Quiet Quentin"}
+    assert names("?rfm_group=lost") == {"Quiet Quentin"}
+    assert names("?consent=no") == {"Quiet Quentin"}
+    assert names("?q=quentin") == {"Quiet Quentin"}
+    high_value = {segment.customer.name for segment in run.segments.filter(high_value=True)}
+    assert names("?high_value=yes") == high_value
+    assert "Quiet Quentin" in names("?high_value=no")
+    assert len(names("")) == len(shop_data["customers"]) + 1
+
+
+def test_customer_csv_export_follows_the_filters(staff_client, shop_data):
+    response = staff_client.get(reverse("staff:customer_list_csv") + "?country=Germany")
+    assert response["Content-Type"] == "text/csv"
+    rows = _csv_rows(response)
+    germans = [customer for customer in shop_data["customers"] if customer.country == "Germany"]
+    assert {row["external_id"] for row in rows} == {customer.external_id for customer in germans}
+    assert all(row["orders"] == "2" for row in rows)
+    assert all(row["rfm_group"] in CustomerSegment.RfmGroup.values for row in rows)
+
+
+def test_customer_360_shows_segment_orders_and_readable_reasons(staff_client, shop_data):
+    customer = shop_data["customers"][0]
+    bought_with = shop_data["products"][0]
+    segment = shop_data["run"].segments.get(customer=customer)
+
+    response = staff_client.get(reverse("staff:customer_detail", args=[customer.pk]))
+
+    html = response.content.decode()
+    assert f"Bought with {bought_with.name}" in html
+    assert "{product:" not in html
+    assert segment.get_rfm_group_display() in html
+    assert len(response.context["orders"]) == 2
+    assert len(response.context["recommendations"]) == 3
+    assert html.count('class="recommendation"') == 3
+    assert response.context["segment"] == segment
+    assert "Called about order 0" in html
+
+
+def test_adding_a_note(staff_client, staff_user, shop_data):
+    customer = shop_data["customers"][1]
+    response = staff_client.post(
+        reverse("staff:customer_note_add", args=[customer.pk]),
+        {"kind": "call", "body": "  Rang about returns  "},
+    )
+    assert response.status_code == 302
+    note = CustomerNote.objects.get(customer=customer, kind="call")
+    assert note.body == "Rang about returns"
+    assert note.author == staff_user
+
+
+def test_an_empty_or_unknown_note_is_refused(staff_client, shop_data):
+    customer = shop_data["customers"][1]
+    before = CustomerNote.objects.count()
+
+    blank = staff_client.post(
+        reverse("staff:customer_note_add", args=[customer.pk]), {"kind": "note", "body": "  "}
+    )
+    wrong_kind = staff_client.post(
+        reverse("staff:customer_note_add", args=[customer.pk]), {"kind": "fax", "body": "Hi"}
+    )
+
+    assert blank.status_code == 400
+    assert "Write something in the note." in blank.content.decode()
+    assert wrong_kind.status_code == 400
+    assert "Select a valid choice" in wrong_kind.content.decode()
+    assert CustomerNote.objects.count() == before
+
+
+def test_note_for_a_missing_customer_is_404(staff_client, db):
+    assert (
+        staff_client.post(reverse("staff:customer_note_add", args=[999999]), {"body": "x"}).status_code == 404
+    )
