@@ -26,7 +26,7 @@ setup: install
 
 run: setup
 	@echo "Starting web, worker and beat. Open http://127.0.0.1:$(WEB_PORT)/ (Ctrl-C stops all three)."
-	$(BIN)/honcho start --no-prefix=false -f Procfile
+	$(BIN)/honcho start -f Procfile
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -5,9 +5,9 @@ from typing import Any
 
 from django.db import connections, models
 
-# Rows per INSERT on backends without COPY: large enough to amortise round trips, small enough
-# to stay under SQLite's limit of 32,766 bound parameters for the widest table we write (~12 columns).
-BULK_CREATE_BATCH_SIZE = 2000
+# Rows per executemany on backends without COPY: large enough to amortise the calls, small enough
+# to keep the prepared batch in memory cheaply.
+BULK_CREATE_BATCH_SIZE = 5000
 
 
 def bulk_insert_rows(
@@ -28,24 +28,38 @@ def bulk_insert_rows(
         table = connection.ops.quote_name(model._meta.db_table)
         column_sql = ", ".join(connection.ops.quote_name(column) for column in columns)
         written = 0
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    written += 1
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+                written += 1
         return written
 
+    # Elsewhere: executemany of plain INSERTs with values prepared by each field, without building a
+    # model instance per row (several times faster than bulk_create for large imports).
+    model_fields = [model._meta.get_field(_field_name(model, name)) for name in fields]
+    table = connection.ops.quote_name(model._meta.db_table)
+    column_sql = ", ".join(connection.ops.quote_name(column) for column in columns)
+    sql = f"INSERT INTO {table} ({column_sql}) VALUES ({', '.join(['%s'] * len(columns))})"
     written = 0
-    batch: list[models.Model] = []
-    for row in rows:
-        batch.append(model(**dict(zip(fields, row, strict=True))))
-        if len(batch) >= BULK_CREATE_BATCH_SIZE:
-            model.objects.using(using).bulk_create(batch)
+    batch: list[tuple] = []
+    with connection.cursor() as cursor:
+        for row in rows:
+            batch.append(
+                tuple(
+                    None if value is None else field.get_db_prep_save(value, connection)
+                    for field, value in zip(model_fields, row, strict=True)
+                )
+            )
+            if len(batch) >= BULK_CREATE_BATCH_SIZE:
+                cursor.executemany(sql, batch)
+                written += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
             written += len(batch)
-            batch = []
-    if batch:
-        model.objects.using(using).bulk_create(batch)
-        written += len(batch)
     return written
 
 

@@ -108,6 +108,11 @@ STORAGES = {
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "/media/"
 
+# Per-process memory cache by default; CACHE_URL (e.g. redis://127.0.0.1:6379/1) shares it between
+# web workers in production.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -169,7 +174,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # any code with that prefix. The defaults are the service codes of the UCI Online Retail data.
 CRM_NON_PRODUCT_CODES = env.list(
     "CRM_NON_PRODUCT_CODES",
-    default=["POST", "DOT", "M", "C2", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "ADJUST", "DCGS*", "GIFT_*"],
+    default=[
+        *("POST", "DOT", "M", "C2", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "ADJUST"),
+        *("DCGS*", "GIFT_*"),
+    ],
 )
 
 # --- Recommender ------------------------------------------------------------------------------

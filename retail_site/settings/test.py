@@ -32,3 +32,5 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_test_queue_dir / "control"),
         "store_processed": False,
     }
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}

@@ -79,6 +79,11 @@ class Command(BaseCommand):
             from crm.services.segments import segments_enqueue
         except ImportError:
             return
-        if not SegmentRun.objects.exists():
+        from crm.models import Job
+
+        if (
+            not SegmentRun.objects.exists()
+            and not Job.objects.unfinished().filter(kind=Job.Kind.SEGMENTS).exists()
+        ):
             job = segments_enqueue()
             self.stdout.write(f"Queued segment job {job.pk}.")
