@@ -15,7 +15,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
+    password = factory.django.Password("pass-word-123")
 
 
 class StaffUserFactory(UserFactory):
@@ -117,6 +117,7 @@ class CustomerSegmentFactory(factory.django.DjangoModelFactory):
 class PromotionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "crm.Promotion"
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Promotion {n}")
     starts_on = factory.LazyFunction(lambda: timezone.now().date())

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from crm.models import BehaviourEvent, Order
 from recommender.models import ModelVersion
+from tests.browser.helpers import PASSWORD, drawn_marks, log_in
 from tests.factories import (
     CategoryFactory,
     CustomerFactory,
@@ -78,23 +79,30 @@ def shop():
                 if placed_at > LATEST_ORDER_AT - dt.timedelta(days=30):
                     recent_revenue += line.quantity * line.unit_price
     served = ModelVersionFactory(
-        status=ModelVersion.Status.ACTIVE, metrics=METRICS, trained_at=timezone.now(), scored_at=timezone.now()
+        status=ModelVersion.Status.ACTIVE,
+        metrics=METRICS,
+        trained_at=timezone.now(),
+        scored_at=timezone.now(),
     )
     ModelVersionFactory(
         status=ModelVersion.Status.RETIRED,
         metrics={name: {**values, "ndcg@10": values["ndcg@10"] - 0.02} for name, values in METRICS.items()},
     )
-    reasons = ["Bought with {product:%d}", "You buy from {category:%d} every month", "Popular in your country"]
+    reasons = [
+        lambda anchor: f"Bought with {{product:{anchor.pk}}}",
+        lambda anchor: f"You buy from {{category:{anchor.category_id}}} every month",
+        lambda anchor: "Popular in your country",
+    ]
     for index, customer in enumerate(customers):
         anchor = products[index % len(products)]
-        for rank in (1, 2, 3):
+        for rank, reason in enumerate(reasons, start=1):
             RecommendationFactory(
                 model_version=served,
                 customer=customer,
                 product=products[(index + rank + 2) % len(products)],
                 rank=rank,
                 score=0.9 - 0.1 * rank,
-                reason=reasons[rank - 1].replace("%d", str(anchor.pk if rank == 1 else anchor.category_id)),
+                reason=reason(anchor),
             )
     for product in products:
         for rank, offset in enumerate((1, 2), start=1):
@@ -180,7 +188,7 @@ def test_a_shopper_sees_recommendations_for_them_and_a_click_is_recorded_with_it
     page.goto("/")
     page.click("#login")
     page.fill("#id_username", "shopper")
-    page.fill("#id_password", "pass-word-123")
+    page.fill("#id_password", PASSWORD)
     with page.expect_navigation():
         page.click("#login-form button[type=submit]")
 

@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from crm.models import Customer, OrderLine, Product, Promotion, PromotionTarget
 from crm.services.demo_data import generate_demo_data
@@ -15,7 +15,7 @@ from crm.services.segments import segments_compute
 from recommender.models import ModelVersion, ProductNeighbour, Recommendation
 from recommender.services.training import model_version_train
 from recommender.tasks import score_model_version_task
-from tests.browser.conftest import drawn_marks, log_in, save_screenshot
+from tests.browser.helpers import drawn_marks, log_in, save_screenshot
 from tests.factories import StaffUserFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -31,7 +31,7 @@ CONTROL_SHARE = 0.2
 @pytest.fixture
 def trained_shop() -> dict:
     """Synthetic history, a model trained and served in this process, segments as of the data's end,
-    a staff login and a shopper login linked to the customer with the most orders."""
+    a staff login and a shopper login linked to a customer the model scored."""
     started = time.monotonic()
     generate_demo_data(customers=150, products=60, orders=1500, seed=5, start=DATA_START, months=12)
     version = model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
@@ -40,11 +40,16 @@ def trained_shop() -> dict:
     assert version.status == ModelVersion.Status.ACTIVE, version.error
     segments_compute(as_of=DATA_END)
     StaffUserFactory(username="staffer")
-    shopper = (
-        Customer.objects.filter(recommendations__model_version=version)
-        .order_by("-orders__placed_at")
+    # The shopper is the customer whose list gives the most different reasons: the best picture.
+    shopper_id = (
+        Recommendation.objects.filter(model_version=version)
+        .values("customer_id")
+        .annotate(reasons=Count("reason", distinct=True))
+        .order_by("-reasons", "customer_id")
+        .values_list("customer_id", flat=True)
         .first()
     )
+    shopper = Customer.objects.get(pk=shopper_id)
     shopper.user = UserFactory(username="shopper")
     shopper.save(update_fields=["user"])
     print(f"trained shop ready in {time.monotonic() - started:.1f} s")
@@ -175,7 +180,9 @@ def test_the_main_pages_render_on_a_trained_shop(page, trained_shop):
     assert all(reason and "{" not in reason for reason in cards.locator(".reason").all_inner_texts())
     save_screenshot(page, "shop-home")
     product = (
-        Product.objects.filter(pk__in=ProductNeighbour.objects.filter(model_version=version).values("product"))
+        Product.objects.filter(
+            pk__in=ProductNeighbour.objects.filter(model_version=version).values("product")
+        )
         .order_by("pk")
         .first()
     )

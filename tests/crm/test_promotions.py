@@ -239,15 +239,16 @@ def test_results_measure_conversion_and_revenue_uplift_with_intervals():
     assert promotion.results["groups"]["target"]["converters"] == 56
 
 
-@pytest.mark.django_db
-def test_compute_promotion_targets_command_runs_the_task(eager_celery, django_capture_on_commit_callbacks):
+@pytest.mark.django_db(transaction=True)
+def test_compute_promotion_targets_command_runs_the_task(eager_celery):
     cup = ProductFactory()
     CustomerFactory.create_batch(10)
     promotion = _promotion(product_ids=[cup.pk], audience_size=8, control_share=0.25)
     out = io.StringIO()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("compute_promotion_targets", str(promotion.pk), "--wait", "--no-progress", stdout=out)
+    call_command(
+        "compute_promotion_targets", str(promotion.pk), "--wait", "--no-progress", "--timeout", "60", stdout=out
+    )
 
     assert "6 targets and 2 held out as control" in out.getvalue()
     assert "category purchase rates" in out.getvalue()
