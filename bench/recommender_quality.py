@@ -95,6 +95,8 @@ def main() -> None:
     lift_ndcg = mlp["ndcg@10"] / best["ndcg@10"] - 1
     lift_recall = mlp["recall@10"] / best["recall@10"] - 1
     lift_new = mlp["new_items"]["ndcg@10"] / metrics["popular"]["new_items"]["ndcg@10"] - 1
+    als_new = metrics.get("als", {}).get("new_items", {}).get("ndcg@10")
+    lift_new_als = f", vs ALS {mlp['new_items']['ndcg@10'] / als_new - 1:+.1%}" if als_new else ""
     command = "cd /work/main && .venv/bin/python bench/recommender_quality.py"
     lines = [
         f"Command: `{command}`  ",
@@ -112,7 +114,7 @@ def main() -> None:
         "",
         f"MLP vs personal top-frequency (the best baseline): NDCG@10 {lift_ndcg:+.1%}, "
         f"Recall@10 {lift_recall:+.1%}; "
-        f"new items NDCG@10 vs Popular {lift_new:+.1%}.  ",
+        f"new items NDCG@10 vs Popular {lift_new:+.1%}{lift_new_als}.  ",
         f"MLP: {result['training']['training_rows']:,} training pairs from label windows "
         f"{', '.join(c[:10] for c in result['training']['window_cutoffs'])} "
         f"(period {training['period_days']:g} days), {training['epochs']} epochs chosen on "

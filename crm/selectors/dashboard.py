@@ -18,8 +18,6 @@ from crm.models.orders import Order
 from recommender.models import ModelVersion
 
 KPI_WINDOW_DAYS = 30
-# The metrics shown for every model, in this order; others a version records are shown after them.
-METRIC_ORDER = ("ndcg@10", "recall@10", "hitrate@10", "precision@10", "map@10", "coverage")
 MODEL_ORDER = ("mlp", "personal_top", "popular", "item_knn", "als")
 MODEL_LABELS = {
     "mlp": "MLP ranker",
@@ -150,16 +148,29 @@ def segment_sizes_latest() -> dict:
     return {"run": run, "groups": groups}
 
 
-def _metric_keys(versions: list[ModelVersion]) -> list[str]:
-    seen: list[str] = []
-    for version in versions:
-        for model_metrics in (version.metrics or {}).values():
-            if isinstance(model_metrics, dict):
-                for key in model_metrics:
-                    if key not in seen:
-                        seen.append(key)
-    ordered = [key for key in METRIC_ORDER if key in seen]
-    return ordered + sorted(key for key in seen if key not in ordered)
+# Metric columns of the quality table: (key, label); "new_items.x" reads metric x on new items only.
+METRIC_COLUMNS = (
+    ("ndcg@10", "NDCG@10"),
+    ("recall@10", "Recall@10"),
+    ("hit_rate@10", "Hit rate@10"),
+    ("precision@10", "Precision@10"),
+    ("map@10", "MAP@10"),
+    ("coverage", "Coverage"),
+    ("new_items.ndcg@10", "New items NDCG@10"),
+    ("new_items.recall@10", "New items Recall@10"),
+)
+
+
+def _metric_value(model_metrics: dict, key: str) -> float | None:
+    for part in key.split("."):
+        if not isinstance(model_metrics, dict):
+            return None
+        model_metrics = model_metrics.get(part)
+    return (
+        model_metrics
+        if isinstance(model_metrics, int | float) and not isinstance(model_metrics, bool)
+        else None
+    )
 
 
 def model_quality_table(*, model_version: ModelVersion | None) -> dict:
@@ -167,17 +178,17 @@ def model_quality_table(*, model_version: ModelVersion | None) -> dict:
     if model_version is None or not model_version.metrics:
         return {"version": model_version, "columns": [], "rows": []}
     metrics = {name: values for name, values in model_version.metrics.items() if isinstance(values, dict)}
-    columns = _metric_keys([model_version])
     names = [name for name in MODEL_ORDER if name in metrics] + sorted(
         name for name in metrics if name not in MODEL_ORDER
     )
+    columns = [
+        {"key": key, "label": label}
+        for key, label in METRIC_COLUMNS
+        if any(_metric_value(metrics[name], key) is not None for name in names)
+    ]
     best = {
-        column: max(
-            (
-                metrics[name].get(column)
-                for name in names
-                if isinstance(metrics[name].get(column), int | float)
-            ),
+        column["key"]: max(
+            (value for name in names if (value := _metric_value(metrics[name], column["key"])) is not None),
             default=None,
         )
         for column in columns
@@ -188,8 +199,9 @@ def model_quality_table(*, model_version: ModelVersion | None) -> dict:
             "label": MODEL_LABELS.get(name, name),
             "cells": [
                 {
-                    "value": metrics[name].get(column),
-                    "best": best[column] is not None and metrics[name].get(column) == best[column],
+                    "value": _metric_value(metrics[name], column["key"]),
+                    "best": best[column["key"]] is not None
+                    and _metric_value(metrics[name], column["key"]) == best[column["key"]],
                 }
                 for column in columns
             ],

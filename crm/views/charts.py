@@ -93,8 +93,16 @@ def _frame(
     return parts, y_of
 
 
+# Average width of a character of the 11px tick font, to keep x labels from running into each other.
+TICK_CHAR_WIDTH = 6.5
+
+
 def _x_labels(labels: Sequence[str], xs: Sequence[float], *, height: int, max_labels: int) -> list[str]:
     every = max(1, math.ceil(len(labels) / max_labels))
+    if len(xs) > 1:
+        spacing = abs(xs[1] - xs[0])
+        widest = max(len(label) for label in labels) * TICK_CHAR_WIDTH + 8
+        every = max(every, math.ceil(widest / spacing))
     parts = []
     for index, (label, x) in enumerate(zip(labels, xs, strict=True)):
         if index % every and index != len(labels) - 1:
@@ -192,6 +200,49 @@ def bar_chart_svg(
             f"{escape(format_value(value))}</text>"
         )
     parts += _x_labels(labels, xs, height=height, max_labels=max_labels)
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
+
+
+def hbar_chart_svg(
+    *,
+    labels: Sequence[str],
+    values: Sequence[float],
+    title: str,
+    width: int = 480,
+    bar_height: int = 18,
+    label_width: int = 130,
+    format_value: Callable[[float], str] = compact_number,
+) -> SafeString:
+    """Horizontal bars with their names on the left: for categories with long names."""
+    _check_lengths(labels, values, title)
+    if not labels:
+        return _empty(title, width, 120)
+    gap = 6
+    top_margin = 8
+    height = top_margin * 2 + len(labels) * (bar_height + gap)
+    plot_width = width - label_width - 56
+    largest = max(values) or 1
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart hbar" '
+        f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+    ]
+    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
+        y = top_margin + index * (bar_height + gap)
+        length = plot_width * value / largest
+        parts.append(
+            f'<text class="tick y-tick" x="{label_width - 8}" y="{y + bar_height * 0.7:.1f}" '
+            f'text-anchor="end">{escape(label)}</text>'
+        )
+        parts.append(
+            f'<rect class="bar" x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height}" '
+            f'fill="{PALETTE[0]}" data-value="{value}">'
+            f"<title>{escape(label)}: {escape(format_value(value))}</title></rect>"
+        )
+        parts.append(
+            f'<text class="bar-value" x="{label_width + length + 4:.1f}" y="{y + bar_height * 0.7:.1f}">'
+            f"{escape(format_value(value))}</text>"
+        )
     parts.append("</svg>")
     return mark_safe("".join(parts))
 

@@ -36,7 +36,7 @@ from crm.services import promotions
 from crm.services.jobs import job_create, job_fail
 from crm.services.segments import segments_enqueue
 from crm.tasks.imports import import_orders_task
-from crm.views.charts import bar_chart_svg, line_chart_svg
+from crm.views.charts import bar_chart_svg, hbar_chart_svg, line_chart_svg
 from crm.views.forms import CustomerFilterForm, CustomerNoteForm, ImportUploadForm, PromotionForm
 from crm.views.guards import staff_required
 from recommender.models import ModelVersion
@@ -93,11 +93,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             labels=labels, values=[row["orders"] for row in series], title="Orders"
         ),
         "segments": segments,
-        "segment_chart": bar_chart_svg(
+        "segment_chart": hbar_chart_svg(
             labels=[group["label"] for group in segments["groups"]],
             values=[group["count"] for group in segments["groups"]],
             title="Customers by RFM group",
-            height=260,
         ),
         "served": served,
         "quality": dashboard_selectors.model_quality_table(model_version=served),
@@ -220,11 +219,10 @@ def segments(request: HttpRequest) -> HttpResponse:
         "run": run,
         "previous_run": runs[1] if len(runs) == 2 else None,
         "groups": groups,
-        "group_chart": bar_chart_svg(
+        "group_chart": hbar_chart_svg(
             labels=[group["label"] for group in groups],
             values=[group["count"] for group in groups],
             title="Customers by RFM group",
-            height=260,
         ),
         "movement": movement,
         "high_value": list(marketing.customer_list_high_value(run=run)[:SEGMENT_LIST_SIZE]) if run else [],

@@ -82,3 +82,24 @@ def test_chart_without_data_says_so():
 def test_series_of_the_wrong_length_is_refused_with_its_name():
     with pytest.raises(ValueError, match="Series 'Revenue' has 2 values for 3 labels"):
         line_chart_svg(labels=["a", "b", "c"], series={"Revenue": [1, 2]}, title="Revenue")
+
+
+def test_time_labels_are_thinned_so_they_do_not_overlap():
+    from crm.views.charts import line_chart_svg
+
+    labels = [f"Month {index:02d} 2024" for index in range(12)]
+    svg = str(line_chart_svg(labels=labels, series={"Revenue": list(range(12))}, title="Revenue"))
+
+    shown = [label for label in labels if f">{label}<" in svg]
+    assert 2 <= len(shown) < len(labels)
+    assert labels[-1] in shown
+
+
+def test_horizontal_bars_name_every_category_and_scale_to_the_largest():
+    from crm.views.charts import hbar_chart_svg
+
+    svg = str(hbar_chart_svg(labels=["Potential loyalists", "Lost"], values=[30, 15], title="Groups"))
+
+    assert ">Potential loyalists<" in svg and ">Lost<" in svg
+    widths = [float(width) for width in re.findall(r'<rect class="bar"[^>]* width="([\d.]+)"', svg)]
+    assert widths[0] == pytest.approx(2 * widths[1])
