@@ -106,7 +106,7 @@ def main() -> None:
             stop = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
             section = text[start + 1 : stop]
             kept = section[: section.index("### Speed")] if "### Speed" in section else section
-        replace_section(path, SECTION, [*[line for line in kept], *body] if kept else body)
+        replace_section(path, SECTION, [*kept, *body] if kept else body)
 
 
 if __name__ == "__main__":

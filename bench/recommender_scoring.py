@@ -141,6 +141,29 @@ def train_small_network(directory: Path) -> None:
     train_recommender(**shop, config=config).save(directory)
 
 
+def growth(runs: list[dict]) -> list[str]:
+    """How recommend time grows along each axis, from the smallest to the largest run of that axis."""
+    by_size = {(run["customers"], run["products"]): run for run in runs}
+    sentences = []
+    for label, axis in (
+        ("customers", [(c, FIXED_PRODUCTS) for c in CUSTOMER_SIZES]),
+        ("products", [(FIXED_CUSTOMERS, p) for p in PRODUCT_SIZES]),
+    ):
+        measured = [by_size[size] for size in axis if size in by_size]
+        if len(measured) >= 2:
+            first, last = measured[0], measured[-1]
+            size_ratio = last[label] / first[label]
+            time_ratio = last["recommend_seconds"] / first["recommend_seconds"]
+            sentences.append(f"{label} x{size_ratio:g}: recommend time x{time_ratio:.2f}.")
+    if BIGGEST in by_size:
+        run = by_size[BIGGEST]
+        sentences.append(
+            f"Biggest run {BIGGEST[0]:,} x {BIGGEST[1]:,}: {run['recommend_seconds']} s to recommend "
+            f"(+{run['history_seconds']} s History), peak {run['peak_memory_mb']:,} MB."
+        )
+    return [" ".join(sentences)] if sentences else []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", nargs=2, type=int, metavar=("CUSTOMERS", "PRODUCTS"))
@@ -205,6 +228,7 @@ def main() -> None:
             f"{run['history_seconds']} | {run['recommend_seconds']} | {run['pairs_per_second']:,} | "
             f"{run['rows']:,} | {run['peak_memory_mb']:,} |"
         )
+    lines += ["", *growth(runs)]
     print("\n".join(lines))
     if not arguments.no_write:
         replace_section(ROOT / "BENCHMARKS.md", "## Recommender scoring (pure)", lines)

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# What this test run sets for itself, and what a browser test may leave set for its session.
+IGNORED_ENVIRONMENT = {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
 SAFE_KEY = "k" * 20 + "-production-secret-key-for-tests-0123456789"
 
 
@@ -73,9 +75,7 @@ def test_production_refuses_to_start_without_allowed_hosts():
 
 
 def test_check_deploy_is_clean_with_production_settings():
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in IGNORED_ENVIRONMENT}
     env.update(
         DJANGO_SETTINGS_MODULE="retail_site.settings.production",
         SECRET_KEY=SAFE_KEY,

@@ -6,6 +6,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status, viewsets
+from rest_framework.exceptions import ParseError
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -215,7 +216,10 @@ def _serializer_errors(errors: object, index: int, prefix: str = "") -> list[dic
 
 
 def _validated_batch(request: Request, serializer_class: type, max_items: int, noun: str) -> list[dict]:
-    payload = request.data
+    try:
+        payload = request.data
+    except ParseError as error:
+        raise _BadBatch(f"The body is not valid JSON: {error.detail}") from error
     if not isinstance(payload, list):
         raise _BadBatch(f"Send a JSON list of {noun}.")
     if not payload:

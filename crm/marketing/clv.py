@@ -89,17 +89,43 @@ def _flat_priors(names: tuple[str, ...]) -> dict:
     return {name: Prior("HalfFlat") for name in names}
 
 
-def fit_bgnbd(summary: pd.DataFrame, *, flat_priors: bool = True):
-    """BG/NBD fitted by MAP: with flat priors (maximum likelihood) by default, else the library's
-    weakly informative default priors."""
-    _pytensor_ready()
-    from pymc_marketing.clv import BetaGeoModel
+# Purchase models of the literature, all on (frequency, recency, T): the library class and its parameters.
+PURCHASE_MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "bg/nbd": ("BetaGeoModel", ("r", "alpha", "a", "b")),
+    "modified bg/nbd": ("ModifiedBetaGeoModel", ("r", "alpha", "a", "b")),
+    "pareto/nbd": ("ParetoNBDModel", ("r", "alpha", "s", "beta")),
+}
 
+
+def fit_purchase_model(summary: pd.DataFrame, *, kind: str = "bg/nbd", flat_priors: bool = True):
+    """A purchase model of ``PURCHASE_MODELS`` fitted by MAP: with flat priors (maximum likelihood) by
+    default, else the library's weakly informative default priors."""
+    if kind not in PURCHASE_MODELS:
+        raise ValueError(f"Unknown purchase model {kind!r}; choose one of {', '.join(PURCHASE_MODELS)}.")
     if len(summary) < 2 or int((summary["frequency"] > 0).sum()) == 0:
-        raise ValueError("BG/NBD needs at least two customers and one repeat purchase.")
-    model = BetaGeoModel(model_config=_flat_priors(("r", "alpha", "a", "b")) if flat_priors else None)
+        raise ValueError(f"{kind} needs at least two customers and one repeat purchase.")
+    _pytensor_ready()
+    import pymc_marketing.clv as library
+
+    class_name, names = PURCHASE_MODELS[kind]
+    model = getattr(library, class_name)(model_config=_flat_priors(names) if flat_priors else None)
     model.fit(data=summary[["customer_id", "frequency", "recency", "T"]], method="map", progressbar=False)
     return model
+
+
+def fit_bgnbd(summary: pd.DataFrame, *, flat_priors: bool = True):
+    return fit_purchase_model(summary, kind="bg/nbd", flat_priors=flat_priors)
+
+
+def purchase_model_log_likelihood(model) -> float:
+    """Log-likelihood of the fitted purchase model on the data it was fitted to (priors left out), for
+    choosing between models on the calibration data alone."""
+    import pymc as pm
+
+    density = pm.compute_log_likelihood(
+        model.idata, model=model.model, extend_inferencedata=False, progressbar=False
+    )
+    return float(sum(float(values.sum()) for values in density.data_vars.values()))
 
 
 def _predicts_finite(model, summary: pd.DataFrame) -> bool:

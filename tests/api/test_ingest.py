@@ -163,6 +163,16 @@ def test_a_payload_that_is_not_a_list_of_orders_is_a_400(staff_client, payload, 
     assert words in response.json()["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("endpoint", ["/api/ingest/orders/", "/api/ingest/events/"])
+def test_a_body_that_is_not_json_gets_the_documented_error_shape(staff_client, endpoint):
+    response = staff_client.generic("POST", endpoint, "PAR1 not json", content_type="application/json")
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["index"] is None
+    assert "not valid JSON" in error["message"]
+
+
 def test_a_batch_over_the_limit_is_refused_whole(staff_client):
     orders = [{**ORDERS[1], "order_id": f"B{number}"} for number in range(INGEST_MAX_ORDERS + 1)]
 

@@ -127,3 +127,25 @@ def test_summary_without_repeat_purchases_cannot_be_fitted():
     summary = clv.clv_summary(purchase_days, calibration_end=dt.date(2024, 3, 31))
     with pytest.raises(ValueError, match="repeat purchase"):
         clv.clv_fit(summary)
+
+
+def test_calibration_log_likelihood_matches_the_published_one(cdnow_fit):
+    # Fader, Hardie & Lee (2005) report LL = -9582.4 for BG/NBD on the CDNOW calibration period
+    assert clv.purchase_model_log_likelihood(cdnow_fit.bgnbd) == pytest.approx(-9582.4, abs=0.1)
+
+
+def test_pareto_nbd_matches_the_published_estimates(cdnow_summary):
+    # Fader & Hardie's Pareto/NBD note on CDNOW: r=0.553, alpha=10.578, s=0.606, beta=11.669, LL=-9595.0
+    model = clv.fit_purchase_model(cdnow_summary, kind="pareto/nbd")
+    fitted = clv.fitted_parameters(model, ("r", "alpha", "s", "beta"))
+    published = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
+    for name, value in published.items():
+        assert fitted[name] == pytest.approx(value, rel=0.02), name
+    assert clv.purchase_model_log_likelihood(model) == pytest.approx(-9595.0, abs=0.1)
+    # the Pareto/NBD fits CDNOW slightly worse than BG/NBD, as published
+    assert clv.purchase_model_log_likelihood(model) < -9582.4
+
+
+def test_unknown_purchase_model_is_named_in_the_error(cdnow_summary):
+    with pytest.raises(ValueError, match="'nbd/xyz'"):
+        clv.fit_purchase_model(cdnow_summary, kind="nbd/xyz")

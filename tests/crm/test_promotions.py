@@ -247,7 +247,13 @@ def test_compute_promotion_targets_command_runs_the_task(eager_celery):
     out = io.StringIO()
 
     call_command(
-        "compute_promotion_targets", str(promotion.pk), "--wait", "--no-progress", "--timeout", "60", stdout=out
+        "compute_promotion_targets",
+        str(promotion.pk),
+        "--wait",
+        "--no-progress",
+        "--timeout",
+        "60",
+        stdout=out,
     )
 
     assert "6 targets and 2 held out as control" in out.getvalue()
