@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from crm.management.progress import follow_job
 from crm.models import Job, Promotion
 from crm.services.promotions import promotion_targets_enqueue
-from recommender.management.commands._wait import follow_job
 
 
 class Command(BaseCommand):

@@ -2,9 +2,9 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from crm.management.progress import follow_job
 from crm.models import Job, SegmentRun
 from crm.services.segments import segments_enqueue
-from recommender.management.commands._wait import follow_job
 
 
 class Command(BaseCommand):

@@ -2,9 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from crm.management.progress import follow_job
 from crm.models import Job
 from crm.services.jobs import JobReporter
-from recommender.management.commands._wait import follow_job
 from recommender.models import ModelVersion
 from recommender.services.activation import model_version_activate
 from recommender.services.scoring import model_version_score
