@@ -1,7 +1,7 @@
 """What pages and the API read of the recommender: always the served (active) version's rows."""
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from crm.models import Customer, Product
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
@@ -116,3 +116,47 @@ def recommendation_export_rows(*, model_version: ModelVersion, top: int):
         .values_list("customer__external_id", "product__external_id", "rank", "score", "reason")
         .iterator(chunk_size=10_000)
     )
+
+
+RECOMMENDATION_ROW_FIELDS = (
+    "product__external_id",
+    "product__name",
+    "product__category__path",
+    "product__price",
+    "rank",
+    "score",
+    "reason",
+    "model_version_id",
+)
+
+
+def recommendation_rows_for_customer(*, customer: Customer, limit: int | None = None) -> list[dict]:
+    """The same list as ``recommendation_list_for_customer``, as plain values for the API.
+
+    One query with no model instances: the API's hot path (hundreds of requests a second).
+    """
+    limit = limit or settings.RECOMMENDER_TOP_N
+    rows = list(
+        Recommendation.objects.filter(customer=customer, model_version__status=ModelVersion.Status.ACTIVE)
+        .filter(product__active=True)
+        .filter(Q(product__stock__isnull=True) | Q(product__stock__gt=0))
+        .order_by("rank")
+        .values(*RECOMMENDATION_ROW_FIELDS)[:limit]
+    )
+    if not rows:
+        return [
+            {
+                "product__external_id": row["product"].external_id,
+                "product__name": row["product"].name,
+                "product__category__path": row["product"].category.path if row["product"].category else None,
+                "product__price": row["product"].price,
+                "rank": row["rank"],
+                "score": row["score"],
+                "reason": row["reason"],
+                "model_version_id": row["model_version_id"],
+            }
+            for row in popular_list_for_country(country=customer.country, limit=limit)
+        ]
+    for position, row in enumerate(rows, start=1):
+        row["rank"] = position
+    return rows

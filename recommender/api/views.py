@@ -20,7 +20,7 @@ from crm.models import Customer, Product
 from recommender.api import serializers
 from recommender.models import ModelVersion
 from recommender.reasons import ReasonRenderer
-from recommender.selectors import recommendation_list_for_customer, similar_product_list
+from recommender.selectors import recommendation_rows_for_customer, similar_product_list
 
 # The API serves at most this many recommendations or neighbours per request.
 MAX_LIMIT = 100
@@ -41,18 +41,35 @@ def _limit(request: Request, default: int | None) -> int | None:
 
 
 def _recommendations_response(customer: Customer, limit: int | None) -> Response:
-    recommendations = recommendation_list_for_customer(customer=customer, limit=limit)
-    # Stored reasons normally name their products already; any placeholder left costs one query.
+    """Built from plain values rather than serializer instances: this is the API's hot path.
+    The shape is the one ``RecommendationListSerializer`` documents."""
+    rows = recommendation_rows_for_customer(customer=customer, limit=limit)
     reasons = ReasonRenderer()
-    reasons.prefetch(row["reason"] for row in recommendations)
-    recommendations = [{**row, "reason": reasons.render(row["reason"])} for row in recommendations]
-    model_version_id = recommendations[0]["model_version_id"] if recommendations else None
-    payload = {
-        "customer_id": customer.external_id,
-        "model_version_id": model_version_id,
-        "results": recommendations,
-    }
-    return Response(serializers.RecommendationListSerializer(payload).data)
+    if any("{" in row["reason"] for row in rows):
+        # Stored reasons normally name their products already; a placeholder left costs one query.
+        reasons.prefetch(row["reason"] for row in rows)
+    results = [
+        {
+            "product": {
+                "external_id": row["product__external_id"],
+                "name": row["product__name"],
+                "category": row["product__category__path"],
+                "price": None if row["product__price"] is None else f"{row['product__price']:.2f}",
+            },
+            "rank": row["rank"],
+            "score": row["score"],
+            "reason": reasons.render(row["reason"]) if "{" in row["reason"] else row["reason"],
+            "model_version_id": row["model_version_id"],
+        }
+        for row in rows
+    ]
+    return Response(
+        {
+            "customer_id": customer.external_id,
+            "model_version_id": results[0]["model_version_id"] if results else None,
+            "results": results,
+        }
+    )
 
 
 class CustomerRecommendationListView(APIView):
