@@ -104,8 +104,10 @@ def _x_labels(labels: Sequence[str], xs: Sequence[float], *, height: int, max_la
         widest = max(len(label) for label in labels) * TICK_CHAR_WIDTH + 8
         every = max(every, math.ceil(widest / spacing))
     parts = []
+    last = len(labels) - 1
     for index, (label, x) in enumerate(zip(labels, xs, strict=True)):
-        if index % every and index != len(labels) - 1:
+        # Counted back from the last label, which is always shown (the most recent period).
+        if (last - index) % every:
             continue
         parts.append(
             f'<text class="tick x-tick" x="{x:.1f}" y="{height - MARGIN_BOTTOM + 16}" '
