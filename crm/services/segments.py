@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, Max, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -95,12 +95,23 @@ def segment_table(
     return table.merge(predictions, on="customer_id", how="left", validate="one_to_one"), parameters
 
 
+def segments_default_as_of() -> dt.date:
+    """Today, or the day after the latest order when the order history ends earlier (a historic or
+    late-loaded data set): recency and "alive" are measured from the end of what we know."""
+    today = timezone.localdate()
+    latest = Order.objects.aggregate(latest=Max("placed_at"))["latest"]
+    if latest is None:
+        return today
+    return min(today, timezone.localdate(latest) + dt.timedelta(days=1))
+
+
 def segments_compute(
     *, as_of: dt.date | None = None, progress: Callable[..., None] | None = None, job_id: int | None = None
 ) -> SegmentRun:
-    """Compute RFM and CLV for every customer with a purchase up to ``as_of`` (default today) and store
-    them as one ``SegmentRun`` with its ``CustomerSegment`` rows, in one transaction."""
-    as_of = as_of or timezone.localdate()
+    """Compute RFM and CLV for every customer with a purchase up to ``as_of`` (default: see
+    ``segments_default_as_of``) and store them as one ``SegmentRun`` with its ``CustomerSegment`` rows,
+    in one transaction."""
+    as_of = as_of or segments_default_as_of()
     progress = progress or (lambda fraction, message="": None)
     started = time.monotonic()
     progress(0.05, "Reading orders")

@@ -197,3 +197,17 @@ def test_compute_segments_runs_in_a_real_worker(celery_worker_process):
     # a run without --wait only queues; the job finishes in the worker all the same
     queued = segments_enqueue(as_of=AS_OF)
     assert wait_for_job(queued.pk, timeout=120).status == Job.Status.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_without_a_date_segments_are_as_of_the_end_of_the_order_history():
+    # given an order history that ended in 2024 (a historic data set such as the demo's)
+    _shop_history(customers=12)
+    latest = Order.objects.order_by("-placed_at").first().placed_at
+
+    # when segments are computed without a date
+    run = segments_compute()
+
+    # then recency is measured from the day after the last order, not from today
+    assert run.as_of == timezone.localdate(latest) + dt.timedelta(days=1)
+    assert CustomerSegment.objects.filter(run=run).order_by("recency_days").first().recency_days <= 1
