@@ -94,3 +94,25 @@ def test_note_for_a_missing_customer_is_404(staff_client, db):
     assert (
         staff_client.post(reverse("staff:customer_note_add", args=[999999]), {"body": "x"}).status_code == 404
     )
+
+
+def test_customer_360_lists_the_latest_orders_and_says_how_many_there_are(staff_client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from crm.selectors.customers import ORDERS_SHOWN
+    from tests.factories import CustomerFactory, OrderFactory, OrderLineFactory
+
+    customer = CustomerFactory()
+    now = timezone.now()
+    for days_ago in range(ORDERS_SHOWN + 3):
+        order = OrderFactory(customer=customer, placed_at=now - dt.timedelta(days=days_ago))
+        OrderLineFactory(order=order, line_number=1)
+
+    response = staff_client.get(reverse("staff:customer_detail", args=[customer.pk]))
+
+    shown = response.context["orders"]
+    assert len(shown) == ORDERS_SHOWN
+    assert shown[0].placed_at == max(order.placed_at for order in customer.orders.all())
+    assert f"The latest {ORDERS_SHOWN} of {ORDERS_SHOWN + 3} orders." in response.content.decode()
