@@ -44,9 +44,10 @@ FETCH_CHUNK_SIZE = 50_000
 def purchase_day_frame(*, until: dt.date) -> pd.DataFrame:
     """Net spend per customer and day up to ``until`` (inclusive), summed in the database.
 
-    Every line of an order that was not cancelled or returned in full counts, catalogue products and
-    other lines (postage, fees, manual discounts) alike: monetary value is what the customer paid.
-    Lines with a negative quantity (returns) lower that day's spend; guest orders are left out.
+    Every line of an order that was not cancelled counts, catalogue products and other lines (postage,
+    fees, manual discounts) alike: monetary value is what the customer paid and kept. Lines with a
+    negative quantity (returns, which usually come as their own return orders) lower the spend of the
+    day they were returned; guest orders are left out.
     """
     amount = ExpressionWrapper(
         F("quantity") * F("unit_price") - F("discount"),
@@ -54,7 +55,9 @@ def purchase_day_frame(*, until: dt.date) -> pd.DataFrame:
     )
     rows = (
         OrderLine.objects.filter(order__customer__isnull=False)
-        .exclude(order__status__in=[Order.Status.CANCELLED, Order.Status.RETURNED])
+        .exclude(order__status=Order.Status.CANCELLED)
+        # A sale order marked returned (in full) was refunded: its bought lines do not count.
+        .exclude(order__status=Order.Status.RETURNED, quantity__gt=0)
         .filter(order__placed_at__date__lte=until)
         .annotate(day=TruncDate("order__placed_at"))
         .values("order__customer_id", "day")

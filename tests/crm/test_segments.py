@@ -75,15 +75,25 @@ def test_purchase_days_net_returns_and_skip_cancelled_orders_and_guests():
     OrderLine.objects.create(
         order=guest, line_number=1, product=product, item_code="P", quantity=5, unit_price=10
     )
+    # a return order (a cancellation invoice of the UCI layout) on a later day lowers that day's spend
+    returned = Order.objects.create(
+        external_id="CA",
+        customer=customer,
+        placed_at=noon + dt.timedelta(days=2),
+        status=Order.Status.RETURNED,
+    )
+    OrderLine.objects.create(
+        order=returned, line_number=1, product=product, item_code="P", quantity=-1, unit_price=10
+    )
     later = Order.objects.create(external_id="D", customer=customer, placed_at=noon + dt.timedelta(days=40))
     OrderLine.objects.create(
         order=later, line_number=1, product=product, item_code="P", quantity=1, unit_price=10
     )
 
-    frame = purchase_day_frame(until=dt.date(2024, 6, 30))
+    frame = purchase_day_frame(until=dt.date(2024, 6, 30)).sort_values("day")
 
-    assert frame[["customer_id", "amount"]].values.tolist() == [[customer.pk, 13.0]]
-    assert frame["day"].iloc[0] == np.datetime64("2024-06-01")
+    assert frame[["customer_id", "amount"]].values.tolist() == [[customer.pk, 13.0], [customer.pk, -10.0]]
+    assert frame["day"].tolist() == [np.datetime64("2024-06-01"), np.datetime64("2024-06-03")]
 
 
 @pytest.mark.django_db
