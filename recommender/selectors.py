@@ -130,19 +130,27 @@ RECOMMENDATION_ROW_FIELDS = (
 )
 
 
+def served_recommendation_rows(*, customer_filter: Q, limit: int) -> list[dict]:
+    """Plain values of the served version's available recommendations for one customer, ranked 1..n."""
+    rows = list(
+        Recommendation.objects.filter(customer_filter, model_version__status=ModelVersion.Status.ACTIVE)
+        .filter(product__active=True)
+        .filter(Q(product__stock__isnull=True) | Q(product__stock__gt=0))
+        .order_by("rank")
+        .values(*RECOMMENDATION_ROW_FIELDS)[:limit]
+    )
+    for position, row in enumerate(rows, start=1):
+        row["rank"] = position
+    return rows
+
+
 def recommendation_rows_for_customer(*, customer: Customer, limit: int | None = None) -> list[dict]:
     """The same list as ``recommendation_list_for_customer``, as plain values for the API.
 
     One query with no model instances: the API's hot path (hundreds of requests a second).
     """
     limit = limit or settings.RECOMMENDER_TOP_N
-    rows = list(
-        Recommendation.objects.filter(customer=customer, model_version__status=ModelVersion.Status.ACTIVE)
-        .filter(product__active=True)
-        .filter(Q(product__stock__isnull=True) | Q(product__stock__gt=0))
-        .order_by("rank")
-        .values(*RECOMMENDATION_ROW_FIELDS)[:limit]
-    )
+    rows = served_recommendation_rows(customer_filter=Q(customer=customer), limit=limit)
     if not rows:
         return [
             {
@@ -157,6 +165,4 @@ def recommendation_rows_for_customer(*, customer: Customer, limit: int | None = 
             }
             for row in popular_list_for_country(country=customer.country, limit=limit)
         ]
-    for position, row in enumerate(rows, start=1):
-        row["rank"] = position
     return rows

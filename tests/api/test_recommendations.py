@@ -97,11 +97,20 @@ def test_recommendations_cost_a_few_queries_and_no_model(staff_client, django_as
     for rank in range(1, 21):
         RecommendationFactory(model_version=version, customer=customer, rank=rank)
 
-    # token + user, the customer, the recommendations
-    with django_assert_max_num_queries(3):
+    # token + user, then the served recommendations found by the retailer's customer id
+    with django_assert_max_num_queries(2):
         response = staff_client.get("/api/customers/C1/recommendations/")
 
+    assert response.json()["customer_id"] == "C1"
     assert len(response.json()["results"]) == 20
+
+
+def test_a_staff_request_for_an_unknown_customer_is_still_a_404(staff_client):
+    ModelVersionFactory(status="active")
+
+    response = staff_client.get("/api/customers/NOPE/recommendations/")
+
+    assert response.status_code == 404
 
 
 def test_similar_products_from_the_active_version(shopper_client):
