@@ -49,7 +49,7 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8100)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (cores + 1 measured best)")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--pages", type=int, default=200, help="customer 360 requests")
