@@ -1,13 +1,10 @@
 """Reasons as stored with a recommendation: the ``ml`` package refers to products and categories
 by id (``{product:123}``, ``{category:7}``); the stored text names them, so pages never look up names."""
 
-import re
 from collections.abc import Iterable
 
 from crm.models import Category, Product
-from recommender.ml.reasons import render_reason
-
-PLACEHOLDER = re.compile(r"\{(product|category):(-?\d+)\}")
+from recommender.ml.reasons import PLACEHOLDER, render_reason
 
 
 class ReasonRenderer:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from crm.models import Customer, Product
+from crm.models.catalogue import available_product_q
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
 
 
@@ -134,8 +135,7 @@ def served_recommendation_rows(*, customer_filter: Q, limit: int) -> list[dict]:
     """Plain values of the served version's available recommendations for one customer, ranked 1..n."""
     rows = list(
         Recommendation.objects.filter(customer_filter, model_version__status=ModelVersion.Status.ACTIVE)
-        .filter(product__active=True)
-        .filter(Q(product__stock__isnull=True) | Q(product__stock__gt=0))
+        .filter(available_product_q("product__"))
         .order_by("rank")
         .values(*RECOMMENDATION_ROW_FIELDS)[:limit]
     )

@@ -19,10 +19,19 @@ class Category(models.Model):
         return self.path
 
 
+def available_product_q(prefix: str = "") -> Q:
+    """Products that may be shown or recommended: active and not known to be out of stock.
+
+    ``prefix`` reaches the product through a relation, e.g. ``"product__"`` from a recommendation.
+    """
+    return Q(**{f"{prefix}active": True}) & (
+        Q(**{f"{prefix}stock__isnull": True}) | Q(**{f"{prefix}stock__gt": 0})
+    )
+
+
 class ProductQuerySet(models.QuerySet):
     def available(self) -> "ProductQuerySet":
-        """Products that may be shown or recommended: active and not known to be out of stock."""
-        return self.filter(active=True).filter(Q(stock__isnull=True) | Q(stock__gt=0))
+        return self.filter(available_product_q())
 
 
 class Product(models.Model):

@@ -7,7 +7,7 @@ from crm.services.jobs import job_running, job_succeed
 
 @shared_task
 def count_customers_task(job_id: int) -> None:
-    """A small job used to check that workers reach the database (and by the health check)."""
+    """A small job that shows a worker reaches the database (the worker integration test runs it)."""
     from crm.models import Customer
 
     with job_running(job_id):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Q
 
-from crm.models import BehaviourEvent, Customer, OrderLine, Product
+from crm.models import BehaviourEvent, Customer, Order, OrderLine, Product
 
 # Rows fetched per round trip when streaming large tables into frames.
 FETCH_CHUNK_SIZE = 50_000
@@ -15,7 +15,7 @@ FETCH_CHUNK_SIZE = 50_000
 def order_line_frame(*, until: dt.datetime | None = None) -> pd.DataFrame:
     """Order lines of known customers and catalogue products, returns included (negative quantity)."""
     queryset = OrderLine.objects.filter(product__isnull=False, order__customer__isnull=False).exclude(
-        order__status="cancelled"
+        order__status=Order.Status.CANCELLED
     )
     if until is not None:
         queryset = queryset.filter(order__placed_at__lt=until)
