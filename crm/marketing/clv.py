@@ -5,6 +5,10 @@ which is maximum likelihood and reproduces the published estimates (Fader, Hardi
 
 Time is counted in weeks (``UNIT_DAYS``) as in the published work; a "purchase" is a purchase day, so
 several orders on one day are one transaction, and its value is the day's net spend.
+
+The models assume purchase rates that do not change with the calendar. Where the history reaches a year
+and a half back, ``seasonal_correction`` measures how far the same model's forecast of the same calendar
+window one year earlier fell from what happened, and forecasts run on that much more (or less) time.
 """
 
 import datetime as dt
@@ -23,6 +27,13 @@ HIGH_VALUE_QUANTILE = 0.9
 # Below this many customers with repeat purchases a Gamma-Gamma fit says nothing; the observed mean
 # spend per purchase day is used for everyone instead.
 MIN_REPEAT_CUSTOMERS_FOR_SPEND_MODEL = 10
+
+# Seasonal correction: the backtest window is the forecast window one year earlier, and its fit needs
+# half a year of history and some repeat buyers before it; a factor outside the bounds is clipped to them.
+SEASON_DAYS = 365
+MIN_BACKTEST_HISTORY_DAYS = 182
+MIN_BACKTEST_REPEAT_CUSTOMERS = 50
+CORRECTION_BOUNDS = (0.5, 2.0)
 
 SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "first_purchase_value"]
 
@@ -149,16 +160,21 @@ def fitted_parameters(model, names: tuple[str, ...]) -> dict[str, float]:
     return {name: float(np.asarray(model.fit_result[name]).squeeze()) for name in names}
 
 
-def clv_fit(summary: pd.DataFrame, *, unit_days: int = UNIT_DAYS) -> FittedClv:
+def _fit_purchases(summary: pd.DataFrame):
+    """BG/NBD by maximum likelihood, or with the library's priors where that runs away; and which."""
     bgnbd = fit_bgnbd(summary)
-    priors = "flat"
+    if _predicts_finite(bgnbd, summary):
+        return bgnbd, "flat"
+    # Purchase rates that hardly differ between customers drive r and alpha to infinity by maximum
+    # likelihood; the library's weakly informative priors keep them finite.
+    bgnbd = fit_bgnbd(summary, flat_priors=False)
     if not _predicts_finite(bgnbd, summary):
-        # Purchase rates that hardly differ between customers drive r and alpha to infinity by maximum
-        # likelihood; the library's weakly informative priors keep them finite.
-        bgnbd = fit_bgnbd(summary, flat_priors=False)
-        priors = "default"
-        if not _predicts_finite(bgnbd, summary):
-            raise ValueError("BG/NBD did not converge on this data.")
+        raise ValueError("BG/NBD did not converge on this data.")
+    return bgnbd, "default"
+
+
+def clv_fit(summary: pd.DataFrame, *, unit_days: int = UNIT_DAYS) -> FittedClv:
+    bgnbd, priors = _fit_purchases(summary)
     parameters: dict = {
         "unit_days": unit_days,
         "bgnbd": fitted_parameters(bgnbd, ("r", "alpha", "a", "b")),
@@ -186,18 +202,91 @@ def clv_fit(summary: pd.DataFrame, *, unit_days: int = UNIT_DAYS) -> FittedClv:
     return FittedClv(bgnbd, gamma_gamma, parameters, mean_spend, unit_days)
 
 
-def clv_predict(fitted: FittedClv, summary: pd.DataFrame, *, margin: float = 1.0) -> pd.DataFrame:
+@dataclass(frozen=True)
+class SeasonalCorrection:
+    """Forecast horizon in days -> factor on the model's time; 1.0 everywhere when none was measured."""
+
+    factors: dict[int, float]
+    backtest_cutoff: dt.date | None
+    reason: str
+
+    def factor(self, horizon_days: int) -> float:
+        return self.factors.get(horizon_days, 1.0)
+
+    def as_parameters(self) -> dict:
+        return {
+            "factors": {str(days): round(value, 4) for days, value in self.factors.items()},
+            "backtest_cutoff": self.backtest_cutoff.isoformat() if self.backtest_cutoff else None,
+            "reason": self.reason,
+        }
+
+
+def seasonal_correction(
+    purchase_days: pd.DataFrame,
+    *,
+    calibration_end: dt.date,
+    horizons: tuple[int, ...] = (HORIZON_90_DAYS, HORIZON_365_DAYS),
+    unit_days: int = UNIT_DAYS,
+) -> SeasonalCorrection:
+    """Backtest one year back: fit BG/NBD on the history up to ``calibration_end`` minus a year, forecast
+    each horizon from there, and compare with the purchase days those customers then made. The factor
+    (actual / forecast, clipped to ``CORRECTION_BOUNDS``) stretches the forecast horizon of the current
+    fit: a calendar window that was busier than its customers' rates implied a year ago gets more time.
+    Only history up to ``calibration_end`` is read. Without enough of it every factor is 1.0 and
+    ``reason`` says why."""
+    if any(not 0 < days <= SEASON_DAYS for days in horizons):
+        raise ValueError(f"Horizons must lie between 1 and {SEASON_DAYS} days, not {horizons}.")
+    neutral = {days: 1.0 for days in horizons}
+    days = purchase_days.assign(day=pd.to_datetime(purchase_days["day"]).dt.normalize())
+    days = days[days["day"] <= pd.Timestamp(calibration_end)]
+    cutoff = calibration_end - dt.timedelta(days=SEASON_DAYS)
+    needed = cutoff - dt.timedelta(days=MIN_BACKTEST_HISTORY_DAYS)
+    if days.empty or days["day"].min() > pd.Timestamp(needed):
+        return SeasonalCorrection(
+            neutral, None, f"no history from {needed} on (a year and a half before {calibration_end})"
+        )
+    summary = clv_summary(days, calibration_end=cutoff, unit_days=unit_days)
+    if int((summary["frequency"] > 0).sum()) < MIN_BACKTEST_REPEAT_CUSTOMERS:
+        return SeasonalCorrection(
+            neutral, cutoff, f"fewer than {MIN_BACKTEST_REPEAT_CUSTOMERS} repeat buyers up to {cutoff}"
+        )
+    model, _ = _fit_purchases(summary)
+    data = summary[["customer_id", "frequency", "recency", "T"]]
+    # What those customers did after the cutoff, counted as clv_summary counts: days of positive net spend.
+    later = days[days["day"] > pd.Timestamp(cutoff)].groupby(["customer_id", "day"], as_index=False)["amount"]
+    later = later.sum()
+    later = later[(later["amount"] >= 0) & later["customer_id"].isin(summary["customer_id"])]
+    factors = {}
+    for horizon in horizons:
+        forecast = float(np.asarray(model.expected_purchases(data, future_t=horizon / unit_days)).sum())
+        actual = int((later["day"] <= pd.Timestamp(cutoff + dt.timedelta(days=horizon))).sum())
+        factor = actual / forecast if forecast > 0 else 1.0
+        factors[horizon] = float(np.clip(factor, *CORRECTION_BOUNDS))
+    return SeasonalCorrection(factors, cutoff, f"backtest of {len(summary):,} customers from {cutoff}")
+
+
+NO_CORRECTION = SeasonalCorrection({}, None, "not applied")
+
+
+def clv_predict(
+    fitted: FittedClv,
+    summary: pd.DataFrame,
+    *,
+    margin: float = 1.0,
+    correction: SeasonalCorrection = NO_CORRECTION,
+) -> pd.DataFrame:
     """Expected purchases in 90 and 365 days, P(alive), expected spend per purchase, 12-month value.
 
     Customers with a single purchase day get the population mean spend (they carry no repeat-spend
     information). ``high_value`` is the top decile of ``predicted_clv_12m``; ``churn_risk`` is 1 - P(alive).
+    Each horizon runs on the model's time stretched by ``correction``'s factor for it.
     """
     data = summary[["customer_id", "frequency", "recency", "T"]]
     model = fitted.bgnbd
 
     def purchases(days: int) -> np.ndarray:
-        expected = model.expected_purchases(data, future_t=days / fitted.unit_days)
-        return np.asarray(expected).reshape(-1)
+        future_t = days / fitted.unit_days * correction.factor(days)
+        return np.asarray(model.expected_purchases(data, future_t=future_t)).reshape(-1)
 
     p_alive = np.clip(np.asarray(model.expected_probability_alive(data)).reshape(-1), 0.0, 1.0)
     spend = np.full(len(summary), fitted.mean_spend, dtype="float64")
@@ -232,3 +321,54 @@ def _top_decile(values: np.ndarray) -> np.ndarray:
     flags = np.zeros(len(values), dtype=bool)
     flags[order[:count]] = True
     return flags
+
+
+def simulate_purchases(
+    fitted: FittedClv,
+    summary: pd.DataFrame,
+    *,
+    future_t: float,
+    draws: int,
+    seed: int = 0,
+    chunk_size: int = 1000,
+):
+    """Draws of each customer's purchases in the next ``future_t`` (model units) from the fitted BG/NBD, in
+    chunks of customers: yields (slice of ``summary``'s rows, array of shape rows x ``draws``).
+
+    A customer is alive with probability P(alive); if alive, the purchase rate comes from its posterior
+    Gamma(r + x, alpha + T) and the dropout probability from Beta(a, b + x), and purchases follow a Poisson
+    process up to the one after which the customer drops out."""
+    parameters = fitted_parameters(fitted.bgnbd, ("r", "alpha", "a", "b"))
+    data = summary[["customer_id", "frequency", "recency", "T"]]
+    p_alive = np.clip(np.asarray(fitted.bgnbd.expected_probability_alive(data)).reshape(-1), 0.0, 1.0)
+    frequency = summary["frequency"].to_numpy(dtype="float64")
+    age = summary["T"].to_numpy(dtype="float64")
+    rng = np.random.default_rng(seed)
+    for start in range(0, len(summary), chunk_size):
+        part = slice(start, min(start + chunk_size, len(summary)))
+        size = (part.stop - part.start, draws)
+        shape = (parameters["r"] + frequency[part])[:, None]
+        rate = rng.gamma(shape, 1.0 / (parameters["alpha"] + age[part])[:, None], size=size)
+        dropout = rng.beta(parameters["a"], (parameters["b"] + frequency[part])[:, None], size=size)
+        last_purchase = rng.geometric(np.clip(dropout, 1e-12, 1.0))
+        purchases = np.minimum(rng.poisson(rate * future_t), last_purchase)
+        alive = rng.random(size) < p_alive[part][:, None]
+        yield part, np.where(alive, purchases, 0)
+
+
+def purchase_quantile(
+    fitted: FittedClv,
+    summary: pd.DataFrame,
+    *,
+    future_t: float,
+    quantile: float = 0.5,
+    draws: int = 4000,
+    seed: int = 0,
+) -> np.ndarray:
+    """A quantile of each customer's purchases in the next ``future_t`` (model units), from
+    ``simulate_purchases``. The median is the point forecast that absolute error rewards, as expected
+    purchases are the one squared error rewards."""
+    result = np.zeros(len(summary))
+    for part, purchases in simulate_purchases(fitted, summary, future_t=future_t, draws=draws, seed=seed):
+        result[part] = np.quantile(purchases, quantile, axis=1, method="inverted_cdf")
+    return result

@@ -93,8 +93,13 @@ def segment_table(
             "churn_risk": 0.0,
         }
         return table.assign(**neutral), parameters
-    predictions = clv.clv_predict(fitted, summary, margin=margin)
-    parameters = {**fitted.parameters, "clv_margin_rate": margin}
+    correction = clv.seasonal_correction(purchase_days, calibration_end=as_of)
+    predictions = clv.clv_predict(fitted, summary, margin=margin, correction=correction)
+    parameters = {
+        **fitted.parameters,
+        "clv_margin_rate": margin,
+        "seasonal_correction": correction.as_parameters(),
+    }
     return table.merge(predictions, on="customer_id", how="left", validate="one_to_one"), parameters
 
 

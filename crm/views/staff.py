@@ -217,6 +217,7 @@ def segments(request: HttpRequest) -> HttpResponse:
         ][:SEGMENT_LIST_SIZE]
     context = {
         "run": run,
+        "season": (run.parameters or {}).get("seasonal_correction") if run else None,
         "previous_run": runs[1] if len(runs) == 2 else None,
         "groups": groups,
         "group_chart": hbar_chart_svg(

@@ -149,3 +149,96 @@ def test_pareto_nbd_matches_the_published_estimates(cdnow_summary):
 def test_unknown_purchase_model_is_named_in_the_error(cdnow_summary):
     with pytest.raises(ValueError, match="'nbd/xyz'"):
         clv.fit_purchase_model(cdnow_summary, kind="nbd/xyz")
+
+
+def test_simulated_purchases_average_to_the_models_expected_purchases(cdnow_fit, cdnow_summary):
+    # CDNOW's fit has real dropout (a=0.79, b=2.43), so the simulation's dropout step is exercised
+    future_t = 39.0
+    expected = np.asarray(
+        cdnow_fit.bgnbd.expected_purchases(
+            cdnow_summary[["customer_id", "frequency", "recency", "T"]], future_t=future_t
+        )
+    ).reshape(-1)
+    simulated = np.zeros(len(cdnow_summary))
+    for part, draws in clv.simulate_purchases(cdnow_fit, cdnow_summary, future_t=future_t, draws=4000):
+        simulated[part] = draws.mean(axis=1)
+
+    assert simulated.sum() == pytest.approx(expected.sum(), rel=0.02)
+    frequency = cdnow_summary["frequency"].to_numpy()
+    for low, high in ((0, 0), (1, 2), (3, 6), (7, 100)):
+        bucket = (frequency >= low) & (frequency <= high)
+        assert simulated[bucket].mean() == pytest.approx(expected[bucket].mean(), rel=0.05), (low, high)
+
+
+def test_purchase_median_sits_below_the_mean_for_one_time_buyers(cdnow_fit, cdnow_summary):
+    median = clv.purchase_quantile(cdnow_fit, cdnow_summary, future_t=39.0)
+    again = clv.purchase_quantile(cdnow_fit, cdnow_summary, future_t=39.0)
+    once = (cdnow_summary["frequency"] == 0).to_numpy()
+
+    assert np.array_equal(median, again)  # seeded: the same forecast every time
+    assert set(np.unique(median)) <= set(range(100))
+    # most one-time buyers of CDNOW never come back: their median is 0 though their mean is above 0
+    assert (median[once] == 0).all()
+    assert median[~once].max() > 0
+
+
+def seasonal_purchase_days(peak: float, *, seed: int = 3) -> pd.DataFrame:
+    """Customers joining in the first half of 2022 and buying at their own steady daily rate, times
+    ``peak`` from September to November each year; no dropout."""
+    rng = np.random.default_rng(seed)
+    customers = 1500
+    calendar = pd.date_range("2022-01-01", "2023-11-30", freq="D")
+    joined = rng.integers(0, 181, size=customers)
+    rate = rng.gamma(2.0, 0.012, size=customers)
+    season = np.where(calendar.month.isin([9, 10, 11]), peak, 1.0)
+    bought = rng.random((customers, len(calendar))) < rate[:, None] * season[None, :]
+    bought |= np.arange(len(calendar))[None, :] == joined[:, None]
+    bought &= np.arange(len(calendar))[None, :] >= joined[:, None]
+    customer, day = np.nonzero(bought)
+    return pd.DataFrame({"customer_id": customer + 1, "day": calendar[day], "amount": 20.0})
+
+
+def forecast_and_actual(purchase_days, calibration_end, correction):
+    summary = clv.clv_summary(purchase_days, calibration_end=calibration_end)
+    fitted = clv.clv_fit(summary)
+    forecast = clv.clv_predict(fitted, summary, correction=correction)["expected_purchases_90d"].sum()
+    window = purchase_days[
+        (purchase_days["day"] > pd.Timestamp(calibration_end))
+        & (purchase_days["day"] <= pd.Timestamp(calibration_end + dt.timedelta(days=90)))
+    ]
+    return forecast, len(window)
+
+
+def test_seasonal_correction_learns_a_yearly_peak_from_the_year_before():
+    purchase_days = seasonal_purchase_days(peak=1.6)
+    calibration_end = dt.date(2023, 8, 31)
+    history = purchase_days[purchase_days["day"] <= pd.Timestamp(calibration_end)]
+    correction = clv.seasonal_correction(history, calibration_end=calibration_end)
+
+    assert correction.backtest_cutoff == dt.date(2022, 8, 31)
+    assert 1.3 < correction.factor(90) < 1.9
+    assert correction.factor(365) < correction.factor(90)  # a whole year holds three peak months of twelve
+    corrected, actual = forecast_and_actual(purchase_days, calibration_end, correction)
+    plain, _ = forecast_and_actual(purchase_days, calibration_end, clv.NO_CORRECTION)
+    assert abs(corrected - actual) < abs(plain - actual) / 2
+    # it reads nothing after calibration_end: the same factor from the whole frame
+    assert clv.seasonal_correction(purchase_days, calibration_end=calibration_end) == correction
+
+
+def test_seasonal_correction_stays_near_one_without_a_season():
+    purchase_days = seasonal_purchase_days(peak=1.0)
+    correction = clv.seasonal_correction(purchase_days, calibration_end=dt.date(2023, 8, 31))
+
+    assert 0.85 < correction.factor(90) < 1.15
+    assert 0.85 < correction.factor(365) < 1.15
+
+
+def test_seasonal_correction_needs_a_year_and_a_half_of_history():
+    purchase_days = seasonal_purchase_days(peak=1.6)
+    correction = clv.seasonal_correction(purchase_days, calibration_end=dt.date(2023, 6, 1))
+
+    assert correction.factors == {90: 1.0, 365: 1.0}
+    assert correction.backtest_cutoff is None
+    assert "year and a half" in correction.reason
+    with pytest.raises(ValueError, match="Horizons"):
+        clv.seasonal_correction(purchase_days, calibration_end=dt.date(2023, 8, 31), horizons=(400,))

@@ -111,6 +111,9 @@ def test_segments_compute_writes_a_snapshot_and_export_segments_writes_it(tmp_pa
     assert selectors.segment_group_counts(run=run) == run.group_counts
     assert set(run.parameters["bgnbd"]) == {"r", "alpha", "a", "b"}
     assert all(value > 0 for value in run.parameters["bgnbd"].values())
+    # a few months of history: no year-back backtest, so no seasonal correction, and the run says why
+    assert run.parameters["seasonal_correction"]["factors"] == {"90": 1.0, "365": 1.0}
+    assert "year and a half" in run.parameters["seasonal_correction"]["reason"]
     segments = list(run.segments.all())
     assert all(0 <= segment.p_alive <= 1 for segment in segments)
     assert all(segment.churn_risk == pytest.approx(1 - segment.p_alive) for segment in segments)
@@ -202,6 +205,7 @@ def test_compute_segments_runs_in_a_real_worker(celery_worker_process):
     run = SegmentRun.objects.get(pk=job.result["segment_run_id"])
     assert run.job_id == job.pk and run.customer_count == 30
     assert "bgnbd: r=" in out.getvalue()
+    assert "seasonal correction: x1.0 over 90 days, x1.0 over 365 days (no history from" in out.getvalue()
     assert "champions" in out.getvalue()
 
     # a run without --wait only queues; the job finishes in the worker all the same

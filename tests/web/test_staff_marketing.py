@@ -38,6 +38,28 @@ def test_segments_page_shows_groups_movement_and_lists(staff_client, shop_data):
     )
 
 
+def test_segments_page_says_whether_forecasts_were_corrected_for_the_season(staff_client, shop_data):
+    run = shop_data["run"]
+    run.parameters = {
+        "seasonal_correction": {
+            "factors": {"90": 1.264, "365": 1.05},
+            "backtest_cutoff": "2010-12-10",
+            "reason": "backtest of 3,321 customers from 2010-12-10",
+        }
+    }
+    run.save(update_fields=["parameters"])
+
+    corrected = staff_client.get(reverse("staff:segments")).content.decode()
+
+    assert "corrected for the season: ×1.264 over 90 days, ×1.05 over a year" in corrected
+    run.parameters["seasonal_correction"].update(
+        factors={"90": 1.0, "365": 1.0}, backtest_cutoff=None, reason="no history from 2010-06-11 on"
+    )
+    run.save(update_fields=["parameters"])
+    plain = staff_client.get(reverse("staff:segments")).content.decode()
+    assert "not corrected for the season: no history from 2010-06-11 on" in plain
+
+
 def test_segment_csv_exports(staff_client, shop_data):
     everyone = staff_client.get(reverse("staff:segments_csv"))
     rows = list(csv.DictReader(io.StringIO(everyone.content.decode())))

@@ -46,6 +46,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {model}: {values}")
         if "clv" in parameters:
             self.stdout.write(f"  lifetime value {parameters['clv']}")
+        season = parameters.get("seasonal_correction")
+        if season:
+            factors = ", ".join(f"x{value} over {days} days" for days, value in season["factors"].items())
+            self.stdout.write(f"  seasonal correction: {factors or 'none'} ({season['reason']})")
         for group, count in run.group_counts.items():
             self.stdout.write(f"  {group:<20} {count:>8,}")
         self.stdout.write(self.style.SUCCESS("Done."))
