@@ -9,7 +9,7 @@ STAMP := $(VENV)/.requirements-installed
 WEB_PORT ?= 8000
 export WEB_PORT
 
-.PHONY: install run setup test lint bench clean
+.PHONY: install run setup test lint bench-tools clean
 
 install: $(STAMP)
 
@@ -30,6 +30,14 @@ run: setup
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The load generator of bench/bench_api.py, in its own environment.
+bench-tools: .venv-bench/.installed
+
+.venv-bench/.installed: bench/requirements.txt
+	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
 
 lint: install
 	$(BIN)/ruff check .

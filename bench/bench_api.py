@@ -1,13 +1,18 @@
-"""Serving speed under gunicorn: GET /api/customers/{id}/recommendations/ with wrk (50 connections),
-and the staff customer 360 page, sequentially, for p50/p95.
+"""Serving speed under gunicorn: GET /api/customers/{id}/recommendations/ and the staff customer 360 page.
+
+Two loads on the API, each from a second process: locust with 50 clients offering a fixed rate (300
+requests/s by default: does the service hold that rate, and at what latency?), and wrk with 50
+connections that send the next request as soon as the last is answered (how many requests/s at most?).
+Then the customer 360 page, sequentially, for p50/p95.
 
 Needs a database with the demo loaded and a model served (``make setup`` then ``train_recommender --wait``,
-or a finished ``make run``), and wrk (``apt-get install wrk``). Example:
+or a finished ``make run``), locust (``make bench-tools``) and wrk (``apt-get install wrk``). Example:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/retail_crm .venv/bin/python bench/bench_api.py
 """
 
 import argparse
+import csv
 import os
 import re
 import secrets
@@ -50,7 +55,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
-    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--connections", type=int, default=50, help="wrk connections and locust clients")
+    parser.add_argument("--rate", type=float, default=300, help="requests/s the locust clients offer")
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--pages", type=int, default=200, help="customer 360 requests")
     args = parser.parse_args()
@@ -101,37 +107,9 @@ def main() -> None:
             timeout=30,
         ).raise_for_status()
 
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            paths = ",".join(f'"/api/customers/{external}/recommendations/"' for _, external in customers)
-            script.write(
-                f"paths = {{{paths}}}\n"
-                "counter = 0\n"
-                f'wrk.headers["Authorization"] = "Token {token.key}"\n'
-                "request = function()\n"
-                "  counter = counter + 1\n"
-                "  return wrk.format(nil, paths[(counter % #paths) + 1])\n"
-                "end\n"
-            )
-        result = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{args.connections}",
-                f"-d{args.duration}s",
-                "--latency",
-                "-s",
-                script.name,
-                base,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        print(result.stdout)
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
-        p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", result.stdout)
-        p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
+        paths = [f"/api/customers/{external}/recommendations/" for _, external in customers]
+        held = offered_load(base, token.key, paths, args)
+        saturated = closed_loop_load(base, token.key, paths, args)
 
         session = requests.Session()
         page = session.get(f"{base}/accounts/login/", timeout=30)
@@ -151,10 +129,19 @@ def main() -> None:
             response.raise_for_status()
         print("| measure | value |")
         print("|---|---|")
-        label = f"recommendations API, requests/s ({args.connections} connections, {args.duration} s)"
-        print(f"| {label} | {rps:,.0f} |")
-        print(f"| recommendations API, p99 latency | {p99_ms:.1f} ms |")
-        print(f"| recommendations API, non-2xx responses | {errors.group(1) if errors else 0} |")
+        print(
+            f"| recommendations API, {args.connections} locust clients offering {args.rate:,.0f} requests/s "
+            f"for {args.duration} s: served | {held['rps']:,.0f} requests/s, {held['failures']} failed |"
+        )
+        print(
+            "| the same, latency p50 / p95 / p99 / max | "
+            f"{held['p50']:.0f} / {held['p95']:.0f} / {held['p99']:.0f} / {held['max']:.0f} ms |"
+        )
+        print(
+            f"| recommendations API, wrk {args.connections} connections back to back for {args.duration} s: "
+            f"most requests/s | {saturated['rps']:,.0f} ({saturated['errors']} non-2xx) |"
+        )
+        print(f"| the same, latency p50 / p99 | {saturated['p50']:.0f} / {saturated['p99']:.0f} ms |")
         print(
             f"| customer 360 page, p50 / p95 ({args.pages} sequential requests) | "
             f"{percentile(timings, 0.5):.1f} ms / {percentile(timings, 0.95):.1f} ms |"
@@ -162,6 +149,83 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _wrk_ms(text: str, label: str) -> float:
+    match = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", text)
+    return float(match.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[match.group(2)]
+
+
+def closed_loop_load(base: str, token: str, paths: list[str], args) -> dict:
+    """wrk: every connection sends its next request when the last one is answered."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        listed = ",".join(f'"{path}"' for path in paths)
+        script.write(
+            f"paths = {{{listed}}}\n"
+            "counter = 0\n"
+            f'wrk.headers["Authorization"] = "Token {token}"\n'
+            "request = function()\n"
+            "  counter = counter + 1\n"
+            "  return wrk.format(nil, paths[(counter % #paths) + 1])\n"
+            "end\n"
+        )
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "-s",
+        script.name,
+        base,
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    print(output)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": _wrk_ms(output, "50%"),
+        "p99": _wrk_ms(output, "99%"),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+def offered_load(base: str, token: str, paths: list[str], args) -> dict:
+    """locust: ``args.connections`` clients, each at ``args.rate / args.connections`` requests/s."""
+    locust = ROOT / ".venv-bench" / "bin" / "locust"
+    if not locust.exists():
+        sys.exit("locust is not installed: run `make bench-tools` first.")
+    with tempfile.TemporaryDirectory() as folder:
+        listed = Path(folder) / "paths.txt"
+        listed.write_text("\n".join(paths))
+        env = {
+            **os.environ,
+            "LOAD_TOKEN": token,
+            "LOAD_PATHS": str(listed),
+            "LOAD_RATE_PER_USER": str(args.rate / args.connections),
+        }
+        command = [
+            str(locust), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "--only-summary",
+            "-u", str(args.connections), "-r", str(args.connections), "-t", f"{args.duration}s",
+            "--reset-stats", "--host", base, "--csv", str(Path(folder) / "load"),
+        ]  # fmt: skip
+        subprocess.run(command, env=env, check=True, capture_output=True)
+        with open(Path(folder) / "load_stats.csv", newline="") as stats:
+            total = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
+    print(
+        {
+            key: total[key]
+            for key in ("Request Count", "Failure Count", "Requests/s", "50%", "95%", "99%", "100%")
+        }
+    )
+    return {
+        "rps": float(total["Requests/s"]),
+        "failures": int(total["Failure Count"]),
+        "p50": float(total["50%"]),
+        "p95": float(total["95%"]),
+        "p99": float(total["99%"]),
+        "max": float(total["100%"]),
+    }
 
 
 if __name__ == "__main__":

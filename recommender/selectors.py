@@ -5,6 +5,7 @@ from django.db.models import Q, QuerySet
 
 from crm.models import Customer, Product
 from crm.models.catalogue import available_product_q
+from crm.prepared import PreparedValues
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
 
 
@@ -85,7 +86,7 @@ def similar_product_list(*, product: Product, limit: int = 10) -> QuerySet[Produ
 
 def click_through_rate_by_version() -> list[dict]:
     """Recommendation impressions, clicks and CTR per model version, newest version first."""
-    from django.db.models import Count, Q
+    from django.db.models import Count
 
     from crm.models import BehaviourEvent
 
@@ -131,14 +132,28 @@ RECOMMENDATION_ROW_FIELDS = (
 )
 
 
-def served_recommendation_rows(*, customer_filter: Q, limit: int) -> list[dict]:
-    """Plain values of the served version's available recommendations for one customer, ranked 1..n."""
-    rows = list(
-        Recommendation.objects.filter(customer_filter, model_version__status=ModelVersion.Status.ACTIVE)
+def _served_rows_queryset(value, *, by: str, limit: int) -> QuerySet:
+    return (
+        Recommendation.objects.filter(**{by: value}, model_version__status=ModelVersion.Status.ACTIVE)
         .filter(available_product_q("product__"))
         .order_by("rank")
         .values(*RECOMMENDATION_ROW_FIELDS)[:limit]
     )
+
+
+# The API's hot path: compiled once per process, then one indexed query per request.
+_SERVED_ROWS = PreparedValues(_served_rows_queryset)
+
+
+def served_recommendation_rows(
+    *, limit: int, customer: Customer | None = None, customer_external_id: str | None = None
+) -> list[dict]:
+    """Plain values of the served version's available recommendations for one customer (the row or the
+    retailer's id), ranked 1..n."""
+    if customer is not None:
+        rows = _SERVED_ROWS.rows(customer.pk, by="customer_id", limit=limit)
+    else:
+        rows = _SERVED_ROWS.rows(customer_external_id, by="customer__external_id", limit=limit)
     for position, row in enumerate(rows, start=1):
         row["rank"] = position
     return rows
@@ -150,7 +165,7 @@ def recommendation_rows_for_customer(*, customer: Customer, limit: int | None = 
     One query with no model instances: the API's hot path (hundreds of requests a second).
     """
     limit = limit or settings.RECOMMENDER_TOP_N
-    rows = served_recommendation_rows(customer_filter=Q(customer=customer), limit=limit)
+    rows = served_recommendation_rows(customer=customer, limit=limit)
     if not rows:
         return [
             {

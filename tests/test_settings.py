@@ -32,7 +32,9 @@ def settings_json(settings_module: str, **env: str) -> dict:
         "from django.conf import settings; import json; "
         "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
         "'name': str(settings.DATABASES['default']['NAME']), 'broker': settings.CELERY_BROKER_URL, "
-        "'debug': settings.DEBUG, 'artifacts': str(settings.MODEL_ARTIFACT_ROOT)}))"
+        "'debug': settings.DEBUG, 'artifacts': str(settings.MODEL_ARTIFACT_ROOT), "
+        "'database': {k: settings.DATABASES['default'].get(k) for k in "
+        "('CONN_MAX_AGE', 'CONN_HEALTH_CHECKS', 'OPTIONS')}}))"
     )
     result = run_django(settings_module, code, **env)
     assert result.returncode == 0, result.stderr
@@ -91,3 +93,32 @@ def test_check_deploy_is_clean_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_wsgi_module_loads_every_view_before_the_first_request():
+    # with gunicorn --preload the master imports this module once; the workers it forks must not spend
+    # their first request importing the URLconf
+    result = run_django(
+        "retail_site.settings.local",
+        "import sys, retail_site.wsgi; "
+        "print(sorted({'retail_site.urls', 'recommender.api.views', 'crm.views.staff'} - set(sys.modules)))",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_postgresql_connections_are_kept_and_bind_parameters_on_the_server():
+    options = settings_json(
+        "retail_site.settings.local", DATABASE_URL="postgres://postgres@127.0.0.1:5432/any"
+    )["database"]
+    assert options["CONN_MAX_AGE"] == 60
+    assert options["CONN_HEALTH_CHECKS"] is False
+    assert options["OPTIONS"]["server_side_binding"] is True
+    switched = settings_json(
+        "retail_site.settings.local",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/any",
+        SERVER_SIDE_BINDING="false",
+        CONN_HEALTH_CHECKS="true",
+    )["database"]
+    assert switched["OPTIONS"]["server_side_binding"] is False
+    assert switched["CONN_HEALTH_CHECKS"] is True

@@ -4,7 +4,6 @@ Nothing here loads a model: a request reads precomputed rows (a couple of indexe
 """
 
 from django.conf import settings
-from django.db.models import Q
 from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -41,6 +40,8 @@ class _LimitSerializer(drf_serializers.Serializer):
 
 
 def _limit(request: Request, default: int | None) -> int | None:
+    if "limit" not in request.query_params:
+        return default
     query = _LimitSerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     return query.validated_data.get("limit", default)
@@ -96,8 +97,7 @@ class CustomerRecommendationListView(APIView):
             # Staff may read any customer: the served rows are found by the retailer's id directly,
             # one query fewer; the customer row is read only for a cold start or an unknown id.
             rows = served_recommendation_rows(
-                customer_filter=Q(customer__external_id=external_id),
-                limit=limit or settings.RECOMMENDER_TOP_N,
+                customer_external_id=external_id, limit=limit or settings.RECOMMENDER_TOP_N
             )
             if rows:
                 return _recommendations_response(None, limit, external_id=external_id, rows=rows)

@@ -1,4 +1,5 @@
 import pytest
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import CustomerFactory, OrderFactory, RecommendationFactory
@@ -95,3 +96,68 @@ def test_session_login_works_for_staff(staff_user):
     client.force_login(staff_user)
 
     assert client.get("/api/customers/").status_code == 200
+
+
+def test_token_checks_apply_on_every_request(staff_client, staff_user):
+    assert staff_client.get("/api/customers/").status_code == 200
+
+    # a deactivated login is refused at once
+    staff_user.is_active = False
+    staff_user.save(update_fields=["is_active"])
+    inactive = staff_client.get("/api/customers/")
+    assert inactive.status_code == 401
+    assert inactive.json() == {"detail": "User inactive or deleted."}
+
+    # so is a deleted token, and rights taken away count from the next request
+    staff_user.is_active = True
+    staff_user.is_staff = False
+    staff_user.save(update_fields=["is_active", "is_staff"])
+    assert staff_client.get("/api/customers/").status_code == 403
+    Token.objects.filter(user=staff_user).delete()
+    revoked = staff_client.get("/api/me/")
+    assert revoked.status_code == 401
+    assert revoked.json() == {"detail": "Invalid token."}
+
+
+def test_a_token_authenticates_as_its_own_user(shopper, staff_user):
+    token = Token.objects.create(user=shopper.user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    response = client.get("/api/me/")
+
+    assert response.json()["external_id"] == "SHOP1"
+    assert response.wsgi_request.user == shopper.user
+    assert response.wsgi_request.auth == token
+    assert response.wsgi_request.auth.user.username == "shopper"
+
+
+def _throttle_entries() -> dict:
+    from django.core.cache import cache
+
+    return {key: value for key, value in cache._cache.items() if "throttle" in key}
+
+
+def test_throttle_state_stays_small_for_a_busy_integration(staff_client):
+    # the default user rate is 100,000 an hour: what is kept per client must not grow with each request
+    customer = CustomerFactory(external_id="BUSY")
+    for _ in range(300):
+        assert staff_client.get(f"/api/customers/{customer.external_id}/").status_code == 200
+
+    entries = _throttle_entries()
+    assert entries, "the request was counted"
+    assert max(len(value) for value in entries.values()) < 200  # pickled bytes: a counter, not 300 times
+
+
+def test_a_client_over_its_rate_waits_for_the_next_window(staff_client):
+    rates = {"anon": "1000/min", "user": "3/min", "ingest": "10/min"}
+    from django.conf import settings
+    from django.test import override_settings
+
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}):
+        statuses = [staff_client.get("/api/customers/").status_code for _ in range(4)]
+        refused = staff_client.get("/api/customers/")
+
+    assert statuses == [200, 200, 200, 429]
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert "Request was throttled" in refused.json()["detail"]
