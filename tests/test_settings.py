@@ -114,6 +114,7 @@ def test_postgresql_connections_are_kept_and_bind_parameters_on_the_server():
     assert options["CONN_MAX_AGE"] == 60
     assert options["CONN_HEALTH_CHECKS"] is False
     assert options["OPTIONS"]["server_side_binding"] is True
+    assert options["OPTIONS"]["prepare_threshold"] == 5
     switched = settings_json(
         "retail_site.settings.local",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/any",
@@ -121,4 +122,5 @@ def test_postgresql_connections_are_kept_and_bind_parameters_on_the_server():
         CONN_HEALTH_CHECKS="true",
     )["database"]
     assert switched["OPTIONS"]["server_side_binding"] is False
+    assert "prepare_threshold" not in switched["OPTIONS"]
     assert switched["CONN_HEALTH_CHECKS"] is True

@@ -86,11 +86,13 @@ else:
     # A health check costs a round trip per request; without it, a connection the server dropped fails
     # one request and is replaced. On by choice (CONN_HEALTH_CHECKS=true) where that matters more.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
-    # Parameters travel apart from the SQL, so that psycopg prepares a statement repeated often (the
-    # API's hot reads) and the server parses and plans it once per connection.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
-        "SERVER_SIDE_BINDING", default=True
-    )
+    # Parameters travel apart from the SQL, and psycopg prepares a statement once it has run
+    # DB_PREPARE_THRESHOLD times on a connection (the API's hot reads): the server then parses and plans
+    # it once per connection. 0 prepares nothing (e.g. behind a pooler that cannot keep statements).
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["server_side_binding"] = env.bool("SERVER_SIDE_BINDING", default=True)
+    if options["server_side_binding"] and env.int("DB_PREPARE_THRESHOLD", default=5) > 0:
+        options["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD", default=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
