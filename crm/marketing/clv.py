@@ -250,7 +250,10 @@ def seasonal_correction(
         return SeasonalCorrection(
             neutral, cutoff, f"fewer than {MIN_BACKTEST_REPEAT_CUSTOMERS} repeat buyers up to {cutoff}"
         )
-    model, _ = _fit_purchases(summary)
+    try:
+        model, _ = _fit_purchases(summary)
+    except ValueError as exc:
+        return SeasonalCorrection(neutral, cutoff, f"the backtest fit up to {cutoff} failed: {exc}")
     data = summary[["customer_id", "frequency", "recency", "T"]]
     # What those customers did after the cutoff, counted as clv_summary counts: days of positive net spend.
     later = days[days["day"] > pd.Timestamp(cutoff)].groupby(["customer_id", "day"], as_index=False)["amount"]

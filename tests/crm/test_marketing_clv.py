@@ -242,3 +242,18 @@ def test_seasonal_correction_needs_a_year_and_a_half_of_history():
     assert "year and a half" in correction.reason
     with pytest.raises(ValueError, match="Horizons"):
         clv.seasonal_correction(purchase_days, calibration_end=dt.date(2023, 8, 31), horizons=(400,))
+
+
+def test_a_failed_backtest_fit_leaves_the_forecast_uncorrected(monkeypatch):
+    purchase_days = seasonal_purchase_days(peak=1.6)
+
+    def no_fit(summary):
+        raise ValueError("BG/NBD did not converge on this data.")
+
+    monkeypatch.setattr(clv, "_fit_purchases", no_fit)
+    correction = clv.seasonal_correction(purchase_days, calibration_end=dt.date(2023, 8, 31))
+
+    assert correction.factors == {90: 1.0, 365: 1.0}
+    assert (
+        correction.reason == "the backtest fit up to 2022-08-31 failed: BG/NBD did not converge on this data."
+    )
