@@ -97,7 +97,9 @@ def _frame(
 TICK_CHAR_WIDTH = 6.5
 
 
-def _x_labels(labels: Sequence[str], xs: Sequence[float], *, height: int, max_labels: int) -> list[str]:
+def _x_labels(
+    labels: Sequence[str], xs: Sequence[float], *, width: int, height: int, max_labels: int
+) -> list[str]:
     every = max(1, math.ceil(len(labels) / max_labels))
     if len(xs) > 1:
         spacing = abs(xs[1] - xs[0])
@@ -109,9 +111,12 @@ def _x_labels(labels: Sequence[str], xs: Sequence[float], *, height: int, max_la
         # Counted back from the last label, which is always shown (the most recent period).
         if (last - index) % every:
             continue
+        # A label centred on a point near an edge would be cut off: it ends (or starts) there instead.
+        half = len(label) * TICK_CHAR_WIDTH / 2
+        anchor = "end" if x + half > width else "start" if x - half < 0 else "middle"
         parts.append(
             f'<text class="tick x-tick" x="{x:.1f}" y="{height - MARGIN_BOTTOM + 16}" '
-            f'text-anchor="middle">{escape(label)}</text>'
+            f'text-anchor="{anchor}">{escape(label)}</text>'
         )
     return parts
 
@@ -145,7 +150,7 @@ def line_chart_svg(
     plot_width = width - MARGIN_LEFT - MARGIN_RIGHT
     step = plot_width / max(1, len(labels) - 1)
     xs = [MARGIN_LEFT + (step * index if len(labels) > 1 else plot_width / 2) for index in range(len(labels))]
-    parts += _x_labels(labels, xs, height=height, max_labels=max_labels)
+    parts += _x_labels(labels, xs, width=width, height=height, max_labels=max_labels)
     for index, (name, values) in enumerate(series.items()):
         colour = PALETTE[index % len(PALETTE)]
         segments: list[list[str]] = [[]]
@@ -201,7 +206,7 @@ def bar_chart_svg(
             f'<text class="bar-value" x="{x:.1f}" y="{top - 4:.1f}" text-anchor="middle">'
             f"{escape(format_value(value))}</text>"
         )
-    parts += _x_labels(labels, xs, height=height, max_labels=max_labels)
+    parts += _x_labels(labels, xs, width=width, height=height, max_labels=max_labels)
     parts.append("</svg>")
     return mark_safe("".join(parts))
 

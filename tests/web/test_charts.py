@@ -103,3 +103,14 @@ def test_horizontal_bars_name_every_category_and_scale_to_the_largest():
     assert ">Potential loyalists<" in svg and ">Lost<" in svg
     widths = [float(width) for width in re.findall(r'<rect class="bar"[^>]* width="([\d.]+)"', svg)]
     assert widths[0] == pytest.approx(2 * widths[1])
+
+
+def test_a_long_label_at_the_right_edge_ends_there_instead_of_being_cut_off():
+    months = [
+        f"{month} 2011" for month in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct")
+    ]
+    svg = line_chart_svg(labels=months, series={"Revenue": list(range(10))}, title="Revenue")
+
+    ticks = re.findall(r'class="tick x-tick"[^>]*text-anchor="(\w+)">([^<]+)<', svg)
+    assert ticks[-1] == ("end", "Oct 2011")  # centred on x=624 it would run past the 640-wide chart
+    assert all(anchor == "middle" for anchor, _ in ticks[:-1])
