@@ -159,6 +159,8 @@ METRIC_COLUMNS = (
     ("new_items.ndcg@10", "New items NDCG@10"),
     ("new_items.recall@10", "New items Recall@10"),
 )
+# The dashboard's card has room for these; the models page shows every column.
+DASHBOARD_METRICS = ("ndcg@10", "recall@10", "new_items.ndcg@10")
 
 
 def _metric_value(model_metrics: dict, key: str) -> float | None:
@@ -173,10 +175,14 @@ def _metric_value(model_metrics: dict, key: str) -> float | None:
     )
 
 
-def model_quality_table(*, model_version: ModelVersion | None) -> dict:
-    """One row per model (the MLP and each baseline) of a version, one column per metric."""
+def model_quality_table(
+    *, model_version: ModelVersion | None, metrics: tuple[str, ...] | None = None
+) -> dict:
+    """One row per model (the MLP and each baseline) of a version, one column per metric (those of
+    ``metrics`` only, when given)."""
     if model_version is None or not model_version.metrics:
         return {"version": model_version, "columns": [], "rows": []}
+    chosen = metrics
     metrics = {name: values for name, values in model_version.metrics.items() if isinstance(values, dict)}
     names = [name for name in MODEL_ORDER if name in metrics] + sorted(
         name for name in metrics if name not in MODEL_ORDER
@@ -184,7 +190,8 @@ def model_quality_table(*, model_version: ModelVersion | None) -> dict:
     columns = [
         {"key": key, "label": label}
         for key, label in METRIC_COLUMNS
-        if any(_metric_value(metrics[name], key) is not None for name in names)
+        if (chosen is None or key in chosen)
+        and any(_metric_value(metrics[name], key) is not None for name in names)
     ]
     best = {
         column["key"]: max(

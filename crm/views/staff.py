@@ -99,7 +99,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             title="Customers by RFM group",
         ),
         "served": served,
-        "quality": dashboard_selectors.model_quality_table(model_version=served),
+        "quality": dashboard_selectors.model_quality_table(
+            model_version=served, metrics=dashboard_selectors.DASHBOARD_METRICS
+        ),
         "ndcg_chart": line_chart_svg(
             labels=ndcg["labels"],
             series=ndcg["series"],

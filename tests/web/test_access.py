@@ -42,6 +42,16 @@ def _url(name: str, kwargs: dict, shop_data: dict) -> str:
     return reverse(name, kwargs={key: objects[value].pk for key, value in kwargs.items()})
 
 
+@pytest.mark.parametrize(
+    "name", [name for name, kwargs in STAFF_PAGES if not kwargs and not name.endswith("_csv")]
+)
+def test_staff_pages_render_for_a_new_shop_without_any_data(staff_client, name):
+    # a fresh install before its first import: no orders, segments, versions or jobs
+    response = staff_client.get(reverse(name))
+
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize(("name", "kwargs"), STAFF_PAGES)
 def test_staff_pages_render_for_staff(staff_client, shop_data, name, kwargs):
     response = staff_client.get(_url(name, kwargs, shop_data))

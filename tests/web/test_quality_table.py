@@ -24,3 +24,19 @@ def test_nested_new_item_metrics_become_their_own_numeric_columns():
     assert [cell["value"] for cell in mlp["cells"]] == [0.38, 0.2, 0.13, 0.08]
     assert all(cell["best"] for cell in mlp["cells"])
     assert [row["key"] for row in table["rows"]] == ["mlp", "popular"]
+
+
+def test_the_dashboard_shows_the_columns_its_card_has_room_for(staff_client):
+    from django.urls import reverse
+
+    from crm.selectors.dashboard import DASHBOARD_METRICS
+    from tests.factories import ModelVersionFactory
+
+    metrics = {"ndcg@10": 0.38, "recall@10": 0.2, "precision@10": 0.3, "map@10": 0.2, "coverage": 0.5}
+    ModelVersionFactory(status="active", metrics={"mlp": {**metrics, "new_items": {"ndcg@10": 0.13}}})
+
+    dashboard = staff_client.get(reverse("staff:dashboard")).context["quality"]
+    models_page = staff_client.get(reverse("staff:model_list")).context["quality"]
+
+    assert [column["key"] for column in dashboard["columns"]] == list(DASHBOARD_METRICS)
+    assert len(models_page["columns"]) == 6
