@@ -126,3 +126,12 @@ def test_posts_without_a_csrf_token_are_refused(db, staff_user, shop_data):
     response = client.post(reverse("staff:customer_note_add", args=[customer.pk]), {"body": "Hello"})
     assert response.status_code == 403
     assert not customer.notes.filter(body="Hello").exists()
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/catalogue/", "/catalogue/?q=anything", "/accounts/login/", "/orders/"]
+)
+def test_shop_pages_render_for_a_new_shop_without_any_data(client, shopper_client, path):
+    assert shopper_client.get(path).status_code == 200
+    if path != "/orders/":
+        assert client.get(path).status_code == 200
