@@ -109,11 +109,16 @@ def write_subsection(heading: str, body: list[str]) -> None:
     if heading in section:
         begin = section.index(heading)
         end = next((i for i in range(begin + 1, len(section)) if section[i].startswith("### ")), len(section))
-        section = [*section[:begin], *body, *section[end:]]
+        rest = section[end:]
+        section = [*section[:begin], *body, *([""] if rest and rest[0].strip() else []), *rest]
     else:
         while section and not section[-1].strip():
             section.pop()
         section = [*section, "", *body]
+    while section and not section[-1].strip():
+        section.pop()
+    while section and not section[0].strip():
+        section.pop(0)
     replace_section(path, SECTION, section)
 
 
