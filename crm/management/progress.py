@@ -3,9 +3,27 @@
 import sys
 import time
 
+from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from crm.models import Job
+
+
+def add_wait_arguments(
+    parser: CommandParser, *, wait_help: str = "Wait for the job, with a progress bar."
+) -> None:
+    """``--wait``, ``--timeout`` and ``--no-progress`` of a command that queues a job."""
+    parser.add_argument("--wait", action="store_true", help=wait_help)
+    parser.add_argument("--timeout", type=float, default=None, help="Seconds to wait at most with --wait.")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def follow_job_for_command(job: Job, options: dict) -> Job:
+    """``follow_job`` with the options of ``add_wait_arguments``; running out of time is a CommandError."""
+    try:
+        return follow_job(job.pk, show_progress=not options["no_progress"], timeout=options["timeout"])
+    except TimeoutError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def follow_job(

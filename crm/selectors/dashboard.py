@@ -65,7 +65,14 @@ def dashboard_kpis(*, latest: dt.datetime | None = None) -> dict:
 def _dashboard_kpis(*, latest: dt.datetime | None) -> dict:
     latest = latest or latest_order_at()
     if latest is None:
-        return {"as_of": None, "window_days": KPI_WINDOW_DAYS}
+        # A shop without orders yet: every figure is zero, with no previous period to compare.
+        kpis = ("revenue", "orders", "active_customers", "average_order_value")
+        return {
+            "as_of": None,
+            "window_days": KPI_WINDOW_DAYS,
+            **{name: 0 for name in kpis},
+            **{f"{name}_change": None for name in kpis},
+        }
     current_start = latest - dt.timedelta(days=KPI_WINDOW_DAYS)
     previous_start = current_start - dt.timedelta(days=KPI_WINDOW_DAYS)
     current = Q(order__placed_at__gt=current_start, order__placed_at__lte=latest)

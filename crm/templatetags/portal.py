@@ -30,8 +30,7 @@ def metric(value, digits: int = 4) -> str:
 @register.simple_tag
 def change_badge(change) -> str:
     """A coloured "+12.3%" / "−4.0%" against the previous period, or a dash when there is none."""
-    # None: no previous period; anything but a number (a figure the shop has no data for yet): the same.
-    if not isinstance(change, int | float) or isinstance(change, bool):
+    if change is None:
         return mark_safe('<span class="change none" title="No previous period">–</span>')
     direction = "up" if change > 0 else "down" if change < 0 else "flat"
     sign = "+" if change > 0 else "−" if change < 0 else ""

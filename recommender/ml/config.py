@@ -32,6 +32,16 @@ class TrainConfig:
     als_factors: int = 64
     als_iterations: int = 15
 
+    @property
+    def candidate_sources(self) -> dict[str, int]:
+        """How many candidates each source gives, as ``generate_candidates`` takes them."""
+        return {
+            "own_history": self.own_history,
+            "co_purchase": self.co_purchase,
+            "country_popular": self.country_popular,
+            "popular": self.popular,
+        }
+
     def __post_init__(self) -> None:
         self.hidden_layers = tuple(int(size) for size in self.hidden_layers)
         positive = ("period_days", "training_windows", "batch_size", "epochs", "chunk_customers", "top_k")

@@ -69,18 +69,13 @@ def candidates_in_chunks(
     allowed: np.ndarray,
     exclude_bought: bool = False,
 ):
+    """(offset of the chunk in ``customers``, the chunk, its candidates), a chunk at a time."""
     for start in range(0, len(customers), config.chunk_customers):
         chunk = customers[start : start + config.chunk_customers]
-        yield generate_candidates(
-            history,
-            chunk,
-            allowed=allowed,
-            own_history=config.own_history,
-            co_purchase=config.co_purchase,
-            country_popular=config.country_popular,
-            popular=config.popular,
-            exclude_bought=exclude_bought,
+        candidates = generate_candidates(
+            history, chunk, allowed=allowed, exclude_bought=exclude_bought, **config.candidate_sources
         )
+        yield start, chunk, candidates
 
 
 def window_samples(
@@ -97,7 +92,7 @@ def window_samples(
     customers = np.unique(c)
     relevant = dict(zip(*np.unique(c, return_counts=True), strict=True))
     features, labels, owners = [], [], []
-    for candidates in candidates_in_chunks(history, customers, config, allowed=history.product_seen):
+    for _, _, candidates in candidates_in_chunks(history, customers, config, allowed=history.product_seen):
         keys = candidates.customer * history.n_products + candidates.product
         label = np.isin(keys, positive_keys)
         keep = np.ones(len(keys), dtype=bool)
@@ -309,18 +304,10 @@ class MlpRanker:
         self, customers: np.ndarray, *, k: int, allowed: np.ndarray, exclude_bought: bool
     ) -> np.ndarray:
         result = np.full((len(customers), k), -1, dtype=np.int64)
-        for start in range(0, len(customers), self.config.chunk_customers):
-            chunk = customers[start : start + self.config.chunk_customers]
-            candidates = generate_candidates(
-                self.history,
-                chunk,
-                allowed=allowed,
-                own_history=self.config.own_history,
-                co_purchase=self.config.co_purchase,
-                country_popular=self.config.country_popular,
-                popular=self.config.popular,
-                exclude_bought=exclude_bought,
-            )
+        chunks = candidates_in_chunks(
+            self.history, customers, self.config, allowed=allowed, exclude_bought=exclude_bought
+        )
+        for start, chunk, candidates in chunks:
             scores = self.score(candidates)
             row = (
                 np.searchsorted(chunk, candidates.customer)

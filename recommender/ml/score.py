@@ -80,14 +80,7 @@ def recommend(
     for done, start in enumerate(range(0, len(known_customers), batch_size), start=1):
         chunk = known_customers[start : start + batch_size]
         candidates = generate_candidates(
-            history,
-            chunk,
-            allowed=allowed,
-            own_history=config.own_history,
-            co_purchase=config.co_purchase,
-            country_popular=config.country_popular,
-            popular=config.popular,
-            exclude_bought=not allow_bought,
+            history, chunk, allowed=allowed, exclude_bought=not allow_bought, **config.candidate_sources
         )
         scores = model.ranker.score(candidates)
         frame = pd.DataFrame(
@@ -222,14 +215,7 @@ def score_pairs(
         rows = rows_known[start : start + batch_size]
         chunk, back = np.unique(customer_index[rows], return_inverse=True)
         candidates = generate_candidates(
-            history,
-            chunk,
-            allowed=everything,
-            own_history=config.own_history,
-            co_purchase=config.co_purchase,
-            country_popular=config.country_popular,
-            popular=config.popular,
-            products=unique_wanted,
+            history, chunk, allowed=everything, products=unique_wanted, **config.candidate_sources
         )
         scores = model.ranker.score(candidates)
         grid = np.zeros((len(chunk), len(unique_wanted)), dtype=np.float32)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.management.progress import follow_job
+from crm.management.progress import add_wait_arguments, follow_job_for_command
 from crm.models import Job, Promotion
 from crm.services.promotions import promotion_targets_enqueue
 
@@ -13,11 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("promotion", type=int, help="Promotion id.")
-        parser.add_argument("--wait", action="store_true", help="Wait for the job, with a progress bar.")
-        parser.add_argument(
-            "--timeout", type=float, default=None, help="Seconds to wait at most with --wait."
-        )
-        parser.add_argument("--no-progress", action="store_true")
+        add_wait_arguments(parser)
 
     def handle(self, *args, **options):
         promotion = Promotion.objects.filter(pk=options["promotion"]).first()
@@ -27,10 +23,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Queued targets job {job.pk} for promotion {promotion.pk} ({promotion.name}).")
         if not options["wait"]:
             return
-        try:
-            job = follow_job(job.pk, show_progress=not options["no_progress"], timeout=options["timeout"])
-        except TimeoutError as exc:
-            raise CommandError(str(exc)) from exc
+        job = follow_job_for_command(job, options)
         if job.status == Job.Status.FAILED:
             raise CommandError(f"Targets job {job.pk} failed: {job.error}")
         source = (

@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.management.progress import follow_job
+from crm.management.progress import add_wait_arguments, follow_job_for_command
 from crm.models import Job, SegmentRun
 from crm.services.segments import segments_enqueue
 
@@ -17,21 +17,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--as-of", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD; default today."
         )
-        parser.add_argument("--wait", action="store_true", help="Wait for the job, with a progress bar.")
-        parser.add_argument(
-            "--timeout", type=float, default=None, help="Seconds to wait at most with --wait."
-        )
-        parser.add_argument("--no-progress", action="store_true")
+        add_wait_arguments(parser)
 
     def handle(self, *args, **options):
         job = segments_enqueue(as_of=options["as_of"])
         self.stdout.write(f"Queued segments job {job.pk}.")
         if not options["wait"]:
             return
-        try:
-            job = follow_job(job.pk, show_progress=not options["no_progress"], timeout=options["timeout"])
-        except TimeoutError as exc:
-            raise CommandError(str(exc)) from exc
+        job = follow_job_for_command(job, options)
         if job.status == Job.Status.FAILED:
             raise CommandError(f"Segments job {job.pk} failed: {job.error}")
         run = SegmentRun.objects.get(pk=job.result["segment_run_id"])

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.management.progress import follow_job
+from crm.management.progress import add_wait_arguments, follow_job_for_command
 from crm.models import Job
 from crm.services.jobs import JobReporter
 from recommender.models import ModelVersion
@@ -18,10 +18,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--wait", action="store_true", help="Wait for the outcome, with a progress bar.")
-        parser.add_argument(
-            "--timeout", type=float, default=None, help="Seconds to wait at most with --wait."
-        )
+        add_wait_arguments(parser, wait_help="Wait for the outcome, with a progress bar.")
         parser.add_argument("--no-activate", action="store_true", help="Train and score but do not serve.")
         parser.add_argument(
             "--inline", action="store_true", help="Train and score in this process instead of a worker."
@@ -35,7 +32,6 @@ class Command(BaseCommand):
             default=None,
             help="Training settings for this run, e.g. '{\"epochs\": 5}'.",
         )
-        parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
         activate = not options["no_activate"]
@@ -46,10 +42,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Queued training job {job.pk} for model version {version_id}.")
         if not options["wait"]:
             return
-        try:
-            job = follow_job(job.pk, show_progress=not options["no_progress"], timeout=options["timeout"])
-        except TimeoutError as exc:
-            raise CommandError(str(exc)) from exc
+        job = follow_job_for_command(job, options)
         self._report(job=job, version=ModelVersion.objects.get(pk=version_id), activate=activate)
 
     def _report(self, *, job: Job, version: ModelVersion, activate: bool) -> None:
