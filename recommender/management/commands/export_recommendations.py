@@ -15,17 +15,21 @@ class Command(BaseCommand):
         parser.add_argument("--top", type=int, default=10, help="Recommendations per customer (default 10).")
         parser.add_argument("--out", required=True, help="CSV file to write.")
         parser.add_argument(
-            "--version", type=int, default=None, help="A model version other than the served one."
+            "--model-version",
+            type=int,
+            default=None,
+            metavar="ID",
+            help="Export this model version instead of the served one (e.g. to compare before activating).",
         )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
         if options["top"] < 1:
             raise CommandError("--top must be at least 1.")
-        if options["version"]:
-            version = ModelVersion.objects.filter(pk=options["version"]).first()
+        if options["model_version"] is not None:
+            version = ModelVersion.objects.filter(pk=options["model_version"]).first()
             if version is None:
-                raise CommandError(f"There is no model version {options['version']}.")
+                raise CommandError(f"There is no model version {options['model_version']}.")
         else:
             version = ModelVersion.objects.active().first()
             if version is None:

@@ -1,0 +1,158 @@
+"""Every management command in the README's table, run with the options the README shows for it.
+
+The walk goes as a newcomer's first hour would: make a shop, import a file, train, export, segment,
+target. Commands are run through their real argument parsers (``call_command`` with an argv list), so an
+option that clashes with Django's own (``--version``) fails here as it fails on the command line.
+"""
+
+import csv
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from crm.models import Customer, Order, Promotion
+from recommender.models import ModelVersion, Recommendation
+from tests.conftest import wait_for_job
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+CANONICAL_SMALL = ROOT / "tests" / "crm" / "data" / "canonical_small.csv"
+FAST = json.dumps({"epochs": 2, "run_als": False, "training_windows": 2, "patience": 1})
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def readme_commands() -> dict[str, set[str]]:
+    """``{command: {--option, ...}}`` from the README's management-commands table."""
+    text = README.read_text()
+    table = text.split("## Management commands", 1)[1].split("\n### ", 1)[0]
+    documented: dict[str, set[str]] = {}
+    for row in table.splitlines():
+        if not row.startswith("| `"):
+            continue
+        first_cell = row.split(" | ")[0]
+        for usage in re.findall(r"`([^`]+)`", first_cell):
+            name = usage.split()[0]
+            documented.setdefault(name, set()).update(re.findall(r"--[a-z][a-z-]*", usage))
+    return documented
+
+
+def run(name: str, *argv: str) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command(name, *argv, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def csv_rows(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_readme_table_is_what_this_walk_runs():
+    # the walk below must cover every command and option the README shows
+    documented = readme_commands()
+    assert set(documented) == set(WALKED_OPTIONS), "README commands and the walk differ"
+    for name, options in documented.items():
+        assert options <= WALKED_OPTIONS[name], f"{name}: {options - WALKED_OPTIONS[name]} not run"
+
+
+WALKED_OPTIONS = {
+    "generate_demo_data": {"--customers", "--products", "--orders", "--seed"},
+    "import_orders": {"--format", "--skip-invalid", "--rejects"},
+    "export_orders": {"--out"},
+    "train_recommender": {"--wait", "--inline", "--no-activate"},
+    "activate_model": set(),
+    "export_recommendations": {"--top", "--out", "--model-version"},
+    "compute_segments": {"--as-of", "--wait"},
+    "export_segments": {"--out"},
+    "compute_promotion_targets": {"--wait"},
+    "export_promotion_targets": {"--out"},
+    "setup_demo": set(),
+}
+
+
+def test_every_documented_command_runs_with_its_documented_options(tmp_path, celery_worker_process):
+    # a synthetic shop, then a canonical file on top of it
+    run("generate_demo_data", "--customers", "150", "--products", "60", "--orders", "1500", "--seed", "7")
+    assert Customer.objects.count() == 150 and Order.objects.count() == 1500
+
+    rejects = tmp_path / "rejects.csv"
+    run(
+        "import_orders",
+        str(CANONICAL_SMALL),
+        "--format",
+        "canonical",
+        "--skip-invalid",
+        "--rejects",
+        str(rejects),
+    )
+    assert Order.objects.filter(external_id="W1").exists()
+
+    orders_csv = tmp_path / "orders.csv"
+    run("export_orders", "--out", str(orders_csv))
+    assert len(csv_rows(orders_csv)) > 1500
+
+    # a version trained in this process and not served, then one trained by the worker and served
+    run("train_recommender", "--inline", "--no-activate", "--force", "--config", FAST)
+    unserved = ModelVersion.objects.latest("pk")
+    assert unserved.status == ModelVersion.Status.READY
+    run("train_recommender", "--wait", "--force", "--no-progress", "--config", FAST)
+    served = ModelVersion.objects.active().get()
+    assert served.pk != unserved.pk
+
+    # the export of the README, of the served version
+    recs_csv = tmp_path / "recs.csv"
+    output = run("export_recommendations", "--top", "10", "--out", str(recs_csv), "--no-progress")
+    assert f"model version {served.pk}" in output
+    rows = csv_rows(recs_csv)
+    assert list(rows[0]) == ["customer_id", "product_id", "rank", "score", "reason"]
+    per_customer: dict[str, list[int]] = {}
+    for row in rows:
+        per_customer.setdefault(row["customer_id"], []).append(int(row["rank"]))
+    assert per_customer and all(ranks == list(range(1, len(ranks) + 1)) for ranks in per_customer.values())
+    assert max(len(ranks) for ranks in per_customer.values()) == 10
+    served_customers = Recommendation.objects.filter(model_version=served).values("customer").distinct()
+    assert len(per_customer) == served_customers.count()
+
+    # and of another version, by its id
+    other_csv = tmp_path / "other.csv"
+    run("export_recommendations", "--top", "5", "--out", str(other_csv), "--model-version", str(unserved.pk))
+    assert max(int(row["rank"]) for row in csv_rows(other_csv)) == 5
+
+    # roll back to the first version
+    run("activate_model", str(unserved.pk))
+    assert ModelVersion.objects.active().get().pk == unserved.pk
+
+    latest_order = Order.objects.latest("placed_at").placed_at.date()
+    as_of = (latest_order + dt.timedelta(days=1)).isoformat()
+    run("compute_segments", "--as-of", as_of, "--wait", "--no-progress")
+    segments_csv = tmp_path / "segments.csv"
+    run("export_segments", "--out", str(segments_csv))
+    assert len(csv_rows(segments_csv)) > 0
+
+    promotion = Promotion.objects.create(
+        name="Walk",
+        discount_percent=10,
+        audience_size=50,
+        starts_on=latest_order,
+        ends_on=latest_order + dt.timedelta(days=14),
+    )
+    promotion.products.set(unserved.recommendations.values_list("product", flat=True)[:3])
+    run("compute_promotion_targets", str(promotion.pk), "--wait", "--no-progress")
+    targets_csv = tmp_path / "targets.csv"
+    run("export_promotion_targets", str(promotion.pk), "--out", str(targets_csv))
+    assert len(csv_rows(targets_csv)) > 0
+
+    # setup_demo on a shop that has orders: no import, logins made, a training and a segment run queued
+    output = run("setup_demo")
+    assert "Demo ready." in output and "skipping the import" in output
+    from crm.models import Job
+
+    for job in Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]):
+        wait_for_job(job.pk, timeout=600)
