@@ -6,6 +6,12 @@ class ModelVersionQuerySet(models.QuerySet):
     def active(self) -> "ModelVersionQuerySet":
         return self.filter(status=ModelVersion.Status.ACTIVE)
 
+    def in_progress(self) -> "ModelVersionQuerySet":
+        """Versions on their way through the pipeline: queued, training or scoring."""
+        return self.filter(
+            status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING, ModelVersion.Status.SCORING]
+        )
+
 
 class ModelVersion(models.Model):
     """One trained recommender: its data window, parameters, metrics and artifact.

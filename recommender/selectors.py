@@ -13,67 +13,6 @@ def model_version_active() -> ModelVersion | None:
     return ModelVersion.objects.active().first()
 
 
-def recommendation_list_for_customer(*, customer: Customer, limit: int | None = None) -> list[dict]:
-    """The customer's recommendations from the served version, best first, each with its reason.
-
-    Reads one version only: the filter on the active status and the rows are one query, so a
-    switch of version in between cannot mix two versions. Customers the version did not score
-    (new since training) get the popular-in-country list, then popular overall.
-    Inactive and out-of-stock products are filtered at read time as well, since stock changes
-    between scorings.
-    """
-    limit = limit or settings.RECOMMENDER_TOP_N
-    rows = list(
-        Recommendation.objects.filter(customer=customer, model_version__status=ModelVersion.Status.ACTIVE)
-        .filter(product__in=Product.objects.available())
-        .select_related("product", "product__category")
-        .order_by("rank")[:limit]
-    )
-    if rows:
-        return [
-            {
-                "product": row.product,
-                "rank": position,
-                "score": row.score,
-                "reason": row.reason,
-                "model_version_id": row.model_version_id,
-            }
-            for position, row in enumerate(rows, start=1)
-        ]
-    return popular_list_for_country(country=customer.country, limit=limit)
-
-
-def popular_list_for_country(*, country: str, limit: int) -> list[dict]:
-    """Cold start: popular in the country, topped up with popular overall."""
-    candidates = list(
-        PopularProduct.objects.filter(
-            model_version__status=ModelVersion.Status.ACTIVE, country__in=[country or "", ""]
-        )
-        .filter(product__in=Product.objects.available())
-        .select_related("product", "product__category")
-        .order_by("-country", "rank")[: limit * 3]
-    )
-    seen: set[int] = set()
-    result: list[dict] = []
-    for row in candidates:
-        if row.product_id in seen:
-            continue
-        seen.add(row.product_id)
-        reason = f"Popular in {row.country}" if row.country else "Popular with our customers"
-        result.append(
-            {
-                "product": row.product,
-                "rank": len(result) + 1,
-                "score": row.score,
-                "reason": reason,
-                "model_version_id": row.model_version_id,
-            }
-        )
-        if len(result) >= limit:
-            break
-    return result
-
-
 def similar_product_list(*, product: Product, limit: int = 10) -> QuerySet[ProductNeighbour]:
     """ "Bought together": neighbours of a product in the served version, available ones only."""
     return (
@@ -121,8 +60,10 @@ def recommendation_export_rows(*, model_version: ModelVersion, top: int):
 
 
 RECOMMENDATION_ROW_FIELDS = (
+    "product_id",
     "product__external_id",
     "product__name",
+    "product__category__name",
     "product__category__path",
     "product__price",
     "rank",
@@ -141,7 +82,7 @@ def _served_rows_queryset(value, *, by: str, limit: int) -> QuerySet:
     )
 
 
-# The API's hot path: compiled once per process, then one indexed query per request.
+# The hot path of every face (API, shop, portal): compiled once per process, then one indexed query.
 _SERVED_ROWS = PreparedValues(_served_rows_queryset)
 
 
@@ -159,25 +100,176 @@ def served_recommendation_rows(
     return rows
 
 
-def recommendation_rows_for_customer(*, customer: Customer, limit: int | None = None) -> list[dict]:
-    """The same list as ``recommendation_list_for_customer``, as plain values for the API.
+def popular_rows_for_country(*, country: str, limit: int) -> list[dict]:
+    """Cold start: popular in the country, topped up with popular overall, as the same plain rows."""
+    candidates = (
+        PopularProduct.objects.filter(
+            model_version__status=ModelVersion.Status.ACTIVE, country__in=[country or "", ""]
+        )
+        .filter(available_product_q("product__"))
+        .order_by("-country", "rank")
+        .values(*(field for field in RECOMMENDATION_ROW_FIELDS if field != "reason"), "country")[: limit * 3]
+    )
+    seen: set[int] = set()
+    result: list[dict] = []
+    for row in candidates:
+        if row["product_id"] in seen:
+            continue
+        seen.add(row["product_id"])
+        popular_in = row.pop("country")
+        row["reason"] = f"Popular in {popular_in}" if popular_in else "Popular with our customers"
+        row["rank"] = len(result) + 1
+        result.append(row)
+        if len(result) >= limit:
+            break
+    return result
 
-    One query with no model instances: the API's hot path (hundreds of requests a second).
+
+def recommendation_rows_for_customer(*, customer: Customer, limit: int | None = None) -> list[dict]:
+    """The customer's recommendations from the served version, best first, each with its reason: the one
+    read of every face (shop, portal, API).
+
+    Plain values, one query, no model instances (hundreds of requests a second on the API). One version
+    only: the filter on the active status and the rows are one query, so a switch of version in between
+    cannot mix two versions. Customers the version did not score (new since training) get the
+    popular-in-country list, then popular overall. Inactive and out-of-stock products are filtered at
+    read time as well, since stock changes between scorings. Reasons were rendered when the rows were
+    written.
     """
     limit = limit or settings.RECOMMENDER_TOP_N
-    rows = served_recommendation_rows(customer=customer, limit=limit)
-    if not rows:
-        return [
-            {
-                "product__external_id": row["product"].external_id,
-                "product__name": row["product"].name,
-                "product__category__path": row["product"].category.path if row["product"].category else None,
-                "product__price": row["product"].price,
-                "rank": row["rank"],
-                "score": row["score"],
-                "reason": row["reason"],
-                "model_version_id": row["model_version_id"],
-            }
-            for row in popular_list_for_country(country=customer.country, limit=limit)
-        ]
-    return rows
+    return served_recommendation_rows(customer=customer, limit=limit) or popular_rows_for_country(
+        country=customer.country, limit=limit
+    )
+
+
+def recommendation_was_shown(*, customer: Customer, product_id: int, model_version_id: int) -> bool:
+    """Whether this version recommended this product to this customer (its list or, for customers
+    it did not score, its popular list): a click on anything else is not a recommendation click."""
+    if Recommendation.objects.filter(
+        model_version_id=model_version_id, customer=customer, product_id=product_id
+    ).exists():
+        return True
+    scored = Recommendation.objects.filter(model_version_id=model_version_id, customer=customer).exists()
+    return (
+        not scored
+        and PopularProduct.objects.filter(
+            model_version_id=model_version_id, product_id=product_id, country__in=[customer.country, ""]
+        ).exists()
+    )
+
+
+# --- Model quality: each version's metrics against its baselines (portal dashboard and models pages) ---
+
+MODEL_ORDER = ("mlp", "personal_top", "popular", "item_knn", "als")
+
+
+MODEL_LABELS = {
+    "mlp": "MLP ranker",
+    "personal_top": "Personal top-frequency",
+    "popular": "Popular",
+    "item_knn": "Item kNN",
+    "als": "ALS",
+}
+
+
+VERSIONS_SHOWN = 20
+
+
+# Metric columns of the quality table: (key, label); "new_items.x" reads metric x on new items only.
+METRIC_COLUMNS = (
+    ("ndcg@10", "NDCG@10"),
+    ("recall@10", "Recall@10"),
+    ("hit_rate@10", "Hit rate@10"),
+    ("precision@10", "Precision@10"),
+    ("map@10", "MAP@10"),
+    ("coverage", "Coverage"),
+    ("new_items.ndcg@10", "New items NDCG@10"),
+    ("new_items.recall@10", "New items Recall@10"),
+)
+
+
+# The dashboard's card has room for these; the models page shows every column.
+DASHBOARD_METRICS = ("ndcg@10", "recall@10", "new_items.ndcg@10")
+
+
+def _metric_value(model_metrics: dict, key: str) -> float | None:
+    for part in key.split("."):
+        if not isinstance(model_metrics, dict):
+            return None
+        model_metrics = model_metrics.get(part)
+    return (
+        model_metrics
+        if isinstance(model_metrics, int | float) and not isinstance(model_metrics, bool)
+        else None
+    )
+
+
+def model_quality_table(
+    *, model_version: ModelVersion | None, metrics: tuple[str, ...] | None = None
+) -> dict:
+    """One row per model (the MLP and each baseline) of a version, one column per metric (those of
+    ``metrics`` only, when given)."""
+    if model_version is None or not model_version.metrics:
+        return {"version": model_version, "columns": [], "rows": []}
+    chosen = metrics
+    metrics = {name: values for name, values in model_version.metrics.items() if isinstance(values, dict)}
+    names = [name for name in MODEL_ORDER if name in metrics] + sorted(
+        name for name in metrics if name not in MODEL_ORDER
+    )
+    columns = [
+        {"key": key, "label": label}
+        for key, label in METRIC_COLUMNS
+        if (chosen is None or key in chosen)
+        and any(_metric_value(metrics[name], key) is not None for name in names)
+    ]
+    best = {
+        column["key"]: max(
+            (value for name in names if (value := _metric_value(metrics[name], column["key"])) is not None),
+            default=None,
+        )
+        for column in columns
+    }
+    rows = [
+        {
+            "key": name,
+            "label": MODEL_LABELS.get(name, name),
+            "cells": [
+                {
+                    "value": _metric_value(metrics[name], column["key"]),
+                    "best": best[column["key"]] is not None
+                    and _metric_value(metrics[name], column["key"]) == best[column["key"]],
+                }
+                for column in columns
+            ],
+        }
+        for name in names
+    ]
+    return {"version": model_version, "columns": columns, "rows": rows}
+
+
+def model_version_list(*, limit: int = VERSIONS_SHOWN) -> list[ModelVersion]:
+    return list(ModelVersion.objects.select_related("job").order_by("-created_at")[:limit])
+
+
+def best_baseline_ndcg(model_version: ModelVersion) -> tuple[str, float] | None:
+    candidates = [
+        (name, values.get("ndcg@10"))
+        for name, values in (model_version.metrics or {}).items()
+        if name != "mlp" and isinstance(values, dict) and isinstance(values.get("ndcg@10"), int | float)
+    ]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda pair: pair[1])
+
+
+def ndcg_by_version(versions: list[ModelVersion]) -> dict:
+    """NDCG@10 of the MLP and of the best baseline per version, oldest first, for a line chart."""
+    measured = [version for version in reversed(versions) if version.ndcg is not None]
+    best = [best_baseline_ndcg(version) for version in measured]
+    return {
+        "labels": [f"v{version.pk}" for version in measured],
+        "series": {
+            "MLP": [version.ndcg for version in measured],
+            "Best baseline": [pair[1] if pair else None for pair in best],
+        },
+    }

@@ -6,8 +6,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("retail_site.api_urls")),
-    path("staff/", include("crm.views.staff_urls")),
-    path("", include("crm.views.shop_urls")),
+    path("staff/", include("portal.urls")),
+    path("", include("shop.urls")),
 ]
 
 if settings.DEBUG:

@@ -29,9 +29,21 @@ def available_product_q(prefix: str = "") -> Q:
     )
 
 
+def category_subtree_q(path: str, prefix: str = "") -> Q:
+    """A category and every category below it in the tree, by its ``a/b/c`` path.
+
+    ``prefix`` reaches the category through a relation, e.g. ``"category__"`` from a product.
+    """
+    return Q(**{f"{prefix}path": path}) | Q(**{f"{prefix}path__startswith": f"{path}/"})
+
+
 class ProductQuerySet(models.QuerySet):
     def available(self) -> "ProductQuerySet":
         return self.filter(available_product_q())
+
+    def in_category(self, path: str) -> "ProductQuerySet":
+        """Products of a category and of its sub-categories."""
+        return self.filter(category_subtree_q(path, prefix="category__"))
 
 
 class Product(models.Model):

@@ -3,6 +3,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
+class SegmentRunQuerySet(models.QuerySet):
+    def newest_first(self) -> "SegmentRunQuerySet":
+        """The latest run first: the latest as-of date, then the latest computed (the pk breaks ties)."""
+        return self.order_by("-as_of", "-created_at", "-pk")
+
+
 class SegmentRun(models.Model):
     """One computation of RFM and lifetime-value segments for every customer, as of a date."""
 
@@ -14,6 +20,8 @@ class SegmentRun(models.Model):
     group_counts = models.JSONField(default=dict, blank=True)
     customer_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SegmentRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-as_of", "-created_at"]

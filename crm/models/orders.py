@@ -1,11 +1,24 @@
 from decimal import Decimal
 
 from django.db import models
+from django.db.models import DecimalField, ExpressionWrapper, F
+
+
+def line_amount(prefix: str = "") -> ExpressionWrapper:
+    """What a line is worth: quantity x unit price - discount (negative for a returned line).
+
+    ``prefix`` reaches the line through a relation, e.g. ``"lines__"`` from an order.
+    """
+    return ExpressionWrapper(
+        F(f"{prefix}quantity") * F(f"{prefix}unit_price") - F(f"{prefix}discount"),
+        output_field=DecimalField(max_digits=18, decimal_places=4),
+    )
 
 
 class OrderQuerySet(models.QuerySet):
     def sales(self) -> "OrderQuerySet":
-        return self.exclude(status__in=[Order.Status.CANCELLED, Order.Status.RETURNED])
+        """Orders that count as sales: not cancelled, not a return order."""
+        return self.exclude(status__in=Order.NOT_SALES)
 
 
 class Order(models.Model):
@@ -37,6 +50,9 @@ class Order(models.Model):
     country = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Orders whose lines are not sales: cancelled, and the return orders of a cancellation invoice.
+    NOT_SALES = (Status.CANCELLED, Status.RETURNED)
+
     objects = OrderQuerySet.as_manager()
 
     class Meta:
@@ -45,6 +61,22 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"Order {self.external_id}"
+
+
+class OrderLineQuerySet(models.QuerySet):
+    def sales(self) -> "OrderLineQuerySet":
+        """Lines of orders that count as sales (see ``OrderQuerySet.sales``), returned lines included."""
+        return self.exclude(order__status__in=Order.NOT_SALES)
+
+    def net_of_returns(self) -> "OrderLineQuerySet":
+        """What customers paid and kept: lines of orders not cancelled, where a sale order refunded in full
+        (marked returned) keeps only its returned lines, which subtract."""
+        return self.exclude(order__status=Order.Status.CANCELLED).exclude(
+            order__status=Order.Status.RETURNED, quantity__gt=0
+        )
+
+    def with_amount(self) -> "OrderLineQuerySet":
+        return self.annotate(amount_value=line_amount())
 
 
 class OrderLine(models.Model):
@@ -64,6 +96,8 @@ class OrderLine(models.Model):
     quantity = models.IntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=4)
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+
+    objects = OrderLineQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "line_number"]

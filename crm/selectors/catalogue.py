@@ -3,7 +3,6 @@
 from django.db.models import Prefetch, Q, QuerySet
 
 from crm.models import Category, Customer, Order, OrderLine, Product
-from recommender.reasons import ReasonRenderer
 
 
 def category_list() -> list[Category]:
@@ -14,9 +13,7 @@ def product_list_for_shop(*, category: Category | None = None, search: str = "")
     """Products a shopper may see, in a category (and its sub-categories) and matching a search."""
     products = Product.objects.available().select_related("category")
     if category is not None:
-        products = products.filter(
-            Q(category__path=category.path) | Q(category__path__startswith=f"{category.path}/")
-        )
+        products = products.in_category(category.path)
     term = search.strip()
     if term:
         products = products.filter(
@@ -38,17 +35,3 @@ def shopper_order_list(*, customer: Customer, limit: int = 50) -> list[Order]:
             Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("line_number"))
         )[:limit]
     )
-
-
-def recommendations_with_reasons(recommendations: list[dict]) -> list[dict]:
-    """Recommendation dicts from the recommender, each given a readable ``reason_text``.
-
-    Placeholders (``{product:<pk>}``, ``{category:<pk>}``) across the whole list are resolved with
-    at most one query per kind.
-    """
-    renderer = ReasonRenderer()
-    renderer.prefetch(recommendation["reason"] for recommendation in recommendations)
-    return [
-        {**recommendation, "reason_text": renderer.render(recommendation["reason"])}
-        for recommendation in recommendations
-    ]

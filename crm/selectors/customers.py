@@ -18,7 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from crm.models import Customer, CustomerNote, Order, OrderLine, SegmentRun
-from crm.selectors.dashboard import LINE_AMOUNT
+from crm.models.orders import line_amount
 
 CUSTOMER_CSV_COLUMNS = (
     "external_id",
@@ -50,7 +50,7 @@ class CustomerFilters:
 
 
 def segment_run_latest_id() -> int | None:
-    return SegmentRun.objects.order_by("-as_of", "-created_at").values_list("pk", flat=True).first()
+    return SegmentRun.objects.newest_first().values_list("pk", flat=True).first()
 
 
 def customer_list(*, filters: CustomerFilters, run_id: int | None = None) -> QuerySet[Customer]:
@@ -128,7 +128,9 @@ def customer_order_list(*, customer: Customer, limit: int = ORDERS_SHOWN) -> lis
 
 def customer_order_totals(*, customer: Customer) -> dict:
     return OrderLine.objects.filter(order__in=Order.objects.sales().filter(customer=customer)).aggregate(
-        revenue=Sum(LINE_AMOUNT), orders=Count("order", distinct=True), last_order_at=Max("order__placed_at")
+        revenue=Sum(line_amount()),
+        orders=Count("order", distinct=True),
+        last_order_at=Max("order__placed_at"),
     )
 
 

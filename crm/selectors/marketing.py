@@ -30,7 +30,7 @@ TARGET_EXPORT_COLUMNS = ("customer_id", "email", "group", "rank", "score", "expe
 
 
 def segment_run_latest() -> SegmentRun | None:
-    return SegmentRun.objects.order_by("-as_of", "-created_at", "-pk").first()
+    return SegmentRun.objects.newest_first().first()
 
 
 def segment_group_counts(*, run: SegmentRun) -> dict[str, int]:
@@ -42,6 +42,12 @@ def segment_group_counts(*, run: SegmentRun) -> dict[str, int]:
         .values_list("rfm_group", "count")
     )
     return {group: counts.get(group, 0) for group in CustomerSegment.RfmGroup.values}
+
+
+def segment_run_latest_two() -> tuple[SegmentRun | None, SegmentRun | None]:
+    """The latest run and the one before it (for the movement between groups)."""
+    runs = list(SegmentRun.objects.newest_first()[:2])
+    return (runs[0] if runs else None, runs[1] if len(runs) == 2 else None)
 
 
 def segment_movement(*, from_run: SegmentRun, to_run: SegmentRun) -> list[tuple[str, str, int]]:
@@ -94,25 +100,26 @@ def customer_segment_latest(*, customer: Customer) -> CustomerSegment | None:
     )
 
 
-def segment_export_csv(*, run: SegmentRun, out: IO[str]) -> int:
-    """Write the run's segments as CSV with the retailer's customer ids; returns the row count."""
+def segment_export_csv(
+    *, run: SegmentRun, out: IO[str], segments: QuerySet[CustomerSegment] | None = None
+) -> int:
+    """Write the run's segments (or ``segments`` of it, in their order) as CSV with the retailer's
+    customer ids; returns the row count. The one layout of every segments file."""
     writer = csv.writer(out)
     writer.writerow(SEGMENT_EXPORT_COLUMNS)
-    rows = (
-        CustomerSegment.objects.filter(run=run)
-        .order_by("customer__external_id")
-        .values_list(
-            "customer__external_id",
-            "rfm_group",
-            "r_score",
-            "f_score",
-            "m_score",
-            "expected_purchases_90d",
-            "p_alive",
-            "predicted_clv_12m",
-            "high_value",
-            "churn_risk",
-        )
+    if segments is None:
+        segments = CustomerSegment.objects.filter(run=run).order_by("customer__external_id")
+    rows = segments.filter(run=run).values_list(
+        "customer__external_id",
+        "rfm_group",
+        "r_score",
+        "f_score",
+        "m_score",
+        "expected_purchases_90d",
+        "p_alive",
+        "predicted_clv_12m",
+        "high_value",
+        "churn_risk",
     )
     written = 0
     for external_id, group, r, f, m, purchases, p_alive, clv, high_value, churn in rows.iterator(
@@ -134,6 +141,27 @@ def segment_export_csv(*, run: SegmentRun, out: IO[str]) -> int:
         )
         written += 1
     return written
+
+
+def promotion_list() -> QuerySet[Promotion]:
+    return Promotion.objects.select_related("category").order_by("-created_at")
+
+
+def promotion_get(*, promotion_id: int) -> Promotion | None:
+    return (
+        Promotion.objects.select_related("category")
+        .prefetch_related("products")
+        .filter(pk=promotion_id)
+        .first()
+    )
+
+
+def promotion_target_counts(*, promotion: Promotion) -> dict[str, int]:
+    """Customers in the promotion's target and control groups."""
+    counts = dict(
+        promotion.targets.order_by().values("group").annotate(n=Count("pk")).values_list("group", "n")
+    )
+    return {group: counts.get(group, 0) for group in PromotionTarget.Group.values}
 
 
 def promotion_target_list(*, promotion: Promotion, group: str | None = None) -> QuerySet[PromotionTarget]:

@@ -9,31 +9,20 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from crm.marketing import targeting, uplift
+from crm.marketing.purchase_model import purchase_probabilities
 from crm.models import Category, Customer, Job, Order, OrderLine, Product, Promotion, PromotionTarget
+from crm.models.orders import line_amount
 from crm.services.bulk import bulk_insert_rows
 from crm.services.jobs import job_create
 
 logger = logging.getLogger(__name__)
 
 TARGET_FIELDS = ("promotion_id", "customer_id", "rank", "score", "expected_value", "group")
-SALE_EXCLUDED_STATUSES = (Order.Status.CANCELLED, Order.Status.RETURNED)
-
-
-def _line_amount() -> ExpressionWrapper:
-    return ExpressionWrapper(
-        F("quantity") * F("unit_price") - F("discount"),
-        output_field=DecimalField(max_digits=18, decimal_places=4),
-    )
-
-
-def _category_products(category: Category) -> QuerySet[Product]:
-    """Products of a category and of every category below it in the tree."""
-    return Product.objects.filter(Q(category=category) | Q(category__path__startswith=f"{category.path}/"))
 
 
 @transaction.atomic
@@ -69,10 +58,12 @@ def promotion_create(
         category = Category.objects.filter(pk=category_id).first()
         if category is None:
             error("category", f"Unknown category id {category_id}.")
-        elif not _category_products(category).exists():
+        elif not Product.objects.in_category(category.path).exists():
             error("category", f"Category {category.path!r} has no products.")
     if not product_ids and category_id is None:
         error("products", "Name the promoted products or a category.")
+    if product_ids and category_id is not None:
+        error("products", "Give either products or a category, not both.")
     if not name or not name.strip():
         error("name", "A promotion needs a name.")
     if not 0 <= Decimal(str(discount_percent)) <= 100:
@@ -127,7 +118,7 @@ def promotion_product_ids(*, promotion: Promotion) -> list[int]:
     """The promoted products: those named, plus every product of the promoted category tree."""
     ids = set(promotion.products.values_list("pk", flat=True))
     if promotion.category_id is not None:
-        ids.update(_category_products(promotion.category).values_list("pk", flat=True))
+        ids.update(Product.objects.in_category(promotion.category.path).values_list("pk", flat=True))
     return sorted(ids)
 
 
@@ -135,9 +126,7 @@ def _fallback_probabilities(customer_ids: np.ndarray, product_ids: list[int]) ->
     """Without a served recommender: P(customer buys product) is the share of the customer's purchase
     days on which they bought from that product's category (from that product, when it has none)."""
     product_categories = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "category_id"))
-    sales = OrderLine.objects.filter(order__customer_id__in=customer_ids.tolist(), quantity__gt=0).exclude(
-        order__status__in=SALE_EXCLUDED_STATUSES
-    )
+    sales = OrderLine.objects.sales().filter(order__customer_id__in=customer_ids.tolist(), quantity__gt=0)
     day = TruncDate("order__placed_at")
     total_days = dict(
         sales.order_by()
@@ -183,8 +172,6 @@ def _fallback_probabilities(customer_ids: np.ndarray, product_ids: list[int]) ->
 def _purchase_probabilities(
     customer_ids: np.ndarray, product_ids: list[int]
 ) -> tuple[np.ndarray, int | None]:
-    from recommender.services.scoring import purchase_probabilities
-
     try:
         return purchase_probabilities(customer_ids=customer_ids.tolist(), product_ids=product_ids)
     except LookupError:
@@ -306,10 +293,10 @@ def promotion_results(*, promotion: Promotion) -> dict:
             order__placed_at__date__lte=promotion.ends_on,
             order__customer__promotion_targets__promotion=promotion,
         )
-        .exclude(order__status__in=SALE_EXCLUDED_STATUSES)
+        .sales()
         .order_by()
         .values("order__customer_id", "order__customer__promotion_targets__group")
-        .annotate(revenue=Sum(_line_amount()), most_bought=Max("quantity"))
+        .annotate(revenue=Sum(line_amount()), most_bought=Max("quantity"))
         .values_list("order__customer__promotion_targets__group", "revenue", "most_bought")
     )
     revenue: dict[str, list[float]] = {group: [] for group in PromotionTarget.Group.values}
@@ -352,10 +339,6 @@ def promotion_results(*, promotion: Promotion) -> dict:
     return results
 
 
-def promotion_targets_enqueue(*, promotion: Promotion, user=None) -> Job:
-    """A queued job computing the promotion's targets in a worker."""
-    from crm.tasks.marketing import compute_promotion_targets_task
-
-    job = job_create(kind=Job.Kind.TARGETS, params={"promotion_id": promotion.pk}, user=user)
-    transaction.on_commit(lambda: compute_promotion_targets_task.delay(job.pk))
-    return job
+def promotion_targets_job_create(*, promotion: Promotion, user=None) -> Job:
+    """The Job row of a targets computation (``crm.tasks.marketing.promotion_targets_enqueue`` queues it)."""
+    return job_create(kind=Job.Kind.TARGETS, params={"promotion_id": promotion.pk}, user=user)

@@ -8,12 +8,13 @@ from collections.abc import Callable
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, Max, Sum
+from django.db.models import Max, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from crm.marketing import clv, rfm
 from crm.models import CustomerSegment, Job, Order, OrderLine, SegmentRun
+from crm.models.orders import line_amount
 from crm.services.bulk import bulk_insert_rows
 from crm.services.jobs import job_create
 
@@ -49,15 +50,10 @@ def purchase_day_frame(*, until: dt.date) -> pd.DataFrame:
     negative quantity (returns, which usually come as their own return orders) lower the spend of the
     day they were returned; guest orders are left out.
     """
-    amount = ExpressionWrapper(
-        F("quantity") * F("unit_price") - F("discount"),
-        output_field=DecimalField(max_digits=18, decimal_places=4),
-    )
+    amount = line_amount()
     rows = (
-        OrderLine.objects.filter(order__customer__isnull=False)
-        .exclude(order__status=Order.Status.CANCELLED)
-        # A sale order marked returned (in full) was refunded: its bought lines do not count.
-        .exclude(order__status=Order.Status.RETURNED, quantity__gt=0)
+        OrderLine.objects.net_of_returns()
+        .filter(order__customer__isnull=False)
         .filter(order__placed_at__date__lte=until)
         .annotate(day=TruncDate("order__placed_at"))
         .values("order__customer_id", "day")
@@ -149,12 +145,11 @@ def segments_compute(
     return run
 
 
-def segments_enqueue(*, as_of: dt.date | None = None, user=None) -> Job:
-    """A queued segments job for a worker; the portal and ``compute_segments`` follow the Job row."""
-    from crm.tasks.marketing import compute_segments_task
-
-    job = job_create(
-        kind=Job.Kind.SEGMENTS, params={"as_of": as_of.isoformat() if as_of else None}, user=user
+def segments_job_create(*, as_of: dt.date | None = None, user=None, message: str = "") -> Job:
+    """The Job row of a segments run (``crm.tasks.marketing.segments_enqueue`` queues it)."""
+    return job_create(
+        kind=Job.Kind.SEGMENTS,
+        params={"as_of": as_of.isoformat() if as_of else None},
+        user=user,
+        message=message,
     )
-    transaction.on_commit(lambda: compute_segments_task.delay(job.pk))
-    return job

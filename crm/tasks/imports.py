@@ -5,7 +5,7 @@ from pathlib import Path
 from celery import shared_task
 
 from crm.services.importing import ImportValidationError, import_order_file
-from crm.services.jobs import job_fail, job_running, job_succeed
+from crm.services.jobs import job_create, job_fail, job_running, job_succeed
 
 
 @shared_task
@@ -32,3 +32,28 @@ def import_orders_task(job_id: int) -> None:
             result=report.to_dict(),
             message=f"{report.rows_imported} rows imported, {report.rows_rejected} rejected",
         )
+
+
+def import_orders_enqueue(
+    *, path: Path, file_format: str, file_type: str, skip_invalid: bool, original_name: str, user=None
+):
+    """An import job for a worker; if the broker cannot take it, the job is failed with the reason."""
+    from crm.models import Job
+
+    job = job_create(
+        kind=Job.Kind.IMPORT,
+        user=user,
+        params={
+            "path": str(path),
+            "file_format": file_format,
+            "file_type": file_type,
+            "skip_invalid": skip_invalid,
+            "original_name": original_name,
+        },
+    )
+    try:
+        import_orders_task.delay(job.pk)
+    except Exception as exc:
+        job_fail(job_id=job.pk, error=f"Could not queue the import: {exc}")
+        raise
+    return job

@@ -3,13 +3,35 @@
 import datetime as dt
 
 from celery import shared_task
+from django.db import transaction
 
 from crm.models import Job, Promotion
-from crm.services.jobs import job_create, job_running, job_succeed
-from crm.services.promotions import promotion_compute_targets
-from crm.services.segments import segments_compute
+from crm.services.jobs import job_running, job_succeed
+from crm.services.promotions import promotion_compute_targets, promotion_targets_job_create
+from crm.services.segments import segments_compute, segments_job_create
 
-__all__ = ["compute_promotion_targets_task", "compute_segments_task", "scheduled_segments_task"]
+__all__ = [
+    "compute_promotion_targets_task",
+    "compute_segments_task",
+    "promotion_targets_enqueue",
+    "scheduled_segments_task",
+    "segments_enqueue",
+]
+
+
+def segments_enqueue(*, as_of: dt.date | None = None, user=None) -> Job:
+    """A segments job for a worker, sent once the caller's transaction commits; the portal and
+    ``compute_segments`` follow the Job row."""
+    job = segments_job_create(as_of=as_of, user=user)
+    transaction.on_commit(lambda: compute_segments_task.delay(job.pk))
+    return job
+
+
+def promotion_targets_enqueue(*, promotion: Promotion, user=None) -> Job:
+    """A job computing the promotion's targets in a worker, sent once the caller's transaction commits."""
+    job = promotion_targets_job_create(promotion=promotion, user=user)
+    transaction.on_commit(lambda: compute_promotion_targets_task.delay(job.pk))
+    return job
 
 
 @shared_task
@@ -35,7 +57,7 @@ def compute_segments_task(job_id: int) -> None:
 @shared_task
 def scheduled_segments_task() -> None:
     """Nightly refresh (beat): a Job row like any other, so the portal shows it."""
-    job = job_create(kind=Job.Kind.SEGMENTS, params={"as_of": None}, message="Nightly segments")
+    job = segments_job_create(message="Nightly segments")
     compute_segments_task(job.pk)
 
 

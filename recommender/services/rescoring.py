@@ -10,13 +10,13 @@ from crm.services.jobs import job_create
 from recommender.models import ModelVersion
 
 
-def rescore_if_stale(*, now: dt.datetime) -> Job | None:
+def served_version_if_stale(*, now: dt.datetime) -> ModelVersion | None:
+    """The served version when the catalogue or order history changed since it was scored (and nothing
+    else is being trained or scored); otherwise None."""
     served = ModelVersion.objects.active().first()
     if served is None or served.scored_at is None:
         return None
-    if ModelVersion.objects.filter(
-        status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING, ModelVersion.Status.SCORING]
-    ).exists():
+    if ModelVersion.objects.in_progress().exists():
         return None
     changed_at = max(
         filter(
@@ -30,13 +30,12 @@ def rescore_if_stale(*, now: dt.datetime) -> Job | None:
     )
     if changed_at is None or changed_at <= served.scored_at:
         return None
-    return rescore_enqueue(model_version=served)
+    return served
 
 
-def rescore_enqueue(*, model_version: ModelVersion, user=None) -> Job:
-    """A new version sharing ``model_version``'s trained artifact, scored on today's catalogue."""
-    from recommender.tasks import score_model_version_task
-
+def rescore_version_create(*, model_version: ModelVersion, user=None) -> ModelVersion:
+    """A new version sharing ``model_version``'s trained artifact, to be scored on today's catalogue
+    (``recommender.tasks.rescore_enqueue`` sends it to a worker)."""
     with transaction.atomic():
         job = job_create(kind=Job.Kind.SCORE, user=user, params={"rescore_of": model_version.pk})
         rescored = ModelVersion.objects.create(
@@ -54,5 +53,4 @@ def rescore_enqueue(*, model_version: ModelVersion, user=None) -> Job:
         )
         job.params = {**job.params, "model_version_id": rescored.pk}
         job.save(update_fields=["params"])
-        transaction.on_commit(lambda: score_model_version_task.delay(rescored.pk, activate=True))
-    return job
+    return rescored

@@ -25,24 +25,22 @@ class TrainingError(RuntimeError):
     pass
 
 
-def training_enqueue(
+@transaction.atomic
+def training_version_create(
     *, user=None, activate: bool = True, force: bool = False, config: dict | None = None
-) -> Job:
-    """Queue a training run: a Job the portal shows and a ModelVersion that records the outcome.
+) -> ModelVersion:
+    """A queued training run: a Job the portal shows and a ModelVersion that records the outcome
+    (``recommender.tasks.training_enqueue`` sends it to a worker).
 
     ``force`` serves the new version even if it fails the quality gate (an operator's decision, kept
     in the version's params); ``config`` overrides training settings for this run only.
     """
-    from recommender.tasks import train_model_version_task
-
-    with transaction.atomic():
-        params = {"activate": activate, "force": force, "config": config or {}}
-        job = job_create(kind=Job.Kind.TRAIN, user=user, params=params)
-        version = ModelVersion.objects.create(job=job, params=params)
-        job.params = {**params, "model_version_id": version.pk}
-        job.save(update_fields=["params"])
-        transaction.on_commit(lambda: train_model_version_task.delay(version.pk))
-    return job
+    params = {"activate": activate, "force": force, "config": config or {}}
+    job = job_create(kind=Job.Kind.TRAIN, user=user, params=params)
+    version = ModelVersion.objects.create(job=job, params=params)
+    job.params = {**params, "model_version_id": version.pk}
+    job.save(update_fields=["params"])
+    return version
 
 
 def artifact_directory(version: ModelVersion) -> Path:

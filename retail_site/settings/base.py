@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "crm",
     "recommender",
+    "portal",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from crm.models import Customer, CustomerSegment, Job, Order, OrderLine, SegmentRun
 from crm.selectors import marketing as selectors
-from crm.services.segments import purchase_day_frame, segments_compute, segments_enqueue
+from crm.services.segments import purchase_day_frame, segments_compute
+from crm.tasks.marketing import segments_enqueue
 from tests.conftest import wait_for_job
 from tests.factories import CustomerFactory, ProductFactory
 

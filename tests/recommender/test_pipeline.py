@@ -12,11 +12,11 @@ from django.core.management.base import CommandError
 from crm.models import Customer, Job
 from crm.services.demo_data import generate_demo_data
 from recommender.models import ModelVersion, Recommendation
-from recommender.selectors import recommendation_list_for_customer
+from recommender.selectors import recommendation_rows_for_customer
 from recommender.services.activation import model_version_activate
 from recommender.services.scoring import scored_customer_ids
-from recommender.services.training import model_version_train, training_enqueue
-from recommender.tasks import score_model_version_task
+from recommender.services.training import model_version_train
+from recommender.tasks import score_model_version_task, training_enqueue
 from tests.conftest import wait_for_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -69,7 +69,7 @@ def test_train_recommender_wait_serves_a_version_with_readable_reasons(shop_hist
     assert version.scored_at is not None and version.artifact_path
     # every customer with a purchase has a full list, best first, each with a reason naming real things
     customer = Customer.objects.get(pk=int(scored_customer_ids()[0]))
-    served = recommendation_list_for_customer(customer=customer, limit=10)
+    served = recommendation_rows_for_customer(customer=customer, limit=10)
     assert len(served) == 10
     assert [row["rank"] for row in served] == list(range(1, 11))
     assert all(row["reason"] and "{" not in row["reason"] for row in served)
@@ -121,7 +121,7 @@ def test_an_interrupted_scoring_serves_nothing_new_and_a_rerun_finishes_the_swit
 ):
     served = served_version_by_hand()
     customer = Customer.objects.get(pk=int(scored_customer_ids()[0]))
-    served_list = [row["product"].pk for row in recommendation_list_for_customer(customer=customer)]
+    served_list = [row["product_id"] for row in recommendation_rows_for_customer(customer=customer)]
 
     # given a newer version whose scoring died half way: some rows written, status left at scoring
     newer = model_version_train(
@@ -144,7 +144,7 @@ def test_an_interrupted_scoring_serves_nothing_new_and_a_rerun_finishes_the_swit
     ModelVersion.objects.filter(pk=newer.pk).update(status=ModelVersion.Status.SCORING)
 
     # then readers still see exactly the served version's list
-    assert [row["product"].pk for row in recommendation_list_for_customer(customer=customer)] == served_list
+    assert [row["product_id"] for row in recommendation_rows_for_customer(customer=customer)] == served_list
 
     # when the scoring is run again by a worker (as a redelivered message would be)
     score_model_version_task.delay(newer.pk)
@@ -158,11 +158,11 @@ def test_an_interrupted_scoring_serves_nothing_new_and_a_rerun_finishes_the_swit
     assert rows.values("customer_id").distinct().count() == len(scored_customer_ids())
     served.refresh_from_db()
     assert served.status == ModelVersion.Status.RETIRED
-    assert {row["model_version_id"] for row in recommendation_list_for_customer(customer=customer)} == {
+    assert {row["model_version_id"] for row in recommendation_rows_for_customer(customer=customer)} == {
         newer.pk
     }
     model_version_activate(model_version=served)
-    assert [row["product"].pk for row in recommendation_list_for_customer(customer=customer)] == served_list
+    assert [row["product_id"] for row in recommendation_rows_for_customer(customer=customer)] == served_list
 
 
 def test_train_recommender_wait_exits_non_zero_when_training_fails(shop_history, celery_worker_process):

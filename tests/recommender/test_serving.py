@@ -7,7 +7,7 @@ from crm.models import Product
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
 from recommender.selectors import (
     click_through_rate_by_version,
-    recommendation_list_for_customer,
+    recommendation_rows_for_customer,
     similar_product_list,
 )
 from recommender.services.activation import ActivationError, model_version_activate
@@ -44,23 +44,25 @@ def test_only_the_active_version_is_served_and_activation_retires_the_previous_o
 
     # when the first is served
     model_version_activate(model_version=first)
-    served = recommendation_list_for_customer(customer=customer, limit=10)
+    served = recommendation_rows_for_customer(customer=customer, limit=10)
 
     # then only its rows are read
-    assert [row["product"] for row in served] == products[:2]
+    assert [row["product_id"] for row in served] == [product.pk for product in products[:2]]
     assert {row["model_version_id"] for row in served} == {first.pk}
 
     # when the second is activated, the first is retired and never mixed in
     model_version_activate(model_version=second)
-    served = recommendation_list_for_customer(customer=customer, limit=10)
-    assert [row["product"] for row in served] == products[2:]
+    served = recommendation_rows_for_customer(customer=customer, limit=10)
+    assert [row["product_id"] for row in served] == [product.pk for product in products[2:]]
     first.refresh_from_db()
     assert first.status == ModelVersion.Status.RETIRED
     assert ModelVersion.objects.active().get() == second
 
     # and rolling back serves the first list again
     model_version_activate(model_version=first)
-    assert [row["product"] for row in recommendation_list_for_customer(customer=customer)] == products[:2]
+    assert [row["product_id"] for row in recommendation_rows_for_customer(customer=customer)] == [
+        product.pk for product in products[:2]
+    ]
 
 
 def test_unscored_or_failed_versions_cannot_be_activated():
@@ -80,9 +82,9 @@ def test_inactive_and_out_of_stock_products_are_never_served():
     version = scored_version(customer=customer, products=[inactive, shown, sold_out])
     model_version_activate(model_version=version)
 
-    served = recommendation_list_for_customer(customer=customer)
+    served = recommendation_rows_for_customer(customer=customer)
 
-    assert [row["product"] for row in served] == [shown]
+    assert [row["product_id"] for row in served] == [product.pk for product in [shown]]
     assert served[0]["rank"] == 1
 
 
@@ -98,9 +100,9 @@ def test_cold_start_customer_gets_popular_in_country_then_overall():
     PopularProduct.objects.create(model_version=version, country="", product=overall_b, rank=3, score=7)
     model_version_activate(model_version=version)
 
-    served = recommendation_list_for_customer(customer=newcomer, limit=3)
+    served = recommendation_rows_for_customer(customer=newcomer, limit=3)
 
-    assert [row["product"] for row in served] == [local, overall_a, overall_b]
+    assert [row["product_id"] for row in served] == [product.pk for product in [local, overall_a, overall_b]]
     assert served[0]["reason"] == "Popular in France"
     assert served[1]["reason"] == "Popular with our customers"
 

@@ -134,7 +134,8 @@ def build_shop_data(size: int, *, shopper=None) -> dict:
                 customer=customer,
                 product=products[(index + rank + 1) % len(products)],
                 rank=rank + 1,
-                reason=f"Bought with {{product:{products[index % len(products)].pk}}}",
+                # as scoring writes them: placeholders already rendered to names
+                reason=f"Bought with {products[index % len(products)].name}",
             )
         customer.notes.create(body=f"Called about order {index}")
         BehaviourEventFactory(

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from crm.views.charts import bar_chart_svg, compact_number, line_chart_svg, nice_ticks
+from portal.charts import bar_chart_svg, compact_number, line_chart_svg, nice_ticks
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_series_of_the_wrong_length_is_refused_with_its_name():
 
 
 def test_time_labels_are_thinned_so_they_do_not_overlap():
-    from crm.views.charts import line_chart_svg
+    from portal.charts import line_chart_svg
 
     labels = [f"Month {index:02d} 2024" for index in range(12)]
     svg = str(line_chart_svg(labels=labels, series={"Revenue": list(range(12))}, title="Revenue"))
@@ -96,7 +96,7 @@ def test_time_labels_are_thinned_so_they_do_not_overlap():
 
 
 def test_horizontal_bars_name_every_category_and_scale_to_the_largest():
-    from crm.views.charts import hbar_chart_svg
+    from portal.charts import hbar_chart_svg
 
     svg = str(hbar_chart_svg(labels=["Potential loyalists", "Lost"], values=[30, 15], title="Groups"))
 

@@ -1,4 +1,4 @@
-from crm.selectors.dashboard import model_quality_table
+from recommender.selectors import model_quality_table
 from recommender.models import ModelVersion
 
 
@@ -29,7 +29,7 @@ def test_nested_new_item_metrics_become_their_own_numeric_columns():
 def test_the_dashboard_shows_the_columns_its_card_has_room_for(staff_client):
     from django.urls import reverse
 
-    from crm.selectors.dashboard import DASHBOARD_METRICS
+    from recommender.selectors import DASHBOARD_METRICS
     from tests.factories import ModelVersionFactory
 
     metrics = {"ndcg@10": 0.38, "recall@10": 0.2, "precision@10": 0.3, "map@10": 0.2, "coverage": 0.5}

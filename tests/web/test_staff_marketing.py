@@ -66,13 +66,31 @@ def test_segment_csv_exports(staff_client, shop_data):
     assert len(rows) == len(shop_data["customers"])
 
     high_value = staff_client.get(reverse("staff:segments_csv") + "?list=high_value")
-    body = b"".join(high_value.streaming_content).decode()
-    rows = list(csv.DictReader(io.StringIO(body)))
-    assert rows and all(row["high_value"] == "1" for row in rows)
+    high_value_rows = list(csv.DictReader(io.StringIO(high_value.content.decode())))
+    assert high_value_rows and all(row["high_value"] == "1" for row in high_value_rows)
+    # one layout for every segments file, whatever the query string
+    assert list(high_value_rows[0]) == list(rows[0])
+    clv = [float(row["predicted_clv_12m"]) for row in high_value_rows]
+    assert clv == sorted(clv, reverse=True)
+
+    group = rows[0]["rfm_group"]
+    one_group = staff_client.get(reverse("staff:segments_csv"), {"group": group})
+    group_rows = list(csv.DictReader(io.StringIO(one_group.content.decode())))
+    assert group_rows and {row["rfm_group"] for row in group_rows} == {group}
+    assert list(group_rows[0]) == list(rows[0])
 
     bad = staff_client.get(reverse("staff:segments_csv") + "?group=vips")
     assert bad.status_code == 400
-    assert "Unknown RFM group 'vips'" in bad.content.decode()
+    assert "Unknown RFM group" in bad.content.decode()
+
+
+def test_segment_csv_never_echoes_a_request_value_as_markup(staff_client, shop_data):
+    payload = "<svg onload=alert(1)>"
+    for query in ({"group": payload}, {"list": payload}):
+        response = staff_client.get(reverse("staff:segments_csv"), query)
+        assert response.status_code == 400
+        assert response["Content-Type"].startswith("text/plain")
+        assert payload not in response.content.decode()
 
 
 def test_recompute_segments_queues_a_job(staff_client, staff_user, db, django_capture_on_commit_callbacks):
@@ -108,8 +126,8 @@ def test_promotion_create_with_a_category(staff_client, shop_data):
     ("overrides", "message"),
     [
         ({"skus": "NOPE1 NOPE2"}, "Unknown SKU(s): NOPE1, NOPE2"),
-        ({}, "Choose the promoted products: a list of SKUs or a category."),
-        ({"ends_on": "2011-11-01", "skus": "SKU"}, "The promotion must end on or after its start date."),
+        ({}, "Name the promoted products or a category."),
+        ({"ends_on": "2011-11-01", "skus": "SKU"}, "before it starts"),
         ({"control_share": "0.9", "skus": "SKU"}, "Ensure this value is less than or equal to 0.5."),
         ({"discount_percent": "120", "skus": "SKU"}, "Ensure this value is less than or equal to 100."),
         ({"audience_size": "1000", "skus": "SKU"}, "larger than the"),
@@ -134,7 +152,7 @@ def test_promotion_needs_skus_or_a_category_not_both(staff_client, shop_data):
         reverse("staff:promotion_create"), _promotion_post(skus=sku, category=category.pk)
     )
     assert response.status_code == 400
-    assert "Give either SKUs or a category, not both." in response.content.decode()
+    assert "Give either products or a category, not both." in response.content.decode()
 
 
 def test_promotion_detail_compute_and_download(staff_client, shop_data, django_capture_on_commit_callbacks):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from crm.management.progress import add_wait_arguments, follow_job_for_command
 from crm.models import Job, Promotion
-from crm.services.promotions import promotion_targets_enqueue
+from crm.tasks.marketing import promotion_targets_enqueue
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from crm.management.progress import add_wait_arguments, follow_job_for_command
 from crm.models import Job, SegmentRun
-from crm.services.segments import segments_enqueue
+from crm.tasks.marketing import segments_enqueue
 
 
 class Command(BaseCommand):

@@ -6,9 +6,8 @@ from crm.management.progress import add_wait_arguments, follow_job_for_command
 from crm.models import Job
 from crm.services.jobs import JobReporter
 from recommender.models import ModelVersion
-from recommender.services.activation import model_version_activate
-from recommender.services.scoring import model_version_score
-from recommender.services.training import model_version_train, quality_gate, training_enqueue
+from recommender.services.pipeline import model_version_pipeline_run
+from recommender.tasks import training_enqueue
 
 
 class Command(BaseCommand):
@@ -62,15 +61,10 @@ class Command(BaseCommand):
             params={"activate": activate, "force": force, "config": config or {}}
         )
         self.stdout.write(f"Training model version {version.pk} in this process.")
-        version = model_version_train(model_version=version, progress=JobReporter(None))
-        passed, verdict = quality_gate(model_version=version)
-        self.stdout.write(verdict)
-        if not passed and not force:
-            ModelVersion.objects.filter(pk=version.pk).update(
-                status=ModelVersion.Status.REJECTED, error=verdict
-            )
-            raise CommandError(f"Model version {version.pk} is not served: {verdict}")
-        version = model_version_score(model_version=version)
-        if activate:
-            version = model_version_activate(model_version=version)
-        self.stdout.write(self.style.SUCCESS(f"Model version {version.pk} is {version.status}."))
+        outcome = model_version_pipeline_run(model_version=version, progress=JobReporter(None))
+        self.stdout.write(outcome.verdict)
+        if not outcome.go_on:
+            raise CommandError(f"Model version {version.pk} is not served: {outcome.verdict}")
+        self.stdout.write(
+            self.style.SUCCESS(f"Model version {version.pk} is {outcome.model_version.status}.")
+        )

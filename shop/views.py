@@ -17,12 +17,15 @@ from crm.selectors.catalogue import (
     category_list,
     product_get_for_shop,
     product_list_for_shop,
-    recommendations_with_reasons,
     shopper_order_list,
 )
 from crm.services.behaviour import behaviour_event_record, behaviour_impressions_record
-from recommender.models import ModelVersion, PopularProduct, Recommendation
-from recommender.selectors import recommendation_list_for_customer, similar_product_list
+from recommender.models import ModelVersion
+from recommender.selectors import (
+    recommendation_rows_for_customer,
+    recommendation_was_shown,
+    similar_product_list,
+)
 
 PRODUCTS_PER_PAGE = 24
 RECOMMENDATIONS_SHOWN = 8
@@ -37,7 +40,7 @@ def shopper_customer(request: HttpRequest) -> Customer | None:
 
 
 def recommendation_click_url(recommendation: dict) -> str:
-    url = reverse("shop:recommendation_click", kwargs={"product_id": recommendation["product"].pk})
+    url = reverse("shop:recommendation_click", kwargs={"product_id": recommendation["product_id"]})
     if recommendation.get("model_version_id"):
         url += "?" + urlencode({"v": recommendation["model_version_id"]})
     return url
@@ -48,14 +51,12 @@ def home(request: HttpRequest) -> HttpResponse:
     customer = shopper_customer(request)
     recommendations: list[dict] = []
     if customer is not None:
-        recommendations = recommendations_with_reasons(
-            recommendation_list_for_customer(customer=customer, limit=RECOMMENDATIONS_SHOWN)
-        )
+        recommendations = recommendation_rows_for_customer(customer=customer, limit=RECOMMENDATIONS_SHOWN)
         for recommendation in recommendations:
             recommendation["click_url"] = recommendation_click_url(recommendation)
         by_version: dict[int | None, list[int]] = {}
         for recommendation in recommendations:
-            by_version.setdefault(recommendation["model_version_id"], []).append(recommendation["product"].pk)
+            by_version.setdefault(recommendation["model_version_id"], []).append(recommendation["product_id"])
         for model_version_id, product_ids in by_version.items():
             behaviour_impressions_record(
                 customer=customer, product_ids=product_ids, model_version_id=model_version_id
@@ -121,22 +122,6 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     )
 
 
-def _is_own_recommendation(*, customer: Customer, product_id: int, model_version_id: int) -> bool:
-    """Whether this version recommended this product to this customer (its list or, for customers
-    it did not score, its popular list)."""
-    if Recommendation.objects.filter(
-        model_version_id=model_version_id, customer=customer, product_id=product_id
-    ).exists():
-        return True
-    scored = Recommendation.objects.filter(model_version_id=model_version_id, customer=customer).exists()
-    return (
-        not scored
-        and PopularProduct.objects.filter(
-            model_version_id=model_version_id, product_id=product_id, country__in=[customer.country, ""]
-        ).exists()
-    )
-
-
 @require_GET
 def recommendation_click(request: HttpRequest, product_id: int) -> HttpResponse:
     """Record a click on one of the shopper's own recommendations, then show the product."""
@@ -152,7 +137,7 @@ def recommendation_click(request: HttpRequest, product_id: int) -> HttpResponse:
         customer is not None
         and model_version_id is not None
         and ModelVersion.objects.filter(pk=model_version_id).exists()
-        and _is_own_recommendation(
+        and recommendation_was_shown(
             customer=customer, product_id=product.pk, model_version_id=model_version_id
         )
     ):

@@ -4,10 +4,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from crm.models import Order
+from crm.models import Job, Order, SegmentRun
 from crm.services.demo_setup import demo_categories_assign, demo_customers_complete, demo_logins_ensure
+from crm.tasks.marketing import segments_enqueue
 from recommender.models import ModelVersion
-from recommender.services.training import training_enqueue
+from recommender.tasks import training_enqueue
 
 DEMO_DATA = Path(settings.BASE_DIR) / "data" / "online_retail_2010-12_2011-12.parquet"
 
@@ -57,15 +58,7 @@ class Command(BaseCommand):
         )
 
     def _queue_training(self) -> None:
-        in_flight = ModelVersion.objects.filter(
-            status__in=[
-                ModelVersion.Status.QUEUED,
-                ModelVersion.Status.TRAINING,
-                ModelVersion.Status.SCORING,
-                ModelVersion.Status.ACTIVE,
-            ]
-        ).exists()
-        if in_flight:
+        if ModelVersion.objects.in_progress().exists() or ModelVersion.objects.active().exists():
             return
         job = training_enqueue()
         self.stdout.write(
@@ -74,13 +67,6 @@ class Command(BaseCommand):
         )
 
     def _queue_segments(self) -> None:
-        try:
-            from crm.models import SegmentRun
-            from crm.services.segments import segments_enqueue
-        except ImportError:
-            return
-        from crm.models import Job
-
         if (
             not SegmentRun.objects.exists()
             and not Job.objects.unfinished().filter(kind=Job.Kind.SEGMENTS).exists()

@@ -1,6 +1,5 @@
+from shop import views as shop
 from django.urls import path
-
-from crm.views import shop
 
 app_name = "shop"
 

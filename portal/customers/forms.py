@@ -1,0 +1,48 @@
+"""Forms of the customers area: the list's filters and a CRM note."""
+
+from django import forms
+
+from crm.models import CustomerNote, CustomerSegment
+from crm.selectors.customers import CustomerFilters
+
+YES_NO_ANY = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+
+
+def _yes_no(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+class CustomerFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    country = forms.ChoiceField(required=False)
+    rfm_group = forms.ChoiceField(
+        label="RFM group", required=False, choices=[("", "Any")] + CustomerSegment.RfmGroup.choices
+    )
+    high_value = forms.ChoiceField(label="High value", required=False, choices=YES_NO_ANY)
+    consent = forms.ChoiceField(label="E-mail consent", required=False, choices=YES_NO_ANY)
+
+    def __init__(self, *args, countries: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [("", "Any")] + [(country, country) for country in countries]
+
+    def to_filters(self) -> CustomerFilters:
+        if not self.is_valid():
+            return CustomerFilters()
+        data = self.cleaned_data
+        return CustomerFilters(
+            search=data["q"],
+            country=data["country"],
+            rfm_group=data["rfm_group"],
+            high_value=_yes_no(data["high_value"]),
+            consent=_yes_no(data["consent"]),
+        )
+
+
+class CustomerNoteForm(forms.Form):
+    kind = forms.ChoiceField(choices=CustomerNote.Kind.choices, initial=CustomerNote.Kind.NOTE)
+    body = forms.CharField(
+        label="Note",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        error_messages={"required": "Write something in the note."},
+    )
