@@ -31,8 +31,8 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from core.bulk import bulk_insert_rows  # noqa: E402
 from crm.models import Category, Customer, Order, OrderLine, Product, Promotion  # noqa: E402
-from crm.services.bulk import bulk_insert_rows  # noqa: E402
 from crm.services.promotions import promotion_compute_targets, promotion_create  # noqa: E402
 
 PREFIX = "BENCH-T-"

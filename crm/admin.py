@@ -9,7 +9,6 @@ from crm.models import (
     Customer,
     CustomerNote,
     CustomerSegment,
-    Job,
     Order,
     OrderLine,
     Product,
@@ -89,16 +88,6 @@ class BehaviourEventAdmin(admin.ModelAdmin):
     search_fields = ["customer__external_id", "product__external_id", "query"]
     raw_id_fields = ["customer", "product"]
     date_hierarchy = "at"
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "status", "progress", "message", "created_by", "created_at", "finished_at"]
-    list_filter = ["kind", "status"]
-    list_select_related = ["created_by"]
-    search_fields = ["message", "error"]
-    raw_id_fields = ["created_by"]
-    date_hierarchy = "created_at"
 
 
 @admin.register(SegmentRun)

@@ -42,7 +42,7 @@ class ModelVersion(models.Model):
     artifact_path = models.CharField(max_length=500, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
-    job = models.ForeignKey("crm.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     trained_at = models.DateTimeField(null=True, blank=True)
     scored_at = models.DateTimeField(null=True, blank=True)

@@ -3,9 +3,9 @@
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from core.prepared import PreparedValues
 from crm.models import Customer, Product
 from crm.models.catalogue import available_product_q
-from crm.prepared import PreparedValues
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
 
 

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from crm.models import Job
-from crm.services.jobs import JobReporter, job_fail, job_start, job_succeed
+from core.jobs import JobReporter, job_fail, job_start, job_succeed
+from core.models import Job
 from recommender.models import ModelVersion
 from recommender.services.pipeline import model_version_score_and_switch, model_version_train_and_gate
 from recommender.services.rescoring import rescore_version_create, served_version_if_stale

@@ -1,5 +1,6 @@
-from shop import views as shop
 from django.urls import path
+
+from shop import views as shop
 
 app_name = "shop"
 

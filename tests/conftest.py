@@ -10,8 +10,9 @@ from django.conf import settings
 from retail_site.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
-UCI_PARQUET = SHARED_DATASETS / "uci_online_retail" / "online_retail_2010-12_2011-12.parquet"
+# Data the tests read, shipped in the project with their provenance (data/README.md, tests/data/*/README.md).
+UCI_PARQUET = ROOT / "data" / "online_retail_2010-12_2011-12.parquet"
+CDNOW = ROOT / "tests" / "data" / "cdnow"
 
 
 def _database_url_for_worker() -> str:
@@ -98,7 +99,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
 
 def wait_for_job(job_id: int, timeout: float = 120.0):
     """Poll a Job row until it finishes (as the portal and ``--wait`` do)."""
-    from crm.models import Job
+    from core.models import Job
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -86,7 +86,7 @@ class BehaviourEventFactory(factory.django.DjangoModelFactory):
 
 class JobFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "crm.Job"
+        model = "core.Job"
 
     kind = "import"
     status = "queued"

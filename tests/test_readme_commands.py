@@ -152,7 +152,7 @@ def test_every_documented_command_runs_with_its_documented_options(tmp_path, cel
     # setup_demo on a shop that has orders: no import, logins made, a training and a segment run queued
     output = run("setup_demo")
     assert "Demo ready." in output and "skipping the import" in output
-    from crm.models import Job
+    from core.models import Job
 
     for job in Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]):
         wait_for_job(job.pk, timeout=600)

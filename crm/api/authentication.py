@@ -13,7 +13,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from crm.prepared import PreparedValues
+from core.prepared import PreparedValues
 
 
 @cache

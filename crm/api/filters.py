@@ -1,7 +1,8 @@
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
-from crm.models import Customer, CustomerSegment, Job, Order, Product, PromotionTarget
+from core.models import Job
+from crm.models import Customer, CustomerSegment, Order, Product, PromotionTarget
 
 
 class CustomerFilter(filters.FilterSet):

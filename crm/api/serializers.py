@@ -9,11 +9,11 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.models import Job
 from crm.models import (
     BehaviourEvent,
     Customer,
     CustomerSegment,
-    Job,
     Order,
     OrderLine,
     Product,

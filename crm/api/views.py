@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.models import Job
 from crm.api import filters, serializers
 from crm.api.pagination import StandardPagination
 from crm.api.permissions import customer_for_request
@@ -21,7 +22,6 @@ from crm.models import (
     Customer,
     CustomerNote,
     CustomerSegment,
-    Job,
     Order,
     OrderLine,
     Product,

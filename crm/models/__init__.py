@@ -1,7 +1,6 @@
 from .behaviour import BehaviourEvent
 from .catalogue import Category, Product
 from .customers import Customer, CustomerNote
-from .jobs import Job
 from .marketing import CustomerSegment, Promotion, PromotionTarget, SegmentRun
 from .orders import Order, OrderLine
 
@@ -11,7 +10,6 @@ __all__ = [
     "Customer",
     "CustomerNote",
     "CustomerSegment",
-    "Job",
     "Order",
     "OrderLine",
     "Product",

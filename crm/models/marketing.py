@@ -13,7 +13,7 @@ class SegmentRun(models.Model):
     """One computation of RFM and lifetime-value segments for every customer, as of a date."""
 
     as_of = models.DateField(db_index=True)
-    job = models.ForeignKey("crm.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     parameters = models.JSONField(
         default=dict, blank=True, help_text="Fitted BG/NBD and Gamma-Gamma parameters."
     )

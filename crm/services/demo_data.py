@@ -21,8 +21,8 @@ from django.db import transaction
 from django.db.models import ProtectedError, Q
 from django.utils import timezone
 
+from core.bulk import bulk_insert_rows
 from crm.models import BehaviourEvent, Category, Customer, Order, OrderLine, Product
-from crm.services.bulk import bulk_insert_rows
 
 CUSTOMER_PREFIX = "SYN-C"
 PRODUCT_PREFIX = "SYN-P"

@@ -24,8 +24,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.bulk import bulk_insert_rows
 from crm.models import Category, Customer, Order, OrderLine, Product
-from crm.services.bulk import bulk_insert_rows
 
 Progress = Callable[[float, str], None]
 

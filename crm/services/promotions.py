@@ -13,12 +13,13 @@ from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.bulk import bulk_insert_rows
+from core.jobs import job_create
+from core.models import Job
 from crm.marketing import targeting, uplift
 from crm.marketing.purchase_model import purchase_probabilities
-from crm.models import Category, Customer, Job, Order, OrderLine, Product, Promotion, PromotionTarget
+from crm.models import Category, Customer, Order, OrderLine, Product, Promotion, PromotionTarget
 from crm.models.orders import line_amount
-from crm.services.bulk import bulk_insert_rows
-from crm.services.jobs import job_create
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,12 @@ from django.db.models import Max, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.bulk import bulk_insert_rows
+from core.jobs import job_create
+from core.models import Job
 from crm.marketing import clv, rfm
-from crm.models import CustomerSegment, Job, Order, OrderLine, SegmentRun
+from crm.models import CustomerSegment, Order, OrderLine, SegmentRun
 from crm.models.orders import line_amount
-from crm.services.bulk import bulk_insert_rows
-from crm.services.jobs import job_create
 
 logger = logging.getLogger(__name__)
 

@@ -4,13 +4,13 @@ from pathlib import Path
 
 from celery import shared_task
 
+from core.jobs import job_create, job_fail, job_running, job_succeed
 from crm.services.importing import ImportValidationError, import_order_file
-from crm.services.jobs import job_create, job_fail, job_running, job_succeed
 
 
 @shared_task
 def import_orders_task(job_id: int) -> None:
-    from crm.models import Job
+    from core.models import Job
 
     params = Job.objects.get(pk=job_id).params
     with job_running(job_id) as reporter:
@@ -38,7 +38,7 @@ def import_orders_enqueue(
     *, path: Path, file_format: str, file_type: str, skip_invalid: bool, original_name: str, user=None
 ):
     """An import job for a worker; if the broker cannot take it, the job is failed with the reason."""
-    from crm.models import Job
+    from core.models import Job
 
     job = job_create(
         kind=Job.Kind.IMPORT,

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from crm.services.jobs import job_running, job_succeed
+from core.jobs import job_running, job_succeed
 
 
 @shared_task

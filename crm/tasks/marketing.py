@@ -5,8 +5,9 @@ import datetime as dt
 from celery import shared_task
 from django.db import transaction
 
-from crm.models import Job, Promotion
-from crm.services.jobs import job_running, job_succeed
+from core.jobs import job_running, job_succeed
+from core.models import Job
+from crm.models import Promotion
 from crm.services.promotions import promotion_compute_targets, promotion_targets_job_create
 from crm.services.segments import segments_compute, segments_job_create
 

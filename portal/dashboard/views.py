@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from crm.selectors import jobs as job_selectors
+from core import selectors as job_selectors
 from portal.charts import bar_chart_svg, hbar_chart_svg, line_chart_svg
 from portal.dashboard import selectors as dashboard_selectors
 from portal.guards import staff_required

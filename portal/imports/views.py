@@ -8,7 +8,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 
-from crm.selectors.jobs import job_list_imports
+from core.selectors import job_list_imports
 from crm.services.uploads import upload_store
 from crm.tasks.imports import import_orders_enqueue
 from portal.guards import staff_required

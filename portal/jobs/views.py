@@ -6,8 +6,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from crm.models import Job
-from crm.selectors import jobs as job_selectors
+from core import selectors as job_selectors
+from core.models import Job
 from portal.guards import staff_required
 
 JOBS_PER_PAGE = 50

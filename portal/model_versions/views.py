@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.models import Job
-from crm.selectors.jobs import job_list_unfinished
+from core.models import Job
+from core.selectors import job_list_unfinished
 from portal.charts import line_chart_svg
 from portal.guards import staff_required
 from recommender import selectors as recommender_selectors

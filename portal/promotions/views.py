@@ -7,9 +7,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from core.selectors import job_latest_for_promotion
 from crm.models import Promotion
 from crm.selectors import marketing
-from crm.selectors.jobs import job_latest_for_promotion
 from crm.services import promotions
 from crm.tasks.marketing import promotion_targets_enqueue
 from portal.guards import staff_required

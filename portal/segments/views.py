@@ -5,9 +5,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.models import CustomerSegment, Job
+from core.models import Job
+from core.selectors import job_latest_unfinished
+from crm.models import CustomerSegment
 from crm.selectors import marketing
-from crm.selectors.jobs import job_latest_unfinished
 from crm.tasks.marketing import segments_enqueue
 from portal.charts import hbar_chart_svg
 from portal.guards import staff_required

@@ -7,7 +7,7 @@ hourly rescore (scoring and switch only, on an artifact trained before).
 
 from dataclasses import dataclass
 
-from crm.services.jobs import JobReporter
+from core.jobs import JobReporter
 from recommender.models import ModelVersion
 from recommender.services.activation import model_version_activate
 from recommender.services.scoring import model_version_score

@@ -5,8 +5,9 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import Max
 
-from crm.models import Job, Order, Product
-from crm.services.jobs import job_create
+from core.jobs import job_create
+from core.models import Job
+from crm.models import Order, Product
 from recommender.models import ModelVersion
 
 

@@ -9,9 +9,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.bulk import bulk_insert_rows
+from core.jobs import JobReporter
 from crm.models import OrderLine, Product
-from crm.services.bulk import bulk_insert_rows
-from crm.services.jobs import JobReporter
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
 from recommender.reasons import ReasonRenderer
 from recommender.services import frames

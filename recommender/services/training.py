@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from crm.models import Job
-from crm.services.jobs import JobReporter, job_create
+from core.jobs import JobReporter, job_create
+from core.models import Job
 from recommender.models import ModelVersion
 from recommender.services import frames
 

@@ -3,13 +3,13 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import Job
 from crm.models import (
     BehaviourEvent,
     Category,
     Customer,
     CustomerNote,
     CustomerSegment,
-    Job,
     Order,
     OrderLine,
     Product,
@@ -91,7 +91,7 @@ def test_every_crm_model_has_an_admin():
 @pytest.mark.parametrize("model", list(BUILDERS), ids=lambda model: model.__name__)
 def test_changelist_costs_a_fixed_number_of_queries(staff_client, django_assert_max_num_queries, model):
     rows = BUILDERS[model]()
-    url = reverse(f"admin:crm_{model._meta.model_name}_changelist")
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
 
     with django_assert_max_num_queries(MAX_QUERIES):
         response = staff_client.get(url)

@@ -289,9 +289,6 @@ def test_command_fails_with_the_first_errors_on_a_bad_file(tmp_path):
 def test_the_whole_uci_file():
     from tests.conftest import UCI_PARQUET
 
-    if not UCI_PARQUET.exists():
-        pytest.skip("UCI Online Retail file not available")
-
     report = import_order_file(path=UCI_PARQUET)
 
     assert report.rows_read == report.rows_imported == 541_909

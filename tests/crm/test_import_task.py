@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from crm.models import Job, Order
-from crm.services.jobs import job_create
+from core.jobs import job_create
+from core.models import Job
+from crm.models import Order
 from crm.tasks.imports import import_orders_task
 from tests.conftest import wait_for_job
 

@@ -5,14 +5,12 @@ import pandas as pd
 import pytest
 
 from crm.marketing import clv
-from tests.conftest import SHARED_DATASETS
+from tests.conftest import CDNOW
 
-CDNOW = SHARED_DATASETS / "cdnow"
 CALIBRATION_END = dt.date(1997, 9, 30)  # 39 weeks from 1997-01-01
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}
 
-pytestmark = pytest.mark.skipif(not CDNOW.exists(), reason="CDNOW data set not available")
 
 
 @pytest.fixture(scope="module")

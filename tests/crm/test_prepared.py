@@ -2,7 +2,7 @@
 
 import pytest
 
-from crm.prepared import PreparedValues
+from core.prepared import PreparedValues
 from recommender.selectors import _served_rows_queryset, served_recommendation_rows
 from tests.factories import CustomerFactory, ModelVersionFactory, ProductFactory, RecommendationFactory
 

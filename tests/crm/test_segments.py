@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from crm.models import Customer, CustomerSegment, Job, Order, OrderLine, SegmentRun
+from core.models import Job
+from crm.models import Customer, CustomerSegment, Order, OrderLine, SegmentRun
 from crm.selectors import marketing as selectors
 from crm.services.segments import purchase_day_frame, segments_compute
 from crm.tasks.marketing import segments_enqueue

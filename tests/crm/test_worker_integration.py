@@ -1,7 +1,7 @@
 import pytest
 
-from crm.models import Job
-from crm.services.jobs import job_create
+from core.jobs import job_create
+from core.models import Job
 from crm.tasks.maintenance import count_customers_task
 from tests.conftest import wait_for_job
 from tests.factories import CustomerFactory

@@ -6,7 +6,6 @@ from tests.conftest import UCI_PARQUET
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not UCI_PARQUET.exists(), reason="UCI Online Retail parquet not available")
 def test_uci_protocol_counts_and_reference_baselines():
     order_lines, products, customers = load_uci_frames(UCI_PARQUET)
 

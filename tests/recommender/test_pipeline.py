@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from crm.models import Customer, Job
+from core.models import Job
+from crm.models import Customer
 from crm.services.demo_data import generate_demo_data
 from recommender.models import ModelVersion, Recommendation
 from recommender.selectors import recommendation_rows_for_customer

@@ -6,7 +6,8 @@ from django.db.models import Count
 from django.test import Client
 from django.utils import timezone
 
-from crm.models import CustomerSegment, Job, Order, SegmentRun
+from core.models import Job
+from crm.models import CustomerSegment, Order, SegmentRun
 from recommender.models import ModelVersion
 from tests.factories import (
     BehaviourEventFactory,

@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from crm.models import Job
+from core.models import Job
 from recommender.models import ModelVersion
 
 STAFF_PAGES = [

@@ -1,5 +1,5 @@
-from recommender.selectors import model_quality_table
 from recommender.models import ModelVersion
+from recommender.selectors import model_quality_table
 
 
 def test_nested_new_item_metrics_become_their_own_numeric_columns():

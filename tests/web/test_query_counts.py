@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from crm.models import Job
+from core.models import Job
 from tests.web.conftest import build_shop_data
 
 # The most queries each page may run, counted as pytest-django counts them (session, user and

@@ -5,7 +5,8 @@ import io
 import pytest
 from django.urls import reverse
 
-from crm.models import Job, Promotion
+from core.models import Job
+from crm.models import Promotion
 from tests.factories import CategoryFactory, ProductFactory
 
 

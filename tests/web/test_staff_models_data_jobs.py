@@ -7,7 +7,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Job
+from core.models import Job
 from recommender.models import ModelVersion
 from tests.factories import JobFactory, RecommendationFactory
 

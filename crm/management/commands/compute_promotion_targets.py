@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.management.progress import add_wait_arguments, follow_job_for_command
-from crm.models import Job, Promotion
+from core.models import Job
+from core.progress import add_wait_arguments, follow_job_for_command
+from crm.models import Promotion
 from crm.tasks.marketing import promotion_targets_enqueue
 
 

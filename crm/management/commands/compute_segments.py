@@ -2,8 +2,9 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.management.progress import add_wait_arguments, follow_job_for_command
-from crm.models import Job, SegmentRun
+from core.models import Job
+from core.progress import add_wait_arguments, follow_job_for_command
+from crm.models import SegmentRun
 from crm.tasks.marketing import segments_enqueue
 
 

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from crm.models import Job, Order, SegmentRun
+from core.models import Job
+from crm.models import Order, SegmentRun
 from crm.services.demo_setup import demo_categories_assign, demo_customers_complete, demo_logins_ensure
 from crm.tasks.marketing import segments_enqueue
 from recommender.models import ModelVersion

@@ -2,9 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.management.progress import add_wait_arguments, follow_job_for_command
-from crm.models import Job
-from crm.services.jobs import JobReporter
+from core.jobs import JobReporter
+from core.models import Job
+from core.progress import add_wait_arguments, follow_job_for_command
 from recommender.models import ModelVersion
 from recommender.services.pipeline import model_version_pipeline_run
 from recommender.tasks import training_enqueue

@@ -6,7 +6,7 @@ import time
 from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
-from crm.models import Job
+from core.models import Job
 
 
 def add_wait_arguments(

@@ -43,6 +43,8 @@ class Job(models.Model):
     objects = JobQuerySet.as_manager()
 
     class Meta:
+        # The table kept its name when jobs moved out of the crm app.
+        db_table = "crm_job"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

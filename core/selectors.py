@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from crm.models import Job
+from core.models import Job
 
 
 def job_list_recent(*, limit: int = 10) -> list[Job]:

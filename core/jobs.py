@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from crm.models import Job
+from core.models import Job
 
 logger = logging.getLogger(__name__)
 
