@@ -2,7 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from retail_site import health, metrics
+
+metrics.collector_register()
+
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("retail_site.api_urls")),

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_prometheus",
     "core",
     "crm",
     "recommender",
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "retail_site.urls"
@@ -96,6 +99,18 @@ else:
     options["server_side_binding"] = env.bool("SERVER_SIDE_BINDING", default=True)
     if options["server_side_binding"] and env.int("DB_PREPARE_THRESHOLD", default=5) > 0:
         options["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD", default=5)
+
+# A read replica (e.g. PostgreSQL streaming replication): reads go there, writes and the reads after a
+# write in the same request or task stay on the primary (retail_site.db_router).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **env.db("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "OPTIONS": DATABASES["default"].get("OPTIONS", {}),
+    }
+    DATABASE_ROUTERS = ["retail_site.db_router.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(1, "retail_site.db_router.PrimaryAfterWriteMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -241,13 +256,32 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# LOG_FORMAT=json writes one JSON object per line (for a log shipper); plain text otherwise.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+# Celery workers keep this logging instead of installing their own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# /metrics answers this machine, and anyone sending "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 DEMO_WEB_PORT = env.int("WEB_PORT", default=8000)
 

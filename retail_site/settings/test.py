@@ -18,6 +18,10 @@ MODEL_ARTIFACT_ROOT = env.path("MODEL_ARTIFACT_ROOT", default=VAR_DIR / "test-mo
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _db_path = Path(DATABASES["default"]["NAME"])
     DATABASES["default"]["TEST"] = {"NAME": str(_db_path.with_name(f"test-{_db_path.name}"))}
+# On PostgreSQL, a second database that tests of the read-replica router use as the replica (only the
+# tests that ask for it create it; no router is installed unless a test installs one).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and "replica" not in DATABASES:
+    DATABASES["replica"] = {**DATABASES["default"], "NAME": f"{DATABASES['default']['NAME']}_replica"}
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "10000/min", "user": "100000/min"}  # noqa: F405
 
 # Tests use their own broker folder, never the one a running demo worker reads.
