@@ -41,6 +41,7 @@ bench-tools: .venv-bench/.installed
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf var staticfiles

@@ -12,7 +12,6 @@ PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}
 
 
-
 @pytest.fixture(scope="module")
 def cdnow_summary() -> pd.DataFrame:
     raw = pd.read_csv(
