@@ -59,3 +59,25 @@ class Job(models.Model):
         if not self.started_at:
             return None
         return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+
+
+class StaffAccess(models.Model):
+    """No table: the holder of the staff portal's and staff API's own permissions, which roles (Django
+    groups, see the ``core`` migration ``0002_staff_roles``) grant. Views check these, not only
+    ``is_staff``; superusers have them all."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_portal", "Open the staff portal: dashboard, segments, promotions, models, jobs"),
+            ("view_customers", "See customers' personal data: the customer list and 360 pages"),
+            ("export_personal_data", "Export files with customers' ids and contact data"),
+            ("export_pseudonymized", "Export files with pseudonymized customer ids"),
+            ("manage_segments", "Compute segments"),
+            ("manage_promotions", "Create promotions, compute their targets, measure results"),
+            ("manage_models", "Train recommender versions and choose the served one"),
+            ("import_data", "Upload order files"),
+            ("erase_customers", "Erase a customer (right to be forgotten)"),
+            ("view_audit", "See the audit trail of access to personal data"),
+        ]

@@ -19,7 +19,19 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class StaffUserFactory(UserFactory):
+    """A staff login holding every role (``roles=[...]`` for fewer)."""
+
     is_staff = True
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        from django.contrib.auth.models import Group
+
+        from core.roles import ROLE_PERMISSIONS
+
+        if create:
+            names = ROLE_PERMISSIONS if extracted is None else extracted
+            self.groups.set(Group.objects.filter(name__in=names))
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

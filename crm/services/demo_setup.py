@@ -9,9 +9,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Count, Min
 
+from core.roles import ROLE_PERMISSIONS
 from crm.models import Category, Customer, Order, Product
 
 # (department, category, words in the product name). The first rule that matches wins, so the
@@ -174,8 +176,9 @@ def demo_customers_complete() -> int:
     return len(customers)
 
 
-def demo_logins_ensure() -> dict[str, str]:
-    """A staff login and a shopper login tied to a customer with a long order history.
+def demo_logins_ensure() -> dict:
+    """A staff login with every right, one staff login per role (``role_logins``: role -> username and
+    password), and a shopper login tied to a customer with a long order history.
 
     Passwords are made once, kept in var/demo-credentials.json and printed by ``setup_demo``.
     """
@@ -193,6 +196,17 @@ def demo_logins_ensure() -> dict[str, str]:
         staff.email = staff.email or "staff@example.com"
         staff.set_password(credentials["staff_password"])
         staff.save()
+        role_logins = credentials.setdefault("role_logins", {})
+        for role in ROLE_PERMISSIONS:
+            login = role_logins.setdefault(
+                role, {"username": role.replace(" ", "-"), "password": secrets.token_urlsafe(10)}
+            )
+            user, _ = User.objects.get_or_create(username=login["username"])
+            user.is_staff = True
+            user.email = user.email or f"{login['username']}@example.com"
+            user.set_password(login["password"])
+            user.save()
+            user.groups.set(Group.objects.filter(name=role))
         shopper, _ = User.objects.get_or_create(username=credentials["shopper_username"])
         shopper.set_password(credentials["shopper_password"])
         shopper.save()

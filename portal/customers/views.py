@@ -25,7 +25,7 @@ def _customer_filter_form(request: HttpRequest) -> CustomerFilterForm:
     return CustomerFilterForm(request.GET or None, countries=customer_selectors.customer_country_list())
 
 
-@staff_required
+@staff_required("view_customers")
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
     form = _customer_filter_form(request)
@@ -42,7 +42,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required
+@staff_required("export_personal_data")
 @require_GET
 def customer_list_csv(request: HttpRequest) -> StreamingHttpResponse:
     form = _customer_filter_form(request)
@@ -65,7 +65,7 @@ def _customer_detail_context(customer: Customer, note_form: CustomerNoteForm) ->
     }
 
 
-@staff_required
+@staff_required("view_customers")
 @require_GET
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer.objects.select_related("user"), pk=customer_id)
@@ -74,7 +74,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     )
 
 
-@staff_required
+@staff_required("view_customers")
 @require_POST
 def customer_note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer.objects.select_related("user"), pk=customer_id)

@@ -12,7 +12,7 @@ from recommender import selectors as recommender_selectors
 from recommender.models import ModelVersion
 
 
-@staff_required
+@staff_required("view_portal")
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     period = request.GET.get("period", "month")

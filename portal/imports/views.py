@@ -15,7 +15,7 @@ from portal.guards import staff_required
 from portal.imports.forms import ImportUploadForm
 
 
-@staff_required
+@staff_required("import_data")
 def data_import(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

@@ -13,7 +13,7 @@ from portal.guards import staff_required
 JOBS_PER_PAGE = 50
 
 
-@staff_required
+@staff_required("view_portal")
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
@@ -33,7 +33,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required
+@staff_required("view_portal")
 @require_GET
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
@@ -56,7 +56,7 @@ def job_as_dict(job: Job) -> dict:
     }
 
 
-@staff_required
+@staff_required("view_portal")
 @require_GET
 def job_status_json(request: HttpRequest, job_id: int) -> JsonResponse:
     job = get_object_or_404(Job, pk=job_id)

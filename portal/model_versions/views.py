@@ -17,7 +17,7 @@ from recommender.tasks import training_enqueue
 ACTIVATABLE = (ModelVersion.Status.READY, ModelVersion.Status.RETIRED, ModelVersion.Status.REJECTED)
 
 
-@staff_required
+@staff_required("view_portal")
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
     versions = recommender_selectors.model_version_list()
@@ -53,7 +53,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/model_list.html", context)
 
 
-@staff_required
+@staff_required("manage_models")
 @require_POST
 def model_train(request: HttpRequest) -> HttpResponse:
     job = training_enqueue(user=request.user)
@@ -61,7 +61,7 @@ def model_train(request: HttpRequest) -> HttpResponse:
     return redirect("staff:job_detail", job_id=job.pk)
 
 
-@staff_required
+@staff_required("manage_models")
 @require_POST
 def model_activate(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(ModelVersion, pk=version_id)

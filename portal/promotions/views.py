@@ -19,7 +19,7 @@ PROMOTIONS_PER_PAGE = 50
 TARGETS_SHOWN = 25
 
 
-@staff_required
+@staff_required("view_portal")
 @require_GET
 def promotion_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(marketing.promotion_list(), PROMOTIONS_PER_PAGE).get_page(request.GET.get("page"))
@@ -30,7 +30,7 @@ def promotion_list(request: HttpRequest) -> HttpResponse:
 PROMOTION_FORM_FIELDS = {"products": "skus", "seed": None}
 
 
-@staff_required
+@staff_required("manage_promotions")
 def promotion_create(request: HttpRequest) -> HttpResponse:
     form = PromotionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -62,7 +62,7 @@ def promotion_create(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/promotion_form.html", {"form": form}, status=status)
 
 
-@staff_required
+@staff_required("view_portal")
 @require_GET
 def promotion_detail(request: HttpRequest, promotion_id: int) -> HttpResponse:
     promotion = marketing.promotion_get(promotion_id=promotion_id)
@@ -80,7 +80,7 @@ def promotion_detail(request: HttpRequest, promotion_id: int) -> HttpResponse:
     return render(request, "staff/promotion_detail.html", context)
 
 
-@staff_required
+@staff_required("manage_promotions")
 @require_POST
 def promotion_compute_targets(request: HttpRequest, promotion_id: int) -> HttpResponse:
     promotion = get_object_or_404(Promotion, pk=promotion_id)
@@ -89,7 +89,7 @@ def promotion_compute_targets(request: HttpRequest, promotion_id: int) -> HttpRe
     return redirect("staff:promotion_detail", promotion_id=promotion.pk)
 
 
-@staff_required
+@staff_required("manage_promotions")
 @require_POST
 def promotion_measure_results(request: HttpRequest, promotion_id: int) -> HttpResponse:
     promotion = get_object_or_404(Promotion, pk=promotion_id)
@@ -102,7 +102,7 @@ def promotion_measure_results(request: HttpRequest, promotion_id: int) -> HttpRe
     return redirect("staff:promotion_detail", promotion_id=promotion.pk)
 
 
-@staff_required
+@staff_required("export_personal_data")
 @require_GET
 def promotion_targets_csv(request: HttpRequest, promotion_id: int) -> HttpResponse:
     promotion = get_object_or_404(Promotion, pk=promotion_id)

@@ -20,7 +20,7 @@ SEGMENT_LIST_SIZE = 25
 RFM_LABELS = dict(CustomerSegment.RfmGroup.choices)
 
 
-@staff_required
+@staff_required("view_portal")
 @require_GET
 def segments(request: HttpRequest) -> HttpResponse:
     run, previous_run = marketing.segment_run_latest_two()
@@ -61,7 +61,7 @@ SEGMENT_LISTS = {
 }
 
 
-@staff_required
+@staff_required("export_personal_data")
 @require_GET
 def segments_csv(request: HttpRequest) -> HttpResponse:
     """The latest run in the layout of ``export_segments``: everyone, one RFM group (?group=), or the
@@ -88,7 +88,7 @@ def segments_csv(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@staff_required
+@staff_required("manage_segments")
 @require_POST
 def segments_recompute(request: HttpRequest) -> HttpResponse:
     job = segments_enqueue(user=request.user)

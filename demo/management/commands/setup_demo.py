@@ -52,7 +52,11 @@ class Command(BaseCommand):
                 f"  Staff portal: http://127.0.0.1:{port}/staff/\n"
                 f"  API docs:     http://127.0.0.1:{port}/api/docs/\n"
                 f"  Staff login:   {credentials['staff_username']} / {credentials['staff_password']}\n"
-                f"  Shopper login: {credentials['shopper_username']} / {credentials['shopper_password']}"
+                + "".join(
+                    f"  {role.capitalize()} login: {login['username']} / {login['password']}\n"
+                    for role, login in credentials["role_logins"].items()
+                )
+                + f"  Shopper login: {credentials['shopper_username']} / {credentials['shopper_password']}"
                 f"  (customer {credentials['shopper_customer']})\n"
                 "  (kept in var/demo-credentials.json)"
             )

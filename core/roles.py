@@ -1,0 +1,37 @@
+"""The staff roles: which of ``StaffAccess``'s permissions each role (a Django group) grants.
+
+The ``core`` migration that creates the groups keeps its own copy of this table (migrations must not
+change when code does); ``tests/core/test_roles.py`` checks the two agree.
+"""
+
+MARKETING = "marketing"
+ANALYST = "analyst"
+DATA_ADMIN = "data admin"
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    # Runs campaigns: segments, promotions and their target files.
+    MARKETING: (
+        "view_portal",
+        "view_customers",
+        "export_personal_data",
+        "manage_segments",
+        "manage_promotions",
+    ),
+    # Reads the portal's figures; exports only pseudonymized files; sees no one's personal data.
+    ANALYST: ("view_portal", "export_pseudonymized"),
+    # Looks after the data and the models: imports, erasure, training, the audit trail.
+    DATA_ADMIN: (
+        "view_portal",
+        "view_customers",
+        "export_personal_data",
+        "manage_models",
+        "import_data",
+        "erase_customers",
+        "view_audit",
+    ),
+}
+
+
+def staff_permission(codename: str) -> str:
+    """The full permission name a user is checked against, e.g. ``core.view_portal``."""
+    return f"core.{codename}"
