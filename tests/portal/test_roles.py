@@ -116,3 +116,20 @@ def test_role_table_and_migration_agree(db):
     for role, codenames in ROLE_PERMISSIONS.items():
         granted = set(Group.objects.get(name=role).permissions.values_list("codename", flat=True))
         assert granted == set(codenames), role
+
+
+def test_an_analyst_sees_figures_but_no_names_and_no_buttons_of_other_roles(db):
+    data = build_shop_data(3)
+    analyst = Client()
+    analyst.force_login(StaffUserFactory(username="analyst-1", roles=[ANALYST]))
+
+    segments = analyst.get(reverse("staff:segments")).content.decode()
+    promotion = analyst.get(reverse("staff:promotion_detail", args=[data["promotion"].pk])).content.decode()
+    models = analyst.get(reverse("staff:model_list")).content.decode()
+
+    for customer in data["customers"]:
+        assert customer.name not in segments and customer.name not in promotion
+    assert 'id="export-segments"' not in segments and 'id="recompute-segments"' not in segments
+    assert 'id="compute-targets"' not in promotion and 'id="download-targets"' not in promotion
+    assert 'id="train-now"' not in models
+    assert reverse("staff:customer_list") not in analyst.get(reverse("staff:dashboard")).content.decode()
