@@ -10,9 +10,10 @@ from typing import IO
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate
 
-from crm.models import Product
+from crm.models import Order, OrderLine, Product
 from inventory.forecasting import engine, replenishment
 from inventory.models import ForecastRun, ProductForecast
 
@@ -27,6 +28,26 @@ REPLENISHMENT_CSV_COLUMNS = (
     "order_quantity",
 )
 FREQUENCIES = {"day": 1, "week": 7}
+
+
+def sale_lines() -> QuerySet[OrderLine]:
+    """Units sold: lines of catalogue products with a positive quantity in orders that were not
+    cancelled or returned (returns and non-product lines such as postage are not demand)."""
+    return OrderLine.objects.filter(product__isnull=False, quantity__gt=0, order__in=Order.objects.sales())
+
+
+def product_daily_sales(*, product: Product, start: dt.date, end: dt.date) -> dict[dt.date, int]:
+    """Units of the product sold per day from ``start`` up to (not including) ``end``."""
+    rows = (
+        sale_lines()
+        .filter(product=product, order__placed_at__date__gte=start, order__placed_at__date__lt=end)
+        .annotate(day=TruncDate("order__placed_at"))
+        .values("day")
+        .annotate(units=Sum("quantity"))
+        .values_list("day", "units")
+        .order_by()
+    )
+    return dict(rows)
 
 
 def forecast_run_latest() -> ForecastRun | None:

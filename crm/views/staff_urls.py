@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from crm.views import staff
 
@@ -36,4 +36,5 @@ urlpatterns = [
     path("jobs/", staff.job_list, name="job_list"),
     path("jobs/<int:job_id>/", staff.job_detail, name="job_detail"),
     path("jobs/<int:job_id>.json", staff.job_status_json, name="job_status_json"),
+    path("inventory/", include("portal.inventory.urls")),
 ]

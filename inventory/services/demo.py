@@ -9,7 +9,7 @@ import pandas as pd
 from django.db.models import Max, Sum
 
 from crm.models import Order, Product
-from inventory.services.forecasts import sale_lines
+from inventory.selectors import sale_lines
 from inventory.services.stock import StockImportReport, stock_import_frame
 
 DEMO_STOCK_SEED = 2011

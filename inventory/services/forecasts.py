@@ -15,9 +15,10 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Max, Min, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from crm.models import Order, OrderLine
+from crm.models import Order
 from inventory.forecasting import demand, engine
 from inventory.models import ForecastRun, ProductForecast
+from inventory.selectors import sale_lines
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +27,6 @@ WRITE_BATCH_SIZE = 1_000
 FETCH_CHUNK_SIZE = 50_000
 # Runs kept: the latest is served, a few before it stay to compare with.
 RUNS_KEPT = 5
-
-
-def sale_lines():
-    """Units sold: lines of catalogue products with a positive quantity in orders that were not
-    cancelled or returned (returns and non-product lines such as postage are not demand)."""
-    return OrderLine.objects.filter(product__isnull=False, quantity__gt=0, order__in=Order.objects.sales())
 
 
 def forecast_default_as_of() -> dt.date:
