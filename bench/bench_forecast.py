@@ -43,7 +43,10 @@ def uci_sales() -> pd.DataFrame:
     """Sale lines of the UCI file as the shop stores them: upper-cased stock codes, the configured
     non-product codes left out, cancellations and negative quantities left out."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retail_site.settings.test")
+    import django
     from django.conf import settings
+
+    django.setup()
 
     raw = pd.read_parquet(UCI_FILE)
     code = raw["StockCode"].astype(str).str.strip().str.upper()
@@ -54,7 +57,7 @@ def uci_sales() -> pd.DataFrame:
     sale = ~raw["InvoiceNo"].astype(str).str.startswith("C") & (raw["Quantity"] > 0) & ~non_product
     raw, code = raw[sale], code[sale]
     product_codes, uniques = pd.factorize(code)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "product_id": product_codes.astype("int64"),
             "customer_id": raw["CustomerID"].fillna(-1).astype("int64").to_numpy(),
@@ -63,6 +66,8 @@ def uci_sales() -> pd.DataFrame:
             "revenue": (raw["Quantity"] * raw["UnitPrice"]).to_numpy(dtype=float),
         }
     )
+    frame.attrs["codes"] = np.asarray(uniques, dtype=object)
+    return frame
 
 
 def actual_weeks(sales: pd.DataFrame, product_ids: np.ndarray, as_of: dt.date, weeks: int) -> np.ndarray:
@@ -116,6 +121,93 @@ def quality(sales: pd.DataFrame) -> None:
     print(f"Mean weekly 80% interval coverage: {np.mean(coverages):.1%}")
 
 
+def _align(source_ids: np.ndarray, values: np.ndarray, target_ids: np.ndarray) -> np.ndarray:
+    """Rows of ``values`` (keyed by ``source_ids``) for ``target_ids``; zeros where missing."""
+    rows = pd.Index(source_ids).get_indexer(target_ids)
+    out = np.zeros((len(target_ids), *values.shape[1:]))
+    out[rows >= 0] = values[rows[rows >= 0]]
+    return out
+
+
+def _whole_packs(needed: np.ndarray, pack: np.ndarray, minimum: np.ndarray) -> np.ndarray:
+    quantity = np.ceil(np.maximum(needed, 0) / pack) * pack
+    return np.where(quantity > 0, np.ceil(np.maximum(quantity, minimum) / pack) * pack, 0)
+
+
+def simulate(sales: pd.DataFrame) -> None:
+    """Both policies over the 13 weeks after SIMULATION_START: weekly reviews, orders arrive after the
+    product's lead time, demand beyond the stock on hand is lost. Buying rules: the demo's (same
+    generator and seed); starting stock: the demo's rule applied to the 13 weeks before the start."""
+    from inventory.forecasting.replenishment import replenishment_plan
+    from inventory.services.demo import demo_stock_frame
+
+    start, days = SIMULATION_START, SIMULATION_WEEKS * 7
+    codes = sales.attrs["codes"]
+    all_ids = np.argsort(codes.astype(str))  # the demo takes products in id order
+    end = sales["day"].max() + pd.Timedelta(days=1)
+    recent = demand_history(sales, as_of=end.date(), days=91, active_days=10_000)
+    end_weekly = _align(recent.product_ids, recent.units.sum(axis=1), all_ids) / 13
+    rules = demo_stock_frame(external_ids=list(codes[all_ids]), weekly_units=end_weekly)
+    before = demand_history(sales, as_of=start, days=91, active_days=91)
+    start_weekly = _align(before.product_ids, before.units.sum(axis=1), all_ids) / 13
+    opening = demo_stock_frame(external_ids=list(codes[all_ids]), weekly_units=start_weekly)["on_hand"]
+    ids = demand_history(sales, as_of=start).product_ids  # the products a forecast covers
+    position = pd.Index(all_ids).get_indexer(ids)
+    lead = rules["lead_time_days"].to_numpy()[position]
+    pack = rules["pack_size"].to_numpy()[position].astype(float)
+    minimum = rules["min_order_qty"].to_numpy()[position].astype(float)
+    after = demand_history(sales, as_of=start + dt.timedelta(days=days), days=days, active_days=days)
+    demand = _align(after.product_ids, after.units, ids)
+    policies = ("forecast policy", "4 weeks of the last 4 weeks' mean")
+    on_hand = {name: opening.to_numpy()[position].astype(float) for name in policies}
+    arriving = {name: np.zeros((len(ids), days + 60)) for name in policies}
+    served = dict.fromkeys(policies, 0.0)
+    held = dict.fromkeys(policies, 0.0)
+    ordered = dict.fromkeys(policies, 0)
+    started = time.monotonic()
+    for day in range(days):
+        if day % 7 == 0:
+            review = start + dt.timedelta(days=day)
+            history = demand_history(sales, as_of=review)
+            result = forecast_demand(history, horizon_days=HORIZON_DAYS)
+            daily = _align(history.product_ids, result.daily_mean, ids)
+            dispersion = np.maximum(_align(history.product_ids, result.dispersion, ids), 1.0)
+            last_4 = _align(history.product_ids, weekly(history.units)[:, -4:].mean(axis=1), ids)
+            for name in policies:
+                on_order = arriving[name][:, day:].sum(axis=1)
+                if name == policies[0]:
+                    quantity = replenishment_plan(
+                        daily_mean=daily,
+                        dispersion=dispersion,
+                        on_hand=on_hand[name],
+                        on_order=on_order,
+                        lead_time_days=lead,
+                        review_days=7,
+                        service_level=0.95,
+                        min_order_qty=minimum,
+                        pack_size=pack,
+                    ).order_quantity
+                else:
+                    quantity = _whole_packs(4 * last_4 - on_hand[name] - on_order, pack, minimum)
+                arriving[name][np.arange(len(ids)), day + lead] += quantity
+                ordered[name] += int((quantity > 0).sum())
+        for name in policies:
+            on_hand[name] += arriving[name][:, day]
+            sold = np.minimum(on_hand[name], demand[:, day])
+            on_hand[name] -= sold
+            served[name] += sold.sum()
+            held[name] += on_hand[name].sum()
+    total = demand.sum()
+    print(
+        f"{len(ids):,} products, {total:,.0f} units demanded over {days} days from {start}; "
+        f"{time.monotonic() - started:.0f} s with a forecast at each weekly review.\n"
+    )
+    print("| policy | fill rate | average units on hand | orders placed |")
+    print("|---|---|---|---|")
+    for name in policies:
+        print(f"| {name} | {served[name] / total:.1%} | {held[name] / days:,.0f} | {ordered[name]:,} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -128,6 +220,8 @@ def main() -> None:
     print(f"<!-- {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()} -->")
     if args.part == "quality":
         quality(uci_sales())
+    elif args.part == "replenishment":
+        simulate(uci_sales())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nPeak memory (max RSS): {peak:,.0f} MiB")
 

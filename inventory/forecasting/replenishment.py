@@ -55,6 +55,7 @@ def replenishment_plan(
     service_level: float,
     min_order_qty: np.ndarray,
     pack_size: np.ndarray,
+    on_order: np.ndarray | None = None,
 ) -> ReplenishmentPlan:
     """A periodic-review, order-up-to policy.
 
@@ -62,7 +63,8 @@ def replenishment_plan(
     z(service level) standard deviations of lead-time demand (variance = mean x the product's
     dispersion, as in the forecast's intervals). When the units on hand are at or below the reorder
     point, order up to the demand over lead time plus one review period plus the safety stock, rounded
-    up to whole packs and at least the minimum order.
+    up to whole packs and at least the minimum order. Units already ``on_order`` count towards the
+    reorder point and the order (not towards the stock-out date).
     """
     z = float(stats.norm.ppf(service_level))
     lead = np.maximum(np.asarray(lead_time_days, dtype=np.int64), 0)
@@ -73,7 +75,8 @@ def replenishment_plan(
     reorder_point = np.ceil(lead_demand + safety)
     order_up_to = np.ceil(cover_demand + safety)
     on_hand = np.asarray(on_hand, dtype=float)
-    needed = np.where(on_hand <= reorder_point, np.maximum(order_up_to - on_hand, 0), 0)
+    position = on_hand + (0.0 if on_order is None else np.asarray(on_order, dtype=float))
+    needed = np.where(position <= reorder_point, np.maximum(order_up_to - position, 0), 0)
     pack = np.maximum(np.asarray(pack_size, dtype=float), 1)
     quantity = np.ceil(needed / pack) * pack
     quantity = np.where(quantity > 0, np.maximum(quantity, np.asarray(min_order_qty, dtype=float)), 0)

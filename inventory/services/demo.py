@@ -19,8 +19,8 @@ PACK_SIZES = np.array([1, 6, 12, 24, 48, 96])
 
 
 def demo_stock_seed(*, seed: int = DEMO_STOCK_SEED) -> StockImportReport:
-    """Give every product stock and buying rules drawn from its own recent sales: a pack near its
-    typical line quantity, a lead time of one to six weeks, a minimum order of one to four packs, and
+    """Give every product stock and buying rules drawn from its own recent sales: a pack of about a
+    quarter of a week's sales, a lead time of one to six weeks, a minimum order of one to four packs, and
     between nothing and about ten weeks of its recent sales on hand (a few out of stock, a few
     overstocked). Products are taken in id order with a seeded generator, so a rerun gives the same."""
     products = list(Product.objects.order_by("external_id").values_list("pk", "external_id"))
@@ -38,21 +38,31 @@ def demo_stock_seed(*, seed: int = DEMO_STOCK_SEED) -> StockImportReport:
             .values_list("product_id", "units")
             .order_by()
         )
-    rng = np.random.default_rng(seed)
-    n = len(products)
     weekly = np.array([recent.get(pk, 0) / 13 for pk, _ in products], dtype=float)
+    frame = demo_stock_frame(
+        external_ids=[external_id for _, external_id in products], weekly_units=weekly, seed=seed
+    )
+    return stock_import_frame(frame=frame.astype(str), source="demo stock")
+
+
+def demo_stock_frame(
+    *, external_ids: list[str], weekly_units: np.ndarray, seed: int = DEMO_STOCK_SEED
+) -> pd.DataFrame:
+    """The draws of ``demo_stock_seed`` for products (in this order) selling ``weekly_units`` a week."""
+    rng = np.random.default_rng(seed)
+    n = len(external_ids)
+    weekly = np.asarray(weekly_units, dtype=float)
     cover_weeks = rng.gamma(2.0, 2.5, size=n)
     cover_weeks[rng.random(n) < 0.05] = 0.0
     on_hand = np.round(weekly * cover_weeks + rng.integers(0, 12, size=n) * (weekly == 0)).astype(int)
     pack_index = np.clip(np.searchsorted(PACK_SIZES, np.maximum(weekly / 4, 1)) - 1, 0, len(PACK_SIZES) - 1)
     pack = PACK_SIZES[pack_index]
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "product_id": [external_id for _, external_id in products],
+            "product_id": list(external_ids),
             "on_hand": on_hand,
             "lead_time_days": rng.choice(LEAD_TIMES_DAYS, size=n, p=LEAD_TIME_WEIGHTS),
             "min_order_qty": pack * rng.integers(1, 5, size=n),
             "pack_size": pack,
         }
-    ).astype(str)
-    return stock_import_frame(frame=frame, source="demo stock")
+    )

@@ -69,3 +69,28 @@ def test_unknown_or_missing_columns_are_refused(tmp_path):
         stock_import_file(path=write(tmp_path, "product_id,colour\nA,red\n"))
     with pytest.raises(ImportValidationError, match="column product_id: required column is missing"):
         stock_import_file(path=write(tmp_path, "on_hand\n1\n"))
+
+
+@pytest.mark.django_db
+def test_demo_stock_is_plausible_and_the_same_on_every_run(small_shop):
+    from inventory.services.demo import demo_stock_seed
+
+    def snapshot():
+        return sorted(
+            StockPolicy.objects.values_list(
+                "product__external_id", "product__stock", "lead_time_days", "min_order_qty", "pack_size"
+            )
+        )
+
+    demo_stock_seed()
+    first = snapshot()
+    Product.objects.update(stock=None)
+    demo_stock_seed()
+    assert snapshot() == first
+    assert len(first) == Product.objects.count()
+    for _, on_hand, lead_time, min_order, pack in first:
+        assert on_hand >= 0 and 7 <= lead_time <= 42 and pack >= 1 and min_order % pack == 0
+    # packs of at most a quarter of a week's sales over the last 13 weeks: SLOW sells 10 a week, FAST
+    # 30 a week and 2,000 more after AS_OF (about 46 a quarter week)
+    packs = {row[0]: row[4] for row in first}
+    assert packs["SLOW"] == 1 and packs["FAST"] == 24
