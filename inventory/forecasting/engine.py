@@ -3,13 +3,14 @@
 Why weekly: a wholesaler's daily sales are mostly zeros with a few big orders, and the decisions
 (reorder, stock cover) are about weeks. Each product's weekly series (from its first sale) goes through
 statsforecast's intermittent-demand models (Croston optimised, ADIDA, IMAPA, TSB) and simple
-exponential smoothing, plus their mean. The products are grouped by demand class (Syntetos-Boylan:
-smooth, erratic, intermittent, lumpy); for each class the candidate with the lowest WRMSSE on the
-last ``horizon`` weeks before the as-of date (fitted on the weeks before those) is used for the
-class's products, refitted on all their history. Daily forecasts split the weekly ones by the shop's
-day-of-week profile. Intervals come from a negative binomial whose dispersion is each product's own
-(variance over mean of its weekly sales), widened or narrowed by one factor that makes the backtest's
-intervals cover the wanted share.
+exponential smoothing, plus their mean (the combination). The products are grouped by demand class
+(Syntetos-Boylan: smooth, erratic, intermittent, lumpy); a class keeps the combination unless one model
+had a clearly lower WRMSSE over the last two spans of ``horizon`` weeks before the as-of date (each
+fitted on the weeks before it), refitted on all the history. Combinations are hard to beat on lumpy
+wholesale demand, and choosing on a single month mostly chooses noise. Daily forecasts split the
+weekly ones by the shop's day-of-week profile. Intervals come from a negative binomial whose
+dispersion is each product's own (variance over mean of its weekly sales), widened or narrowed by one
+factor that makes the backtest's intervals cover the wanted share.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ CANDIDATES = ("croston", "adida", "imapa", "tsb", "ses", "combined")
 COMBINED_FROM = ("croston", "adida", "imapa", "ses")
 # A class with fewer products than this in the backtest takes the combination: too few to choose by.
 MIN_PRODUCTS_TO_CHOOSE = 20
+# Backtest spans of ``horizon`` weeks before the as-of date, and how much better than the combination a
+# single model must score on them to replace it for a demand class.
+BACKTEST_WINDOWS = 2
+SELECTION_MARGIN = 0.02
 # Syntetos-Boylan cut-offs: average inter-demand interval (weeks) and squared CV of non-zero demand.
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
@@ -143,6 +148,43 @@ def weekday_profile(daily_units: np.ndarray, weeks: int = 13) -> np.ndarray:
     return recent / recent.sum()
 
 
+@dataclasses.dataclass
+class _Window:
+    forecasts: dict[str, np.ndarray]
+    actual: np.ndarray
+    scale: np.ndarray
+    weight: np.ndarray
+    classes: np.ndarray
+    dispersion: np.ndarray
+
+
+def _backtest_window(
+    weekly_units: np.ndarray,
+    first_week: np.ndarray,
+    weekly_revenue: np.ndarray,
+    horizon_weeks: int,
+    back_weeks: int,
+    progress: Progress | None,
+) -> _Window:
+    """Fit every candidate on the weeks before the last ``back_weeks`` and forecast the
+    ``horizon_weeks`` after them, for the products that had sold by then."""
+    cut = weekly_units.shape[1] - back_weeks
+    train = weekly_units[:, :cut]
+    actual = weekly_units[:, cut : cut + horizon_weeks]
+    eligible = first_week < cut - 1
+    train, actual, first = train[eligible], actual[eligible], first_week[eligible]
+    forecasts = candidate_forecasts(train, first, horizon_weeks, progress)
+    forecasts.update(metrics.baseline_forecasts(train, horizon_weeks))
+    return _Window(
+        forecasts=forecasts,
+        actual=actual,
+        scale=metrics.rmsse_scale(train, first),
+        weight=weekly_revenue[eligible][:, cut - horizon_weeks : cut].sum(axis=1),
+        classes=demand_class(train, first),
+        dispersion=dispersion_index(train, first),
+    )
+
+
 def _backtest(
     weekly_units: np.ndarray,
     first_week: np.ndarray,
@@ -151,53 +193,73 @@ def _backtest(
     level: int,
     progress: Progress | None,
 ) -> tuple[dict[str, str], dict, float]:
-    """Fit on all but the last ``horizon_weeks`` weeks, score those weeks: the best candidate per class
-    and the dispersion factor that makes the intervals cover ``level``% of product-weeks."""
-    train = weekly_units[:, :-horizon_weeks]
-    actual = weekly_units[:, -horizon_weeks:]
-    eligible = first_week < train.shape[1] - 1
-    train, actual, first = train[eligible], actual[eligible], first_week[eligible]
-    weight = weekly_revenue[eligible][:, -2 * horizon_weeks : -horizon_weeks].sum(axis=1)
-    forecasts = candidate_forecasts(train, first, horizon_weeks, progress)
-    forecasts.update(metrics.baseline_forecasts(train, horizon_weeks))
-    scale = metrics.rmsse_scale(train, first)
-    classes = demand_class(train, first)
+    """Score every candidate on the last ``BACKTEST_WINDOWS`` spans of ``horizon_weeks`` weeks before
+    the as-of date (each fitted on the weeks before it). A demand class keeps the combination unless a
+    single model beat it by ``SELECTION_MARGIN`` on average: one lucky month is not enough to switch.
+    Also the dispersion factor that makes the intervals cover ``level``% of the product-weeks."""
+    windows = []
+    for index in range(BACKTEST_WINDOWS):
+        back = (BACKTEST_WINDOWS - index) * horizon_weeks
+        if weekly_units.shape[1] - back < 2:
+            continue
+        report = (lambda f, m="", i=index: progress((i + f) / BACKTEST_WINDOWS, m)) if progress else None
+        windows.append(
+            _backtest_window(weekly_units, first_week, weekly_revenue, horizon_weeks, back, report)
+        )
+    names = [*CANDIDATES, *metrics.BASELINES]
     table: dict = {}
     chosen: dict[str, str] = {}
     for name in DEMAND_CLASSES:
-        members = classes == name
-        scores = {
-            candidate: metrics.wrmsse(actual[members], values[members], scale[members], weight[members])
-            for candidate, values in forecasts.items()
-        }
-        usable = {c: s for c, s in scores.items() if c in CANDIDATES and np.isfinite(s)}
-        if members.sum() < MIN_PRODUCTS_TO_CHOOSE or not usable:
-            chosen[name] = "combined"
-        else:
-            chosen[name] = min(usable, key=usable.get)
+        products = [int((window.classes == name).sum()) for window in windows]
+        scores = {}
+        for candidate in names:
+            values = [
+                metrics.wrmsse(w.actual[m], w.forecasts[candidate][m], w.scale[m], w.weight[m])
+                for w in windows
+                for m in [w.classes == name]
+            ]
+            values = [value for value in values if np.isfinite(value)]
+            scores[candidate] = float(np.mean(values)) if values else float("nan")
+        single = {c: scores[c] for c in CANDIDATES if c != "combined" and np.isfinite(scores[c])}
+        chosen[name] = "combined"
+        if single and min(products, default=0) >= MIN_PRODUCTS_TO_CHOOSE and np.isfinite(scores["combined"]):
+            best = min(single, key=single.get)
+            if single[best] < scores["combined"] * (1 - SELECTION_MARGIN):
+                chosen[name] = best
         table[name] = {
-            "products": int(members.sum()),
+            "products": products[-1] if products else 0,
             "wrmsse": {c: (round(s, 4) if np.isfinite(s) else None) for c, s in scores.items()},
             "chosen": chosen[name],
         }
-    pick = np.array([chosen[name] for name in classes]) if len(classes) else np.array([], dtype=str)
-    mean = _take(forecasts, pick)
-    overall = {
-        candidate: metrics.wrmsse(actual, values, scale, weight) for candidate, values in forecasts.items()
-    }
-    overall["chosen"] = metrics.wrmsse(actual, mean, scale, weight)
-    dispersion = dispersion_index(train, first)
+    overall: dict[str, list[float]] = {name: [] for name in [*names, "chosen"]}
     factor, coverage = 1.0, float("nan")
-    if len(mean):
+    actual_all, mean_all, dispersion_all = [], [], []
+    for window in windows:
+        pick = np.array([chosen[name] for name in window.classes], dtype=object).astype(str)
+        mean = _take(window.forecasts, pick)
+        for candidate in names:
+            overall[candidate].append(
+                metrics.wrmsse(window.actual, window.forecasts[candidate], window.scale, window.weight)
+            )
+        overall["chosen"].append(metrics.wrmsse(window.actual, mean, window.scale, window.weight))
+        actual_all.append(window.actual)
+        mean_all.append(mean)
+        dispersion_all.append(np.repeat(window.dispersion[:, None], window.actual.shape[1], axis=1))
+    if windows and sum(len(a) for a in actual_all):
+        actual, mean, dispersion = (np.concatenate(parts) for parts in (actual_all, mean_all, dispersion_all))
         best_gap = np.inf
         for candidate_factor in DISPERSION_FACTORS:
-            lower, upper = interval(mean, dispersion[:, None] * candidate_factor, level)
+            lower, upper = interval(mean, dispersion * candidate_factor, level)
             covered = metrics.interval_coverage(actual, lower, upper)
             if abs(covered - level / 100) < best_gap:
                 best_gap, factor, coverage = abs(covered - level / 100), float(candidate_factor), covered
+    mean_scores = {
+        c: float(np.nanmean(v)) if v and np.isfinite(v).any() else float("nan") for c, v in overall.items()
+    }
     table["all"] = {
-        "products": int(len(mean)),
-        "wrmsse": {c: (round(s, 4) if np.isfinite(s) else None) for c, s in overall.items()},
+        "products": int(len(windows[-1].actual)) if windows else 0,
+        "windows": len(windows),
+        "wrmsse": {c: (round(s, 4) if np.isfinite(s) else None) for c, s in mean_scores.items()},
         "interval_coverage": round(coverage, 4) if np.isfinite(coverage) else None,
         "dispersion_factor": factor,
     }
