@@ -17,8 +17,6 @@ ACTIVE_DAYS = 365
 # Days of history kept for fitting: a year and a week, so a weekly series has 52 whole weeks.
 HISTORY_DAYS = 371
 
-SALES_COLUMNS = ("product_id", "customer_id", "day", "units", "revenue")
-
 
 @dataclasses.dataclass
 class DemandHistory:
@@ -29,7 +27,6 @@ class DemandHistory:
     units: np.ndarray  # (n, days) float, oldest day first
     revenue: np.ndarray  # (n, days)
     first_sale_day: np.ndarray  # (n,) index into the day axis (may be negative: sold before the window)
-    customer_weekly: np.ndarray | None = None  # (n, weeks): units bought by each product's customers
 
     @property
     def days(self) -> int:
@@ -61,7 +58,7 @@ def demand_history(
     """Daily units per product from sales lines dated before ``as_of``.
 
     ``sales`` has ``product_id``, ``day`` and ``units`` (sold units, returns already left out), and
-    optionally ``revenue`` and ``customer_id`` (-1 or missing for guests). Products with no sale in the
+    optionally ``revenue``. Products with no sale in the
     ``active_days`` before ``as_of`` are left out: nothing to forecast from. ``first_sales`` (product id
     -> date) gives first sales older than ``sales`` reaches back.
     """
@@ -88,37 +85,6 @@ def demand_history(
     np.add.at(units, (rows[inside], offset[inside]), sales["units"].to_numpy(dtype=float)[inside])
     if "revenue" in sales:
         np.add.at(revenue, (rows[inside], offset[inside]), sales["revenue"].to_numpy(dtype=float)[inside])
-    history = DemandHistory(
+    return DemandHistory(
         as_of=as_of, product_ids=product_ids, units=units, revenue=revenue, first_sale_day=first
     )
-    if "customer_id" in sales:
-        history.customer_weekly = _customer_weekly(
-            sales.loc[inside, ["product_id", "customer_id", "units"]], rows[inside], offset[inside], history
-        )
-    return history
-
-
-def _customer_weekly(
-    lines: pd.DataFrame, rows: np.ndarray, offset: np.ndarray, history: DemandHistory
-) -> np.ndarray:
-    """For each product, the weekly units its customers bought of everything: the demand of the people
-    who buy it, a smoother signal of where its own demand is going than its own lumpy sales."""
-    customers = lines["customer_id"].fillna(-1).to_numpy(dtype=np.int64)
-    named = customers >= 0
-    if not named.any():
-        return weekly(history.units)
-    customer_index, customer_codes = np.unique(customers[named], return_inverse=True)
-    weeks = history.days // 7
-    week = (offset[named] - (history.days - weeks * 7)) // 7
-    in_weeks = week >= 0
-    units = lines["units"].to_numpy(dtype=float)[named]
-    activity = np.zeros((len(customer_index), weeks))
-    np.add.at(activity, (customer_codes[in_weeks], week[in_weeks]), units[in_weeks])
-    # Each customer counts once per product they bought (weights: share of the product's buyers).
-    pairs = np.unique(np.stack([rows[named], customer_codes]), axis=1)
-    from scipy import sparse
-
-    buyers = sparse.csr_matrix(
-        (np.ones(pairs.shape[1]), (pairs[0], pairs[1])), shape=(len(history.product_ids), len(customer_index))
-    )
-    return np.asarray(buyers @ activity)

@@ -38,7 +38,7 @@ def forecast_default_as_of() -> dt.date:
 
 
 def sales_frame(*, as_of: dt.date, days: int = demand.HISTORY_DAYS) -> tuple[pd.DataFrame, pd.Series]:
-    """Units and revenue per product, customer and day for the ``days`` days before ``as_of``, summed
+    """Units and revenue per product and day for the ``days`` days before ``as_of``, summed
     in the database, and each product's first sale day (ever, before ``as_of``)."""
     start = as_of - dt.timedelta(days=days)
     amount = ExpressionWrapper(
@@ -49,17 +49,16 @@ def sales_frame(*, as_of: dt.date, days: int = demand.HISTORY_DAYS) -> tuple[pd.
     rows = (
         lines.filter(order__placed_at__date__gte=start)
         .annotate(day=TruncDate("order__placed_at"))
-        .values("product_id", "order__customer_id", "day")
+        .values("product_id", "day")
         .annotate(units=Sum("quantity"), revenue=Sum(amount))
-        .values_list("product_id", "order__customer_id", "day", "units", "revenue")
+        .values_list("product_id", "day", "units", "revenue")
         .order_by()
     )
     frame = pd.DataFrame.from_records(
         list(rows.iterator(chunk_size=FETCH_CHUNK_SIZE)),
-        columns=["product_id", "customer_id", "day", "units", "revenue"],
+        columns=["product_id", "day", "units", "revenue"],
     )
     frame = frame.astype({"units": "float64", "revenue": "float64"})
-    frame["customer_id"] = frame["customer_id"].fillna(-1).astype("int64")
     frame["day"] = pd.to_datetime(frame["day"])
     first = dict(
         lines.values("product_id")

@@ -111,3 +111,23 @@ def test_old_runs_are_pruned_and_exports_need_a_run(small_shop, tmp_path):
     for _ in range(6):
         forecast_run_create(as_of=AS_OF, horizon_days=7)
     assert ForecastRun.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_the_nightly_forecast_is_a_job_like_any_other(small_shop):
+    from crm.models import Job
+    from inventory.tasks import scheduled_forecast_task
+
+    scheduled_forecast_task()
+    job = Job.objects.get(params__task="forecast")
+    assert job.status == Job.Status.SUCCEEDED and job.progress == 1.0
+    run = ForecastRun.objects.get()
+    assert job.result["forecast_run_id"] == run.pk and run.job_id == job.pk
+    assert run.as_of == AS_OF + dt.timedelta(days=3) and run.horizon_days == 28
+
+
+@pytest.mark.django_db
+def test_a_shop_without_sales_gets_an_empty_run():
+    run = forecast_run_create(as_of=AS_OF, horizon_days=7)
+    assert run.product_count == 0 and not ProductForecast.objects.exists()
+    assert replenishment_frame(run=run).empty and product_ids_at_risk_before_delivery() == set()
