@@ -80,4 +80,6 @@ class StaffAccess(models.Model):
             ("import_data", "Upload order files"),
             ("erase_customers", "Erase a customer (right to be forgotten)"),
             ("view_audit", "See the audit trail of access to personal data"),
+            ("view_inventory", "See stock, demand forecasts and the reorder list"),
+            ("manage_inventory", "Run demand forecasts"),
         ]

@@ -4,11 +4,14 @@ The ``core`` migration that creates the groups keeps its own copy of this table 
 change when code does); ``tests/core/test_roles.py`` checks the two agree.
 """
 
+BUYER = "buyer"
 MARKETING = "marketing"
 ANALYST = "analyst"
 DATA_ADMIN = "data admin"
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    # Keeps stock right: demand forecasts, reorder points, what to order.
+    BUYER: ("view_portal", "view_inventory", "manage_inventory"),
     # Runs campaigns: segments, promotions and their target files.
     MARKETING: (
         "view_portal",

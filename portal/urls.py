@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("portal.model_versions.urls")),
     path("", include("portal.imports.urls")),
     path("", include("portal.jobs.urls")),
+    path("inventory/", include("portal.inventory.urls")),
 ]

@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
 from crm.api import views as crm_views
+from inventory.api import views as inventory_views
 from recommender.api import views as recommender_views
 
 router = SimpleRouter()
@@ -45,5 +46,28 @@ urlpatterns = [
     ),
     path("ingest/orders/", crm_views.OrderIngestView.as_view(), name="ingest-orders"),
     path("ingest/events/", crm_views.EventIngestView.as_view(), name="ingest-events"),
+    # Inventory: stock and buying rules, forecasts and reorder advice per product, the reorder list.
+    path("inventory/stock/", inventory_views.stock_list, name="inventory-stock-list"),
+    path("inventory/stock/<str:external_id>/", inventory_views.stock_detail, name="inventory-stock-detail"),
+    path(
+        "inventory/products/<str:external_id>/forecast/",
+        inventory_views.ProductForecastView.as_view(),
+        name="inventory-product-forecast",
+    ),
+    path(
+        "inventory/products/<str:external_id>/replenishment/",
+        inventory_views.ProductReplenishmentView.as_view(),
+        name="inventory-product-replenishment",
+    ),
+    path(
+        "inventory/replenishment/",
+        inventory_views.ReplenishmentListView.as_view(),
+        name="inventory-replenishment",
+    ),
+    path(
+        "inventory/forecast-runs/latest/",
+        inventory_views.ForecastRunLatestView.as_view(),
+        name="inventory-run",
+    ),
     path("", include(router.urls)),
 ]

@@ -73,6 +73,10 @@ WALKED_OPTIONS = {
     "export_segments": {"--out"},
     "compute_promotion_targets": {"--wait"},
     "export_promotion_targets": {"--out"},
+    "import_stock": set(),
+    "forecast_demand": {"--as-of", "--horizon", "--wait"},
+    "export_forecast": {"--out", "--freq"},
+    "export_replenishment": {"--out"},
     "setup_demo": set(),
 }
 
@@ -148,6 +152,27 @@ def test_every_documented_command_runs_with_its_documented_options(tmp_path, cel
     targets_csv = tmp_path / "targets.csv"
     run("export_promotion_targets", str(promotion.pk), "--out", str(targets_csv))
     assert len(csv_rows(targets_csv)) > 0
+
+    # stock for every product, a forecast in the worker, and its exports
+    from crm.models import Product
+
+    stock_csv = tmp_path / "stock.csv"
+    products = list(Product.objects.order_by("external_id").values_list("external_id", flat=True))
+    stock_csv.write_text(
+        "product_id,on_hand,lead_time_days,min_order_qty,pack_size\n"
+        + "".join(f"{external_id},{index % 7 * 5},14,12,6\n" for index, external_id in enumerate(products))
+    )
+    assert f"{len(products)} rows" in run("import_stock", str(stock_csv))
+    output = run("forecast_demand", "--as-of", as_of, "--horizon", "14", "--wait", "--no-progress")
+    assert "Forecast run" in output and "Done." in output
+    forecast_csv = tmp_path / "forecast.csv"
+    run("export_forecast", "--out", str(forecast_csv), "--freq", "week")
+    weeks = csv_rows(forecast_csv)
+    assert list(weeks[0]) == ["product_id", "date", "forecast", "lower", "upper"]
+    assert {row["date"] for row in weeks} == {as_of, (latest_order + dt.timedelta(days=8)).isoformat()}
+    replenishment_csv = tmp_path / "replenishment.csv"
+    run("export_replenishment", "--out", str(replenishment_csv))
+    assert len(csv_rows(replenishment_csv)) == len({row["product_id"] for row in weeks})
 
     # setup_demo on a shop that has orders: no import, logins made, a training and a segment run queued
     output = run("setup_demo")

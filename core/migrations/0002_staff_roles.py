@@ -1,4 +1,4 @@
-# The staff portal's permissions (on StaffAccess, a model without a table) and the three roles that grant
+# The staff portal's permissions (on StaffAccess, a model without a table) and the four roles that grant
 # them, as Django groups. The table below is a copy of core.roles.ROLE_PERMISSIONS at the time of writing.
 
 from django.db import migrations, models
@@ -14,9 +14,12 @@ PERMISSIONS = [
     ("import_data", "Upload order files"),
     ("erase_customers", "Erase a customer (right to be forgotten)"),
     ("view_audit", "See the audit trail of access to personal data"),
+    ("view_inventory", "See stock, demand forecasts and the reorder list"),
+    ("manage_inventory", "Run demand forecasts"),
 ]
 
 ROLES = {
+    "buyer": ["view_portal", "view_inventory", "manage_inventory"],
     "marketing": ["view_portal", "view_customers", "export_personal_data", "manage_segments", "manage_promotions"],
     "analyst": ["view_portal", "export_pseudonymized"],
     "data admin": [

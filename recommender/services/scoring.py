@@ -12,6 +12,7 @@ from django.utils import timezone
 from core.bulk import bulk_insert_rows
 from core.jobs import JobReporter
 from crm.models import OrderLine, Product
+from inventory.selectors import product_ids_at_risk_before_delivery
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
 from recommender.reasons import ReasonRenderer
 from recommender.services import frames
@@ -64,6 +65,8 @@ def model_version_score(*, model_version: ModelVersion, progress: JobReporter | 
         for table in (Recommendation, ProductNeighbour, PopularProduct):
             table.objects.filter(model_version=model_version).delete()
         available = frames.available_product_ids()
+        # Nor products forecast to run out before they could be restocked (INVENTORY_AVOID_STOCKOUTS).
+        available = np.setdiff1d(available, np.fromiter(product_ids_at_risk_before_delivery(), dtype="int64"))
         customer_ids = scored_customer_ids()
         chunk_size = max(1, settings.RECOMMENDER_SCORE_CHUNK_SIZE)
         renderer = ReasonRenderer()

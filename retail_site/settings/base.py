@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "core",
     "crm",
     "recommender",
+    "inventory",
     "portal",
     "demo",
 ]
@@ -193,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.marketing.scheduled_segments_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    "nightly-forecast": {
+        "task": "inventory.tasks.scheduled_forecast_task",
+        "schedule": crontab(hour=4, minute=0),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -219,6 +224,20 @@ RECOMMENDER_SCORE_CHUNK_SIZE = env.int("RECOMMENDER_SCORE_CHUNK_SIZE", default=2
 # Soft limit raises inside the task so it can mark its version failed; the hard limit kills it.
 RECOMMENDER_TRAIN_SOFT_TIME_LIMIT = env.int("RECOMMENDER_TRAIN_SOFT_TIME_LIMIT", default=60 * 60)
 RECOMMENDER_TRAIN_TIME_LIMIT = env.int("RECOMMENDER_TRAIN_TIME_LIMIT", default=70 * 60)
+
+# --- Inventory --------------------------------------------------------------------------------
+INVENTORY_FORECAST_HORIZON_DAYS = env.int("INVENTORY_FORECAST_HORIZON_DAYS", default=28)
+# Share of demand met from stock that the safety stock aims at (z of the normal quantile).
+INVENTORY_SERVICE_LEVEL = env.float("INVENTORY_SERVICE_LEVEL", default=0.95)
+# Days between two looks at the reorder list: an order covers the lead time plus this.
+INVENTORY_REVIEW_DAYS = env.int("INVENTORY_REVIEW_DAYS", default=7)
+# Used for a product without its own lead time.
+INVENTORY_DEFAULT_LEAD_TIME_DAYS = env.int("INVENTORY_DEFAULT_LEAD_TIME_DAYS", default=14)
+# A product holds overstock with more than this many weeks of forecast demand on hand.
+INVENTORY_OVERSTOCK_WEEKS = env.int("INVENTORY_OVERSTOCK_WEEKS", default=12)
+# Recommendations and promotion targets leave out products forecast to run out before a new order
+# could arrive; false: only products already out of stock are left out.
+INVENTORY_AVOID_STOCKOUTS = env.bool("INVENTORY_AVOID_STOCKOUTS", default=True)
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

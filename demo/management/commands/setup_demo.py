@@ -42,6 +42,7 @@ class Command(BaseCommand):
         if not options["no_train"]:
             self._queue_training()
         self._queue_segments()
+        call_command("setup_inventory_demo", stdout=self.stdout, stderr=self.stderr)
 
         credentials = demo_logins_ensure()
         port = settings.DEMO_WEB_PORT

@@ -1,0 +1,117 @@
+from rest_framework import serializers
+
+from inventory.selectors import FREQUENCIES
+from inventory.services.stock import LIMITS
+
+
+class StockSerializer(serializers.Serializer):
+    """A product's units on hand and buying rules; empty values use the settings' defaults."""
+
+    product_id = serializers.CharField(source="external_id", read_only=True)
+    name = serializers.CharField(read_only=True)
+    on_hand = serializers.IntegerField(
+        source="stock",
+        allow_null=True,
+        required=False,
+        min_value=LIMITS["on_hand"][0],
+        max_value=LIMITS["on_hand"][1],
+        help_text="Units in stock; null when stock is not tracked (never counted as out of stock).",
+    )
+    lead_time_days = serializers.IntegerField(
+        source="stock_policy.lead_time_days",
+        allow_null=True,
+        required=False,
+        min_value=LIMITS["lead_time_days"][0],
+        max_value=LIMITS["lead_time_days"][1],
+        help_text="Days from order to delivery; null: INVENTORY_DEFAULT_LEAD_TIME_DAYS.",
+    )
+    min_order_qty = serializers.IntegerField(
+        source="stock_policy.min_order_qty",
+        allow_null=True,
+        required=False,
+        min_value=LIMITS["min_order_qty"][0],
+        max_value=LIMITS["min_order_qty"][1],
+        help_text="Smallest order the supplier accepts; null: none.",
+    )
+    pack_size = serializers.IntegerField(
+        source="stock_policy.pack_size",
+        allow_null=True,
+        required=False,
+        min_value=LIMITS["pack_size"][0],
+        max_value=LIMITS["pack_size"][1],
+        help_text="Orders are whole packs of this many units; null: 1.",
+    )
+
+
+class ForecastQuerySerializer(serializers.Serializer):
+    freq = serializers.ChoiceField(
+        choices=sorted(FREQUENCIES),
+        default="day",
+        help_text="`day`: one point per day of the horizon; `week`: 7-day buckets from the as-of date.",
+    )
+
+
+class ForecastPointSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The day, or the first day of the 7-day bucket.")
+    forecast = serializers.FloatField(help_text="Expected units sold.")
+    lower = serializers.FloatField(help_text="Lower end of the prediction interval.")
+    upper = serializers.FloatField(help_text="Upper end of the prediction interval.")
+
+
+class ProductForecastSerializer(serializers.Serializer):
+    product_id = serializers.CharField()
+    run_id = serializers.IntegerField()
+    as_of = serializers.DateField(help_text="First forecast day; only sales before it were used.")
+    level = serializers.IntegerField(help_text="Prediction interval, percent.")
+    freq = serializers.ChoiceField(choices=sorted(FREQUENCIES))
+    model = serializers.CharField(help_text="The forecasting model this product got.")
+    demand_class = serializers.ChoiceField(choices=["smooth", "erratic", "intermittent", "lumpy"])
+    points = ForecastPointSerializer(many=True)
+
+
+class ReplenishmentSerializer(serializers.Serializer):
+    product_id = serializers.CharField()
+    name = serializers.CharField()
+    on_hand = serializers.IntegerField()
+    lead_time_days = serializers.IntegerField()
+    min_order_qty = serializers.IntegerField()
+    pack_size = serializers.IntegerField()
+    weekly_demand = serializers.FloatField(help_text="Mean forecast units per week.")
+    reorder_point = serializers.IntegerField(help_text="Lead-time demand + safety stock.")
+    safety_stock = serializers.IntegerField(help_text="For the INVENTORY_SERVICE_LEVEL service level.")
+    stockout_date = serializers.DateField(
+        allow_null=True, help_text="When forecast demand uses up the stock on hand; null: not within a year."
+    )
+    order_quantity = serializers.IntegerField(help_text="Suggested order now, in whole packs; 0: none.")
+    weeks_of_cover = serializers.FloatField(
+        allow_null=True, help_text="On hand / weekly demand; null: no demand."
+    )
+
+
+class ReplenishmentQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["all", "reorder", "at_risk", "overstock"],
+        default="all",
+        help_text="`reorder`: an order is suggested; `at_risk`: runs out before an order could arrive; "
+        "`overstock`: more than INVENTORY_OVERSTOCK_WEEKS weeks of demand on hand.",
+    )
+
+
+class ForecastRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    as_of = serializers.DateField()
+    horizon_days = serializers.IntegerField()
+    level = serializers.IntegerField()
+    product_count = serializers.IntegerField()
+    model_counts = serializers.DictField(child=serializers.IntegerField(), help_text="Products per model.")
+    backtest = serializers.DictField(
+        help_text="Per demand class and for all products: WRMSSE of every candidate and baseline on the "
+        "weeks before the as-of date, the model chosen, the interval coverage."
+    )
+    parameters = serializers.DictField()
+    seconds = serializers.FloatField()
+    created_at = serializers.DateTimeField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()

@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from inventory.selectors import forecast_run_latest, replenishment_export_csv
+
+
+class Command(BaseCommand):
+    help = (
+        "Write the reorder list as CSV product_id,on_hand,lead_time_days,reorder_point,safety_stock,"
+        "stockout_date,order_quantity: every product of the latest forecast whose stock is tracked."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", required=True, help="CSV file to write ('-' for standard output).")
+
+    def handle(self, *args, **options):
+        run = forecast_run_latest()
+        if run is None:
+            raise CommandError("No forecast yet; run forecast_demand first.")
+        if options["out"] == "-":
+            written = replenishment_export_csv(run=run, out=self.stdout)
+        else:
+            with open(options["out"], "w", newline="", encoding="utf-8") as out:
+                written = replenishment_export_csv(run=run, out=out)
+        self.stderr.write(f"Wrote {written:,} products of forecast run {run.pk} (as of {run.as_of}).")

@@ -1,0 +1,1 @@
+from tests.inventory.conftest import small_shop  # noqa: F401  (the small shop of the inventory tests)

@@ -1,0 +1,82 @@
+import csv
+from io import StringIO
+
+import pytest
+from django.test import Client
+
+from core.models import Job
+from inventory.services.forecasts import forecast_run_create
+from tests.factories import StaffUserFactory, UserFactory
+from tests.inventory.conftest import AS_OF
+
+PAGES = ["/staff/inventory/", "/staff/inventory/reorder/", "/staff/inventory/products/FAST/"]
+
+
+@pytest.fixture
+def staff_client(db) -> Client:
+    client = Client()
+    client.force_login(StaffUserFactory(username="buyer"))
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [*PAGES, "/staff/inventory/reorder.csv"])
+def test_inventory_pages_are_for_staff(small_shop, url):
+    assert Client().get(url).status_code == 302
+    shopper = Client()
+    shopper.force_login(UserFactory(username="not-staff"))
+    assert shopper.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", PAGES)
+def test_pages_say_there_is_no_forecast_yet(staff_client, small_shop, url):
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    assert (
+        b"No demand forecast yet" in response.content or b"No forecast for this product" in response.content
+    )
+
+
+@pytest.mark.django_db
+def test_overview_lists_products_at_risk_overstock_and_the_backtest(staff_client, small_shop):
+    forecast_run_create(as_of=AS_OF, horizon_days=28)
+    page = staff_client.get("/staff/inventory/").content.decode()
+    at_risk = page.split('id="at-risk"')[1].split("</section>")[0]
+    overstock = page.split('id="overstock"')[1].split("</section>")[0]
+    assert "FAST" in at_risk and "SLOW" not in at_risk and "12 Mar 2024" in at_risk
+    assert "SLOW" in overstock and "FAST" not in overstock
+    assert 'id="backtest-table"' in page and "mean_13_weeks" in page
+    assert 'href="/staff/inventory/"' in page  # the navigation link
+
+
+@pytest.mark.django_db
+def test_product_page_charts_history_and_forecast_with_its_interval(staff_client, small_shop):
+    forecast_run_create(as_of=AS_OF, horizon_days=28)
+    page = staff_client.get("/staff/inventory/products/FAST/").content.decode()
+    for series in ("Sold", "Forecast", "80% interval, low", "80% interval, high"):
+        assert f'data-series="{series}"' in page
+    assert '<dd id="stockout-date">12 Mar 2024</dd>' in page
+    assert staff_client.get("/staff/inventory/products/NOPE/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_reorder_list_and_its_csv(staff_client, small_shop):
+    forecast_run_create(as_of=AS_OF, horizon_days=28)
+    page = staff_client.get("/staff/inventory/reorder/").content.decode()
+    assert "FAST" in page and "SLOW" not in page
+    assert "SLOW" in staff_client.get("/staff/inventory/reorder/?show=all").content.decode()
+    response = staff_client.get("/staff/inventory/reorder.csv")
+    assert response["Content-Disposition"] == 'attachment; filename="replenishment-2024-03-04.csv"'
+    rows = list(csv.DictReader(StringIO(response.content.decode())))
+    assert [row["product_id"] for row in rows] == ["FAST", "SLOW"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forecast_now_queues_a_job(staff_client, small_shop, eager_celery):
+    response = staff_client.post("/staff/inventory/forecast/")
+    job = Job.objects.get(params__task="forecast")
+    assert response.status_code == 302 and response["Location"] == f"/staff/jobs/{job.pk}/"
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.result["products"] == 3
+    assert staff_client.get("/staff/inventory/forecast/").status_code == 405
