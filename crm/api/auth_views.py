@@ -7,6 +7,7 @@ checked.
 
 from axes.helpers import get_cool_off
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
 from rest_framework import serializers, status
@@ -74,6 +75,8 @@ class TokenView(APIView):
                 headers={"WWW-Authenticate": "Token"},
             )
         token, key = api_token_create(user=user)
+        # A login like any other: last_login is set and django-axes clears the failures counted so far.
+        user_logged_in.send(sender=user.__class__, request=http_request, user=user)
         return Response(TokenSerializer({"token": key, "expiry": token.expiry}).data)
 
     @extend_schema(
