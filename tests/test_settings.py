@@ -148,7 +148,8 @@ def test_a_web_or_worker_process_without_a_settings_module_refuses_to_start_unsa
 
 def test_with_production_settings_given_the_web_process_starts_without_debug():
     result = _run_without_settings_module(
-        "import retail_site.wsgi; from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY[:4])",
+        "import retail_site.wsgi; from django.conf import settings; "
+        "print(settings.DEBUG, settings.SECRET_KEY[:4])",
         SECRET_KEY=SAFE_KEY,
         ALLOWED_HOSTS="shop.example.com",
     )

@@ -293,9 +293,12 @@ class JSONInputSerializer(serializers.Serializer):
                         wrong_type = not isinstance(value, json_types) or (
                             bool not in json_types and isinstance(value, bool)
                         )
-                        if wrong_type:
-                            errors[name] = [f"Must be {words}."]
-                        elif kind is serializers.DecimalField and not _DECIMAL_STRING.fullmatch(value):
+                        malformed = (
+                            not wrong_type
+                            and kind is serializers.DecimalField
+                            and not _DECIMAL_STRING.fullmatch(value)
+                        )
+                        if wrong_type or malformed:
                             errors[name] = [f"Must be {words}."]
                         break
             if errors:
