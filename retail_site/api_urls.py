@@ -1,6 +1,7 @@
 """The REST API under ``/api/``: staff resources, bulk ingest, recommendations, a shopper's own data,
 token login and the OpenAPI schema with its browsable documentation."""
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.urls import include, path
@@ -25,6 +26,8 @@ def _docs_page(view):
     """A documentation page sends a signed-out visitor to the login page (and back), unless the docs
     are public; the permission check itself is the schema's (``ApiDocsPermission``)."""
 
+    # Swagger UI and Redoc write <style> elements; Redoc renders the schema in a worker.
+    @csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
     def page(request, *args, **kwargs):
         if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())

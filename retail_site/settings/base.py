@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "django_celery_beat",
     "crm",
     "recommender",
@@ -51,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: turns a locked-out form login into a 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -115,6 +117,28 @@ AUTH_PASSWORD_VALIDATORS = [
     # revokes the login's API tokens.
     {"NAME": "crm.api.authentication.ApiTokensRevokedOnPasswordChange"},
 ]
+
+# --- Content-Security-Policy (django-csp) -------------------------------------------------------
+# Every page: scripts, styles, pictures and fonts only from this site, no inline script or handler (they
+# live in static/js), no plugins, no framing. Style attributes stay allowed (a progress bar's width); they
+# cannot run code. The API documentation pages relax style elements for Swagger UI and Redoc
+# (retail_site/api_urls.py). CSP_REPORT_URI, if set, receives the browsers' violation reports.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        **({"report-uri": [env("CSP_REPORT_URI")]} if env("CSP_REPORT_URI", default="") else {}),
+    }
+}
 
 # --- Logins -----------------------------------------------------------------------------------
 # Failed logins (the API's token login, /accounts/login/, /admin/login/) are counted by django-axes per
