@@ -4,13 +4,15 @@ token login and the OpenAPI schema with its browsable documentation."""
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from crm.api import auth_views
 from crm.api import views as crm_views
 from recommender.api import views as recommender_views
+
+register_converter(crm_views.ExternalIdConverter, "external_id")
 
 router = SimpleRouter()
 router.register("customers", crm_views.CustomerViewSet, basename="customer")
@@ -49,12 +51,12 @@ urlpatterns = [
         "me/recommendations/", recommender_views.MyRecommendationListView.as_view(), name="my-recommendations"
     ),
     path(
-        "customers/<str:external_id>/recommendations/",
+        "customers/<external_id:external_id>/recommendations/",
         recommender_views.CustomerRecommendationListView.as_view(),
         name="customer-recommendations",
     ),
     path(
-        "products/<str:external_id>/similar/",
+        "products/<external_id:external_id>/similar/",
         recommender_views.SimilarProductListView.as_view(),
         name="product-similar",
     ),

@@ -17,7 +17,10 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-NOT_BLANK = r"\S"
+# Text never holds a NUL character (PostgreSQL cannot store one; DRF and Django forms refuse it), and
+# DRF strips a text field's surrounding spaces before checking that it is not blank, so " " is blank.
+NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 DECIMAL_HAS_A_DIGIT = r"^(?=-?\.?\d)"
 
 
@@ -66,6 +69,10 @@ class AutoSchema(openapi.AutoSchema):
         if operation is None:
             return None
         self._list_body_bounds(operation)
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            if parameter["in"] == "query" and schema.get("type") == "string" and len(schema) == 1:
+                schema["pattern"] = NO_NUL
         responses = operation["responses"]
         for code in self._error_codes(operation):
             if code not in responses:
@@ -79,17 +86,17 @@ class AutoSchema(openapi.AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        # DRF strips a text field's surrounding spaces before checking that it is not blank, so " " is
-        # blank too: say so (a non-space character somewhere) where the schema would only say minLength.
         if (
             direction == "request"
             and type(field) is serializers.CharField
-            and not field.allow_blank
-            and field.trim_whitespace
             and schema.get("type") == "string"
             and "pattern" not in schema
         ):
-            schema["pattern"] = NOT_BLANK
+            if field.allow_blank:
+                # drf-spectacular then offers "" as its own alternative (oneOf), so this one must not.
+                schema["pattern"] = NO_NUL.replace("*", "+")
+            else:
+                schema["pattern"] = NOT_BLANK if field.trim_whitespace else NO_NUL
         # drf-spectacular's decimal pattern has every part optional, so it would take "" or "-".
         if direction == "request" and isinstance(field, serializers.DecimalField):
             pattern = schema.get("pattern", "")

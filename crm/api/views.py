@@ -40,7 +40,21 @@ from crm.services.ingest import (
     orders_ingest,
 )
 
-EXTERNAL_ID_PATTERN = r"[^/]+"
+# A retailer's id: anything but a slash or a NUL character (which PostgreSQL cannot compare with), so
+# that a URL holding one is a 404 rather than a database error.
+EXTERNAL_ID_PATTERN = r"[^/\x00]+"
+
+
+class ExternalIdConverter:
+    """``<external_id:name>`` in a URL: a retailer's id, as the viewsets' lookups take it."""
+
+    regex = EXTERNAL_ID_PATTERN
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
 
 
 def _count_of(model: type, field: str) -> Coalesce:

@@ -96,3 +96,14 @@ def test_an_unknown_api_url_answers_json(staff_client):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/customers/a%00b/", "/api/customers/a%00b/recommendations/", "/api/products/a%00b/similar/"],
+)
+def test_an_id_with_a_nul_character_is_not_found_rather_than_a_server_error(staff_client, url):
+    response = staff_client.get(url)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
