@@ -1,11 +1,11 @@
 """The API keeps to the OpenAPI schema it serves, as a client generated from that schema sees it.
 
-Schemathesis (``st run``) runs every check it has (``--checks all``: status codes, content types, headers and bodies
-against the schema, schema-valid requests accepted and schema-violating ones refused, auth not ignored,
-undeclared methods refused) over every operation, then a stateful run that follows the schema's links
-(a list's first row to the operations on that row), against a live server over HTTP, once with a staff
-token and once with a shopper's. A fixed seed and a few examples per operation keep it reproducible and
-short; an operation added later is covered without a change here.
+Schemathesis (``st run``) runs every check it has (``--checks all``: status codes, content types,
+headers and bodies against the schema, schema-valid requests accepted and schema-violating ones
+refused, auth not ignored, undeclared methods refused) over every operation, then a stateful run that
+follows the schema's links (a list's first row to the operations on that row), against a live server
+over HTTP, once with a staff token and once with a shopper's. A fixed seed and a few examples per
+operation keep it reproducible and short; an operation added later is covered without a change here.
 """
 
 import subprocess
