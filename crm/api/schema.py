@@ -20,6 +20,7 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Text never holds a NUL character (PostgreSQL cannot store one; DRF and Django forms refuse it), and
 # DRF strips a text field's surrounding spaces before checking that it is not blank, so " " is blank.
 NO_NUL = r"^[^\x00]*$"
+SOME_TEXT_NO_NUL = r"^[^\x00]+$"
 NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 DECIMAL_HAS_A_DIGIT = r"^(?=-?\.?\d)"
 
@@ -44,7 +45,7 @@ ERROR_DESCRIPTIONS = {
     "401": "No credentials, or a token that is unknown, expired or revoked, or a login that is inactive.",
     "403": "The login may not do this (e.g. staff only), or a session request lacks its CSRF token.",
     "404": "Not found (or not visible to this login).",
-    "415": "The body is not JSON.",
+    "415": "The body's media type is not one the operation takes (JSON).",
     "429": "Too many requests (or failed logins); retry after the number of seconds in `Retry-After`.",
 }
 
@@ -94,7 +95,7 @@ class AutoSchema(openapi.AutoSchema):
         ):
             if field.allow_blank:
                 # drf-spectacular then offers "" as its own alternative (oneOf), so this one must not.
-                schema["pattern"] = NO_NUL.replace("*", "+")
+                schema["pattern"] = SOME_TEXT_NO_NUL
             else:
                 schema["pattern"] = NOT_BLANK if field.trim_whitespace else NO_NUL
         # drf-spectacular's decimal pattern has every part optional, so it would take "" or "-".
