@@ -23,7 +23,6 @@ router.register("model-versions", recommender_views.ModelVersionViewSet, basenam
 router.register("jobs", crm_views.JobViewSet, basename="job")
 
 
-
 def _docs_page(view):
     """A documentation page sends a signed-out visitor to the login page (and back), unless the docs
     are public; the permission check itself is the schema's (``ApiDocsPermission``)."""
@@ -44,7 +43,11 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file, so the page needs no inline script.
     path("docs/", _docs_page(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
-    path("redoc/", _docs_page(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
+    path(
+        "redoc/",
+        _docs_page(SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")),
+        name="redoc",
+    ),
     path("me/", crm_views.MeView.as_view(), name="me"),
     path("me/orders/", crm_views.MyOrderListView.as_view(), name="my-orders"),
     path(

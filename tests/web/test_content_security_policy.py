@@ -72,3 +72,13 @@ def test_the_api_docs_relax_only_styles(staff_client, staff_user):
     policy = _policy(response)
     assert policy["script-src"] == ["'self'"]
     assert "'unsafe-inline'" in policy["style-src"]
+
+
+def test_the_redoc_page_loads_nothing_from_another_site(client, staff_user):
+    client.force_login(staff_user)
+
+    html = client.get("/api/redoc/").content.decode()
+
+    assert "<redoc spec-url=" in html
+    assert "googleapis" not in html and "https://" not in html
+    assert not INLINE_SCRIPT.findall(html)
