@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
 WEB_PORT ?= 8000
 export WEB_PORT
+# gunicorn and celery default to the production settings; the demo runs on the local ones.
+DJANGO_SETTINGS_MODULE ?= retail_site.settings.local
+export DJANGO_SETTINGS_MODULE
 
 .PHONY: install run setup test lint bench-tools clean
 

@@ -63,8 +63,8 @@ def main() -> None:
 
     setup_django()
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
+    from crm.services.api_tokens import api_token_create
     from recommender.models import ModelVersion, Recommendation
 
     version = ModelVersion.objects.active().first()
@@ -80,7 +80,7 @@ def main() -> None:
     user.is_staff = True
     user.set_password(password)
     user.save()
-    token, _ = Token.objects.get_or_create(user=user)
+    _, token_key = api_token_create(user=user)
 
     env = {**os.environ, "DEBUG": "false", "API_THROTTLE_USER": "100000000/hour"}
     server = subprocess.Popen(
@@ -103,13 +103,13 @@ def main() -> None:
         base = f"http://127.0.0.1:{args.port}"
         requests.get(
             f"{base}/api/customers/{customers[0][1]}/recommendations/",
-            headers={"Authorization": f"Token {token.key}"},
+            headers={"Authorization": f"Token {token_key}"},
             timeout=30,
         ).raise_for_status()
 
         paths = [f"/api/customers/{external}/recommendations/" for _, external in customers]
-        held = offered_load(base, token.key, paths, args)
-        saturated = closed_loop_load(base, token.key, paths, args)
+        held = offered_load(base, token_key, paths, args)
+        saturated = closed_loop_load(base, token_key, paths, args)
 
         session = requests.Session()
         page = session.get(f"{base}/accounts/login/", timeout=30)

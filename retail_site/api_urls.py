@@ -1,14 +1,19 @@
 """The REST API under ``/api/``: staff resources, bulk ingest, recommendations, a shopper's own data,
 token login and the OpenAPI schema with its browsable documentation."""
 
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from csp.decorators import csp_update
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.urls import include, path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from crm.api import auth_views
 from crm.api import views as crm_views
 from inventory.api import views as inventory_views
 from recommender.api import views as recommender_views
+
+register_converter(crm_views.ExternalIdConverter, "external_id")
 
 router = SimpleRouter()
 router.register("customers", crm_views.CustomerViewSet, basename="customer")
@@ -18,24 +23,44 @@ router.register("promotions", crm_views.PromotionViewSet, basename="promotion")
 router.register("model-versions", recommender_views.ModelVersionViewSet, basename="model-version")
 router.register("jobs", crm_views.JobViewSet, basename="job")
 
+
+def _docs_page(view):
+    """A documentation page sends a signed-out visitor to the login page (and back), unless the docs
+    are public; the permission check itself is the schema's (``ApiDocsPermission``)."""
+
+    # Swagger UI and Redoc write <style> elements; Redoc renders the schema in a worker.
+    @csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
+    def page(request, *args, **kwargs):
+        if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return page
+
+
 app_name = "api"
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", auth_views.TokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # The split view serves Swagger UI's start-up script as a file, so the page needs no inline script.
+    path("docs/", _docs_page(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
+    path(
+        "redoc/",
+        _docs_page(SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")),
+        name="redoc",
+    ),
     path("me/", crm_views.MeView.as_view(), name="me"),
     path("me/orders/", crm_views.MyOrderListView.as_view(), name="my-orders"),
     path(
         "me/recommendations/", recommender_views.MyRecommendationListView.as_view(), name="my-recommendations"
     ),
     path(
-        "customers/<str:external_id>/recommendations/",
+        "customers/<external_id:external_id>/recommendations/",
         recommender_views.CustomerRecommendationListView.as_view(),
         name="customer-recommendations",
     ),
     path(
-        "products/<str:external_id>/similar/",
+        "products/<external_id:external_id>/similar/",
         recommender_views.SimilarProductListView.as_view(),
         name="product-similar",
     ),

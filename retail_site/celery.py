@@ -4,7 +4,10 @@ import os
 
 from celery import Celery, signals
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retail_site.settings.local")
+# Production unless told otherwise: a server started without DJANGO_SETTINGS_MODULE refuses to run
+# without a SECRET_KEY and ALLOWED_HOSTS rather than serving with DEBUG on and a known key. `make run`
+# and manage.py choose the local settings themselves.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retail_site.settings.production")
 
 app = Celery("retail_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -21,3 +21,6 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "crm.api.errors.not_found"
+handler500 = "crm.api.errors.server_error"

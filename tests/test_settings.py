@@ -124,3 +124,44 @@ def test_postgresql_connections_are_kept_and_bind_parameters_on_the_server():
     assert switched["OPTIONS"]["server_side_binding"] is False
     assert "prepare_threshold" not in switched["OPTIONS"]
     assert switched["CONN_HEALTH_CHECKS"] is True
+
+
+def _run_without_settings_module(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {*IGNORED_ENVIRONMENT, "DJANGO_SETTINGS_MODULE"}}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_web_or_worker_process_without_a_settings_module_refuses_to_start_unsafe():
+    # gunicorn and celery started without DJANGO_SETTINGS_MODULE get the production settings, which want
+    # a secret key and hosts, instead of the local ones (DEBUG on, a key everyone knows)
+    web = _run_without_settings_module("import retail_site.wsgi")
+    worker = _run_without_settings_module(
+        "from retail_site.celery import app; from django.conf import settings; settings.DEBUG"
+    )
+
+    assert web.returncode != 0 and "SECRET_KEY must be set" in web.stderr
+    assert worker.returncode != 0 and "SECRET_KEY must be set" in worker.stderr
+
+
+def test_with_production_settings_given_the_web_process_starts_without_debug():
+    result = _run_without_settings_module(
+        "import retail_site.wsgi; from django.conf import settings; "
+        "print(settings.DEBUG, settings.SECRET_KEY[:4])",
+        SECRET_KEY=SAFE_KEY,
+        ALLOWED_HOSTS="shop.example.com",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False kkkk"
+
+
+def test_manage_py_still_defaults_to_the_local_settings():
+    result = _run_without_settings_module(
+        "import os, manage, sys; sys.argv = ['manage.py', 'diffsettings']; manage.main()"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG = True" in result.stdout

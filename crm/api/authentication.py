@@ -1,19 +1,26 @@
-"""Token authentication with the token and its user read by one prepared query.
+"""Token authentication: one indexed read of the token and its user, by a prepared query.
 
-DRF's ``TokenAuthentication`` builds and compiles ``Token.objects.select_related("user").get(key=...)``
-on every request; on the API's hot path that costs more than running it. This one runs the same read,
-compiled once per process, and builds the same ``Token`` and user instances; the checks are DRF's.
+Tokens are django-rest-knox's, kept as SHA-512 digests: the digest of the token a client sends is the
+token row's primary key, so a check is one primary-key read joined to the user, compiled once per
+process (knox's own authentication reads the user's other tokens on every request to clean up expired
+ones; here an expired token is refused and deleted the next time its login logs in). Deactivation,
+revocation and lost staff rights apply from the next request: nothing is cached.
 """
 
+import binascii
 from functools import cache
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.crypto import hash_token
+from knox.models import AuthToken
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.authtoken.models import Token
 
 from core.prepared import PreparedValues
+from crm.services.api_tokens import api_tokens_revoke
 
 
 @cache
@@ -23,28 +30,53 @@ def _user_attnames() -> tuple[str, ...]:
 
 @cache
 def _token_attnames() -> tuple[str, ...]:
-    return tuple(field.attname for field in Token._meta.concrete_fields)
+    return tuple(field.attname for field in AuthToken._meta.concrete_fields)
 
 
 def _token_with_user(value, **shape):
     user_fields = (f"user__{name}" for name in _user_attnames())
-    return Token.objects.filter(key=value).values(*_token_attnames(), *user_fields)
+    return AuthToken.objects.filter(digest=value).values(*_token_attnames(), *user_fields)
 
 
 _TOKENS = PreparedValues(_token_with_user)
 
 
 class PreparedTokenAuthentication(TokenAuthentication):
-    def authenticate_credentials(self, key):
-        rows = _TOKENS.rows(key)
+    """``Authorization: Token <token>``; ``request.auth`` is the knox ``AuthToken``."""
+
+    def authenticate_credentials(self, key: str):
+        try:
+            digest = hash_token(key)
+        except (TypeError, ValueError, binascii.Error) as error:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from error
+        rows = _TOKENS.rows(digest)
         if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         row = rows[0]
         names = _user_attnames()
-        user = get_user_model().from_db(Token.objects.db, names, [row[f"user__{name}"] for name in names])
+        user = get_user_model().from_db(AuthToken.objects.db, names, [row[f"user__{name}"] for name in names])
         token_names = _token_attnames()
-        token = Token.from_db(Token.objects.db, token_names, [row[name] for name in token_names])
+        token = AuthToken.from_db(AuthToken.objects.db, token_names, [row[name] for name in token_names])
         token.user = user
+        if token.expiry is not None and token.expiry <= timezone.now():
+            raise exceptions.AuthenticationFailed(_("Token expired; log in again."))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (user, token)
+
+
+class ApiTokensRevokedOnPasswordChange:
+    """An entry of ``AUTH_PASSWORD_VALIDATORS`` that checks nothing: Django calls ``password_changed``
+    on every validator when a login's password is set and saved (a reset, the admin, the portal,
+    ``changepassword``), and the login's API tokens are revoked then, so a changed password locks out
+    whoever had a token."""
+
+    def validate(self, password: str, user: AbstractBaseUser | None = None) -> None:
+        return None
+
+    def password_changed(self, password: str, user: AbstractBaseUser | None = None) -> None:
+        if user is not None and user.pk is not None:
+            api_tokens_revoke(user=user)
+
+    def get_help_text(self) -> str:
+        return _("Changing your password revokes your API tokens: apps that use one must log in again.")

@@ -4,10 +4,18 @@ A shopper asking for another customer's data gets 404, not 403, so that the API 
 which customer ids exist.
 """
 
+from django.conf import settings
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from crm.api.schema import error_response
 from crm.models import Customer
+
+NO_LINKED_CUSTOMER = error_response(
+    "No customer record is linked to this login (a staff login has none), or no such customer is "
+    "visible to it."
+)
 
 
 def customer_for_request(*, request: Request, external_id: str | None = None) -> Customer:
@@ -28,3 +36,10 @@ def customer_for_request(*, request: Request, external_id: str | None = None) ->
     if customer is None:
         raise NotFound(f"No customer with id {external_id!r}.")
     return customer
+
+
+class ApiDocsPermission(BasePermission):
+    """The schema and its documentation pages: staff only, unless ``API_DOCS_PUBLIC``."""
+
+    def has_permission(self, request: Request, view) -> bool:
+        return settings.API_DOCS_PUBLIC or bool(request.user and request.user.is_staff)

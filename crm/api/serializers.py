@@ -4,12 +4,15 @@ Records are named by the retailer's ids (``external_id``, ``customer_id``, ``pro
 by database keys.
 """
 
+import re
 from decimal import Decimal
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.models import Job
+from crm.api.schema import NOT_BLANK
 from crm.models import (
     BehaviourEvent,
     Customer,
@@ -257,8 +260,55 @@ class JobSerializer(serializers.ModelSerializer):
 
 # --- Ingest -------------------------------------------------------------------------------------
 
+# The JSON types the schema gives each kind of input field. DRF reads "6" as 6 and 6 as "6"; a client
+# that sends the wrong type is told so, as the schema says, rather than guessed at. Decimals travel as
+# strings ("4.95"), so that no precision is lost on the way.
+_JSON_TYPES: list[tuple[type, tuple[type, ...], str]] = [
+    (serializers.BooleanField, (bool,), "true or false"),
+    (serializers.IntegerField, (int,), "a whole number"),
+    (serializers.FloatField, (int, float), "a number"),
+    (serializers.DecimalField, (str,), 'a valid number in a string, e.g. "4.95"'),
+    (serializers.CharField, (str,), "a string"),
+    (serializers.ChoiceField, (str,), "a string"),
+    (serializers.DateTimeField, (str,), "an ISO 8601 date-time string"),
+    (serializers.DateField, (str,), "an ISO 8601 date string"),
+]
 
-class IngestOrderLineSerializer(serializers.Serializer):
+
+_DECIMAL_STRING = re.compile(r"-?(?=\.?\d)\d*(?:\.\d*)?")
+
+
+class JSONInputSerializer(serializers.Serializer):
+    """An input serializer that takes each field only in the JSON type the schema documents for it."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for name, field in self.fields.items():
+                value = data.get(name)
+                if value is None or field.read_only:
+                    continue
+                for kind, json_types, words in _JSON_TYPES:
+                    if isinstance(field, kind):
+                        wrong_type = not isinstance(value, json_types) or (
+                            bool not in json_types and isinstance(value, bool)
+                        )
+                        malformed = (
+                            not wrong_type
+                            and kind is serializers.DecimalField
+                            and not _DECIMAL_STRING.fullmatch(value)
+                        )
+                        if wrong_type or malformed:
+                            errors[name] = [f"Must be {words}."]
+                        break
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class IngestOrderLineSerializer(JSONInputSerializer):
+    """One line of an order."""
+
     product_id = serializers.CharField(max_length=64)
     product_name = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     category = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
@@ -272,7 +322,9 @@ class IngestOrderLineSerializer(serializers.Serializer):
     )
 
 
-class IngestOrderSerializer(serializers.Serializer):
+class IngestOrderSerializer(JSONInputSerializer):
+    """An order with its lines, named by the retailer's ids."""
+
     order_id = serializers.CharField(max_length=64)
     customer_id = serializers.CharField(max_length=64, allow_null=True, help_text="Null for a guest order.")
     ordered_at = serializers.DateTimeField()
@@ -280,7 +332,9 @@ class IngestOrderSerializer(serializers.Serializer):
     lines = IngestOrderLineSerializer(many=True, allow_empty=False)
 
 
-class IngestEventSerializer(serializers.Serializer):
+class IngestEventSerializer(JSONInputSerializer):
+    """What a shopper did: a customer (or an anonymous session), a product, a kind, a time."""
+
     customer_id = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
     session_key = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     product_id = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
@@ -295,6 +349,34 @@ class IngestEventSerializer(serializers.Serializer):
         if not event.get("product_id") and event["kind"] != BehaviourEvent.Kind.SEARCH:
             raise serializers.ValidationError({"product_id": "A product_id is required for this kind."})
         return event
+
+
+class IngestEventSerializerExtension(OpenApiSerializerExtension):
+    """The event's rules across fields, in the schema too: a customer or a session, and a product
+    unless the event is a search."""
+
+    target_class = IngestEventSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            present = {"type": "string", "pattern": NOT_BLANK}
+            search = BehaviourEvent.Kind.SEARCH.value
+            schema["allOf"] = [
+                {
+                    "anyOf": [
+                        {"required": ["customer_id"], "properties": {"customer_id": present}},
+                        {"required": ["session_key"], "properties": {"session_key": present}},
+                    ]
+                },
+                {
+                    "anyOf": [
+                        {"properties": {"kind": {"type": "string", "pattern": f"^{search}$"}}},
+                        {"required": ["product_id"], "properties": {"product_id": present}},
+                    ]
+                },
+            ]
+        return schema
 
 
 class IngestErrorSerializer(serializers.Serializer):

@@ -4,9 +4,10 @@ shopper's own record and orders."""
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +16,8 @@ from rest_framework.views import APIView
 from core.models import Job
 from crm.api import filters, serializers
 from crm.api.pagination import StandardPagination
-from crm.api.permissions import customer_for_request
+from crm.api.permissions import NO_LINKED_CUSTOMER, customer_for_request
+from crm.api.schema import error_response
 from crm.api.throttles import IngestRateThrottle
 from crm.models import (
     BehaviourEvent,
@@ -38,7 +40,21 @@ from crm.services.ingest import (
     orders_ingest,
 )
 
-EXTERNAL_ID_PATTERN = r"[^/]+"
+# A retailer's id: anything but a slash or a NUL character (which PostgreSQL cannot compare with), so
+# that a URL holding one is a 404 rather than a database error.
+EXTERNAL_ID_PATTERN = r"[^/\x00]+"
+
+
+class ExternalIdConverter:
+    """``<external_id:name>`` in a URL: a retailer's id, as the viewsets' lookups take it."""
+
+    regex = EXTERNAL_ID_PATTERN
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
 
 
 def _count_of(model: type, field: str) -> Coalesce:
@@ -118,7 +134,12 @@ class SegmentRunLatestView(APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(responses=serializers.SegmentRunSerializer)
+    @extend_schema(
+        responses={
+            200: serializers.SegmentRunSerializer,
+            404: error_response("No segments have been computed yet."),
+        }
+    )
     def get(self, request: Request) -> Response:
         run = segment_run_latest()
         if run is None:
@@ -248,15 +269,17 @@ class _BadBatch(Exception):
 class _IngestView(APIView):
     permission_classes = [IsAdminUser]
     throttle_classes = [IngestRateThrottle]
+    # A JSON list: a form cannot carry one.
+    parser_classes = [JSONParser]
 
 
 class OrderIngestView(_IngestView):
     @extend_schema(
-        request=serializers.IngestOrderSerializer(many=True),
+        request=serializers.IngestOrderSerializer(many=True, allow_empty=False, max_length=INGEST_MAX_ORDERS),
         responses={
             200: serializers.IngestOrdersResultSerializer,
             400: serializers.IngestErrorListSerializer,
-            409: OpenApiResponse(description="The same orders were being written by another request."),
+            409: error_response("The same orders were being written by another request."),
         },
         description=(
             f"Create or confirm up to {INGEST_MAX_ORDERS} orders with their lines, all or nothing. "
@@ -281,7 +304,7 @@ class OrderIngestView(_IngestView):
 
 class EventIngestView(_IngestView):
     @extend_schema(
-        request=serializers.IngestEventSerializer(many=True),
+        request=serializers.IngestEventSerializer(many=True, allow_empty=False, max_length=INGEST_MAX_EVENTS),
         responses={
             201: serializers.IngestEventsResultSerializer,
             400: serializers.IngestErrorListSerializer,
@@ -312,7 +335,7 @@ class MeView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=serializers.CustomerSerializer)
+    @extend_schema(responses={200: serializers.CustomerSerializer, 404: NO_LINKED_CUSTOMER})
     def get(self, request: Request) -> Response:
         customer = customer_for_request(request=request)
         return Response(serializers.CustomerSerializer(customer).data)
@@ -328,6 +351,10 @@ class MyOrderListView(generics.ListAPIView):
     search_fields = ["external_id"]
     ordering_fields = ["placed_at"]
     ordering = ["-placed_at", "external_id"]
+
+    @extend_schema(responses={200: serializers.OrderSerializer(many=True), 404: NO_LINKED_CUSTOMER})
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Order]:
         if getattr(self, "swagger_fake_view", False):

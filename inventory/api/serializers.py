@@ -111,7 +111,3 @@ class ForecastRunSerializer(serializers.Serializer):
     parameters = serializers.DictField()
     seconds = serializers.FloatField()
     created_at = serializers.DateTimeField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()

@@ -5,29 +5,23 @@ import math
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, viewsets
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.pagination import StandardPagination
+from crm.api.query import query_validated
+from crm.api.schema import error_response
 from crm.models import Product
 from inventory import selectors
 from inventory.api import serializers
 from inventory.services.stock import stock_update
 
 EXTERNAL_ID_PATTERN = r"[^/]+"
-ERRORS = {
-    401: OpenApiResponse(serializers.ErrorSerializer, description="No or invalid credentials."),
-    403: OpenApiResponse(serializers.ErrorSerializer, description="Not a staff login."),
-}
-NOT_FOUND = OpenApiResponse(
-    serializers.ErrorSerializer, description="No such product, or no forecast for it."
-)
-NO_PAGE = OpenApiResponse(serializers.ErrorSerializer, description="No such page.")
+NOT_FOUND = error_response("No such product, or no forecast for it.")
 PRODUCT_ID = OpenApiParameter(
     "external_id", str, OpenApiParameter.PATH, description="The retailer's product id (SKU)."
 )
@@ -36,19 +30,17 @@ PRODUCT_ID = OpenApiParameter(
 @extend_schema_view(
     list=extend_schema(
         description="Every product's units on hand and buying rules, by product id.",
-        responses={200: serializers.StockSerializer(many=True), **ERRORS, 404: NO_PAGE},
+        responses={200: serializers.StockSerializer(many=True)},
     ),
     retrieve=extend_schema(
         parameters=[PRODUCT_ID],
-        responses={200: serializers.StockSerializer, **ERRORS, 404: NOT_FOUND},
+        responses={200: serializers.StockSerializer, 404: NOT_FOUND},
     ),
     partial_update=extend_schema(
         parameters=[PRODUCT_ID],
         description="Change any of on_hand, lead_time_days, min_order_qty, pack_size (null clears one).",
         responses={
             200: serializers.StockSerializer,
-            400: OpenApiResponse(description="A value out of range: `{field: [message]}`."),
-            **ERRORS,
             404: NOT_FOUND,
         },
     ),
@@ -104,19 +96,16 @@ class ProductForecastView(APIView):
         "prediction interval.",
         responses={
             200: serializers.ProductForecastSerializer,
-            400: OpenApiResponse(description="`freq` is not `day` or `week`: `{freq: [message]}`."),
-            **ERRORS,
             404: NOT_FOUND,
         },
     )
     def get(self, request: Request, external_id: str) -> Response:
-        query = serializers.ForecastQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_validated(request.query_params, serializers.ForecastQuerySerializer)
         product = _product(external_id)
         forecast = selectors.product_forecast_for_product(product=product)
         if forecast is None:
             raise Http404(f"No forecast for product {external_id!r}.")
-        freq = query.validated_data["freq"]
+        freq = query["freq"]
         rows = selectors.forecast_rows(run=forecast.run, freq=freq, product=product)
         data = {
             "product_id": product.external_id,
@@ -145,7 +134,7 @@ class ProductReplenishmentView(APIView):
     @extend_schema(
         parameters=[PRODUCT_ID],
         description="Reorder advice for the product from the latest forecast and its stock on hand.",
-        responses={200: serializers.ReplenishmentSerializer, **ERRORS, 404: NOT_FOUND},
+        responses={200: serializers.ReplenishmentSerializer, 404: NOT_FOUND},
     )
     def get(self, request: Request, external_id: str) -> Response:
         product = _product(external_id)
@@ -167,20 +156,15 @@ class ReplenishmentListView(generics.ListAPIView):
         "(at risk: soonest stock-out first; overstock: most weeks of cover first).",
         responses={
             200: serializers.ReplenishmentSerializer(many=True),
-            400: OpenApiResponse(description="Unknown `status`: `{status: [message]}`."),
-            **ERRORS,
-            404: NO_PAGE,
         },
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        query = serializers.ReplenishmentQuerySerializer(data=request.query_params)
-        if not query.is_valid():
-            raise ValidationError(query.errors)
+        query = query_validated(request.query_params, serializers.ReplenishmentQuerySerializer)
         frame = selectors.replenishment_frame()
-        status = query.validated_data["status"]
+        status = query["status"]
         if status == "at_risk":
             frame = selectors.replenishment_at_risk(frame=frame)
         elif status == "overstock":
@@ -199,8 +183,7 @@ class ForecastRunLatestView(APIView):
         description="The latest forecast run: its parameters, the models chosen and the backtest.",
         responses={
             200: serializers.ForecastRunSerializer,
-            **ERRORS,
-            404: OpenApiResponse(serializers.ErrorSerializer, description="No forecast run yet."),
+            404: error_response("No forecast run yet."),
         },
     )
     def get(self, request: Request) -> Response:

@@ -6,8 +6,7 @@ Nothing here loads a model: a request reads precomputed rows (a couple of indexe
 from django.conf import settings
 from django.http import Http404
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import viewsets
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
@@ -15,8 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.api import filters as api_filters
 from crm.api.pagination import StandardPagination
-from crm.api.permissions import customer_for_request
+from crm.api.permissions import NO_LINKED_CUSTOMER, customer_for_request
+from crm.api.query import query_validated
 from crm.models import Customer, Product
 from recommender.api import serializers
 from recommender.models import ModelVersion
@@ -30,21 +31,17 @@ from recommender.selectors import (
 # The API serves at most this many recommendations or neighbours per request.
 MAX_LIMIT = 100
 
-LIMIT_PARAMETER = OpenApiParameter(
-    "limit", OpenApiTypes.INT, description=f"How many to return (1-{MAX_LIMIT}).", required=False
-)
 
+class LimitQuerySerializer(drf_serializers.Serializer):
+    """The query of the list endpoints below; the schema takes its bounds from here."""
 
-class _LimitSerializer(drf_serializers.Serializer):
-    limit = drf_serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, required=False)
+    limit = drf_serializers.IntegerField(
+        min_value=1, max_value=MAX_LIMIT, required=False, help_text="How many to return."
+    )
 
 
 def _limit(request: Request, default: int | None) -> int | None:
-    if "limit" not in request.query_params:
-        return default
-    query = _LimitSerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data.get("limit", default)
+    return query_validated(request.query_params, LimitQuerySerializer).get("limit", default)
 
 
 def _recommendations_response(
@@ -90,7 +87,7 @@ class CustomerRecommendationListView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[LIMIT_PARAMETER], responses=serializers.RecommendationListSerializer)
+    @extend_schema(parameters=[LimitQuerySerializer], responses=serializers.RecommendationListSerializer)
     def get(self, request: Request, external_id: str) -> Response:
         limit = _limit(request, default=None)
         if request.user.is_staff:
@@ -110,7 +107,10 @@ class MyRecommendationListView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[LIMIT_PARAMETER], responses=serializers.RecommendationListSerializer)
+    @extend_schema(
+        parameters=[LimitQuerySerializer],
+        responses={200: serializers.RecommendationListSerializer, 404: NO_LINKED_CUSTOMER},
+    )
     def get(self, request: Request) -> Response:
         limit = _limit(request, default=None)
         customer = customer_for_request(request=request)
@@ -125,7 +125,7 @@ class SimilarProductListView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[LIMIT_PARAMETER], responses=serializers.SimilarProductListSerializer)
+    @extend_schema(parameters=[LimitQuerySerializer], responses=serializers.SimilarProductListSerializer)
     def get(self, request: Request, external_id: str) -> Response:
         limit = _limit(request, default=10)
         product = Product.objects.filter(external_id=external_id).first()
@@ -136,7 +136,7 @@ class SimilarProductListView(APIView):
         return Response(serializers.SimilarProductListSerializer(payload).data)
 
 
-class ModelVersionFilter(filters.FilterSet):
+class ModelVersionFilter(api_filters.FilterSet):
     status = filters.ChoiceFilter(choices=ModelVersion.Status.choices)
 
     class Meta:

@@ -4,6 +4,7 @@ Everything that differs between a laptop and production is read from the environ
 ``env`` reader; ``local``, ``test`` and ``production`` only change defaults.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,10 +32,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "django_celery_beat",
     "django_prometheus",
     "core",
@@ -55,7 +58,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: turns a locked-out form login into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "retail_site.urls"
@@ -115,12 +121,69 @@ if env("DATABASE_REPLICA_URL", default=""):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule on the password: Django tells validators when a password changed; this one then
+    # revokes the login's API tokens.
+    {"NAME": "crm.api.authentication.ApiTokensRevokedOnPasswordChange"},
 ]
+
+# --- Content-Security-Policy (django-csp) -------------------------------------------------------
+# Every page: scripts, styles, pictures and fonts only from this site, no inline script or handler (they
+# live in static/js), no plugins, no framing. Style attributes stay allowed (a progress bar's width); they
+# cannot run code. The API documentation pages relax style elements for Swagger UI and Redoc
+# (retail_site/api_urls.py). CSP_REPORT_URI, if set, receives the browsers' violation reports.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        **({"report-uri": [env("CSP_REPORT_URI")]} if env("CSP_REPORT_URI", default="") else {}),
+    }
+}
+
+# --- Logins -----------------------------------------------------------------------------------
+# Failed logins (the API's token login, /accounts/login/, /admin/login/) are counted by django-axes per
+# client address and, apart, per account; LOGIN_FAILURE_LIMIT failures lock that address or account out
+# of logging in (429) for LOGIN_LOCKOUT_MINUTES. A successful login clears its count.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "crm.api.client.client_address"
+AXES_LOCKOUT_CALLABLE = "crm.api.errors.login_lockout"
+# How many reverse proxies in front of the web process append to X-Forwarded-For. 0: the header is not
+# trusted and the client is the connection's address (a client could otherwise pick its own address to
+# dodge rate limits and lockouts). Behind one load balancer that appends, 1.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+# API tokens (django-rest-knox): stored as SHA-512 digests, one per login on a device or integration,
+# expiring API_TOKEN_TTL_HOURS after they are issued (0: never), revoked by DELETE /api/auth/token/,
+# by crm.services.api_tokens, and when the login's password changes.
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=30 * 24)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS) if API_TOKEN_TTL_HOURS else None,
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
@@ -246,14 +309,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "crm.api.filters.OrderingFilter",
+        "crm.api.filters.SearchFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.AutoSchema",
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_CLASSES": [
         "crm.api.throttles.AnonWindowRateThrottle",
         "crm.api.throttles.UserWindowRateThrottle",
@@ -263,16 +327,25 @@ REST_FRAMEWORK = {
         "user": env("API_THROTTLE_USER", default="100000/hour"),
     },
 }
+# The API's schema and its documentation pages (/api/schema/, /api/docs/, /api/redoc/) are for staff
+# unless API_DOCS_PUBLIC is true: the schema maps every endpoint and parameter.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Retail CRM API",
     "DESCRIPTION": "Customers, catalogue, orders, behaviour, recommendations, segments and promotions.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["crm.api.permissions.ApiDocsPermission"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI and Redoc assets come from drf-spectacular-sidecar's static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PATH_CONVERTER_OVERRIDES": {"external_id": {"type": "string", "pattern": r"^[^/\x00]+$"}},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm.api.schema.operation_links",
+    ],
 }
 
 # LOG_FORMAT=json writes one JSON object per line (for a log shipper); plain text otherwise.

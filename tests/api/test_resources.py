@@ -136,11 +136,35 @@ def test_pagination_with_page_size_and_its_maximum(staff_client):
 
     first = staff_client.get("/api/customers/?page_size=3").json()
     third = staff_client.get("/api/customers/?page_size=3&page=3").json()
-    huge = staff_client.get("/api/customers/?page_size=100000").json()
+    largest = staff_client.get("/api/customers/?page_size=500").json()
 
     assert (first["count"], len(first["results"]), len(third["results"])) == (7, 3, 1)
     assert first["next"].endswith("page=2&page_size=3")
-    assert len(huge["results"]) == 7
+    assert len(largest["results"]) == 7
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter", "status"),
+    [
+        ("page_size=100000", "page_size", 400),
+        ("page_size=0", "page_size", 400),
+        ("page_size=ten", "page_size", 400),
+        ("page=0", "page", 400),
+        ("page=last", "page", 400),
+        ("page=99", None, 404),
+    ],
+)
+def test_a_page_or_page_size_out_of_range_is_refused_not_clamped(staff_client, query, parameter, status):
+    # the schema promises 1 <= page_size <= 500 and page >= 1: a client outside them is told, by name
+    CustomerFactory()
+
+    response = staff_client.get(f"/api/customers/?{query}")
+
+    assert response.status_code == status
+    if parameter:
+        assert list(response.json()) == [parameter]
+    else:
+        assert response.json() == {"detail": "Invalid page."}
 
 
 def _segment_in_one_run():

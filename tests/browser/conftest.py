@@ -64,13 +64,22 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def page(browser, live_server) -> Iterator:
-    """A fresh browser context (no cookies) on the live server; fails the test on a script error or
-    on a stylesheet, script or picture that does not load."""
+    """A fresh browser context (no cookies) on the live server; fails the test on a script error, a
+    Content-Security-Policy violation, or a stylesheet, script or picture that does not load."""
     context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, accept_downloads=True)
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    # A Content-Security-Policy violation is reported on the console only.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"{page.url}: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     # Refused pages (403) are part of the tests, so documents and fetches are judged by the tests.
     page.on(
         "response",

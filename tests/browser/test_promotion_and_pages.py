@@ -172,6 +172,12 @@ def test_the_main_pages_render_on_a_trained_shop(page, trained_shop):
     assert page.locator(".swagger-ui .opblock").count() > 10
     save_screenshot(page, "api-docs", full_page=False)
 
+    # the jobs list filters by kind as soon as one is chosen (a static script: no inline handler)
+    page.goto("/staff/jobs/")
+    with page.expect_navigation():
+        page.select_option("#kind", "train")
+    assert "kind=train" in page.url
+
     # the shopper's home and a product page with what is bought together with it
     page.context.clear_cookies()
     log_in(page, username="shopper", next_url="/")

@@ -1,19 +1,19 @@
 import datetime as dt
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm.models import Product
 from inventory.models import StockPolicy
 from inventory.services.forecasts import forecast_run_create
+from tests.api.tokens import api_token_for
 from tests.factories import StaffUserFactory, UserFactory
 from tests.inventory.conftest import AS_OF
 
 
 def client_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

@@ -1,0 +1,38 @@
+"""Django's own error pages, answered in the API's shape under ``/api/``: a URL that matches no API route
+(e.g. ``/api/promotions/-1/targets/``) is a JSON 404 like any other, not an HTML page."""
+
+from axes.helpers import get_cool_off
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+
+API_PREFIX = "/api/"
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Server error."}, status=500)
+    return defaults.server_error(request)
+
+
+def login_lockout(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
+) -> HttpResponse:
+    """django-axes' answer to a locked-out login (``AXES_LOCKOUT_CALLABLE``): the API's token login has
+    already answered in the API's shape; a login page gets a plain 429 saying when to try again."""
+    if request.path.startswith(API_PREFIX) and original_response is not None:
+        return original_response
+    cool_off = get_cool_off(request)
+    response = HttpResponse(
+        "Too many failed logins from this address or for this account; try again later.",
+        status=429,
+        content_type="text/plain; charset=utf-8",
+    )
+    if cool_off:
+        response["Retry-After"] = str(int(cool_off.total_seconds()))
+    return response
