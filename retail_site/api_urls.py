@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
+from crm.api import privacy_views
 from crm.api import views as crm_views
 from recommender.api import views as recommender_views
 
@@ -37,6 +38,19 @@ urlpatterns = [
         "products/<str:external_id>/similar/",
         recommender_views.SimilarProductListView.as_view(),
         name="product-similar",
+    ),
+    path(
+        "customers/<str:external_id>/erase/", privacy_views.CustomerEraseView.as_view(), name="customer-erase"
+    ),
+    path(
+        "customers/<str:external_id>/data-export/",
+        privacy_views.CustomerDataExportView.as_view(),
+        name="customer-data-export",
+    ),
+    path(
+        "customers/<str:external_id>/consent/",
+        privacy_views.CustomerConsentView.as_view(),
+        name="customer-consent",
     ),
     path("segments/", crm_views.SegmentRunLatestView.as_view(), name="segments"),
     path("segments/customers/", crm_views.CustomerSegmentListView.as_view(), name="segment-customers"),

@@ -17,6 +17,7 @@ from crm.api.pagination import StandardPagination
 from crm.api.permissions import customer_for_request
 from crm.api.throttles import IngestRateThrottle
 from crm.models import (
+    AuditEvent,
     BehaviourEvent,
     Customer,
     CustomerNote,
@@ -29,6 +30,7 @@ from crm.models import (
     PromotionTarget,
     SegmentRun,
 )
+from crm.selectors.marketing import promotion_target_list_exportable
 from crm.services.ingest import (
     INGEST_MAX_EVENTS,
     INGEST_MAX_ORDERS,
@@ -37,6 +39,7 @@ from crm.services.ingest import (
     events_ingest,
     orders_ingest,
 )
+from crm.services.privacy import audit_record
 
 EXTERNAL_ID_PATTERN = r"[^/]+"
 
@@ -175,9 +178,22 @@ class PromotionTargetListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[PromotionTarget]:
         if getattr(self, "swagger_fake_view", False):
             return PromotionTarget.objects.none()
-        if not Promotion.objects.filter(pk=self.kwargs["pk"]).exists():
+        promotion = Promotion.objects.filter(pk=self.kwargs["pk"]).first()
+        if promotion is None:
             raise Http404("No such promotion.")
-        return PromotionTarget.objects.filter(promotion_id=self.kwargs["pk"]).select_related("customer")
+        # Consent is checked now, not when the targets were computed: a withdrawal takes effect at once.
+        return promotion_target_list_exportable(promotion=promotion).select_related("customer")
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        audit_record(
+            action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
+            actor=request.user,
+            subject=f"targets of promotion {self.kwargs['pk']}",
+            via="api",
+            detail={"page": request.query_params.get("page", "1")},
+        )
+        return response
 
 
 class JobViewSet(StaffViewSet):

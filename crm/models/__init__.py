@@ -4,8 +4,13 @@ from .customers import Customer, CustomerNote
 from .jobs import Job
 from .marketing import CustomerSegment, Promotion, PromotionTarget, SegmentRun
 from .orders import Order, OrderLine
+from .privacy import AuditEvent, ConsentChannel, ConsentEvent, ErasureRecord
 
 __all__ = [
+    "AuditEvent",
+    "ConsentChannel",
+    "ConsentEvent",
+    "ErasureRecord",
     "BehaviourEvent",
     "Category",
     "Customer",

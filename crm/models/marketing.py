@@ -3,6 +3,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
+def consent_channel_for(promotion_channel: str) -> str:
+    """The consent (crm.models.ConsentChannel) a customer needs to be sent a promotion on this channel."""
+    return {"direct_mail": "post"}.get(promotion_channel, promotion_channel)
+
+
 class SegmentRun(models.Model):
     """One computation of RFM and lifetime-value segments for every customer, as of a date."""
 
@@ -119,6 +124,10 @@ class Promotion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def consent_channel(self) -> str:
+        return consent_channel_for(self.channel)
 
 
 class PromotionTarget(models.Model):

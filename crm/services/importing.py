@@ -79,9 +79,14 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, *, with_value: bool = True) -> str:
+        """Where and what is wrong; ``with_value=False`` leaves the cell's content out (for job rows,
+        which must not keep customers' data)."""
         where = f"line {self.line}" if self.line else "file"
         column = f", column {self.column}" if self.column else ""
-        value = f" (value {self.value!r})" if self.value else ""
+        value = f" (value {self.value!r})" if self.value and with_value else ""
         return f"{where}{column}: {self.message}{value}"
 
 
@@ -92,9 +97,12 @@ class ImportValidationError(ValueError):
         self.source = source
         self.errors = list(errors)
         self.error_count = error_count if error_count is not None else len(self.errors)
-        shown = "; ".join(str(error) for error in self.errors[:5])
+        super().__init__(self.summary())
+
+    def summary(self, *, with_values: bool = True) -> str:
+        shown = "; ".join(error.describe(with_value=with_values) for error in self.errors[:5])
         more = f" (and {self.error_count - 5} more)" if self.error_count > 5 else ""
-        super().__init__(f"{source}: {shown}{more}")
+        return f"{self.source}: {shown}{more}"
 
 
 @dataclasses.dataclass
@@ -135,9 +143,12 @@ class ImportReport:
     def updated(self) -> int:
         return sum(getattr(self, entity).updated for entity in self.ENTITIES)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, with_values: bool = True) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["errors"] = [dataclasses.asdict(error) for error in self.errors]
+        if not with_values:
+            for error in data["errors"]:
+                error.pop("value")
         return data
 
     def summary_lines(self) -> list[str]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from crm.marketing import targeting, uplift
 from crm.models import Category, Customer, Job, Order, OrderLine, Product, Promotion, PromotionTarget
+from crm.models.marketing import consent_channel_for
 from crm.services.bulk import bulk_insert_rows
 from crm.services.jobs import job_create
 
@@ -81,14 +82,17 @@ def promotion_create(
         error("ends_on", f"The promotion ends ({ends_on}) before it starts ({starts_on}).")
     if channel not in Promotion.Channel.values:
         error("channel", f"Unknown channel {channel!r}; choose one of {', '.join(Promotion.Channel.values)}.")
-    consenting = Customer.objects.consenting().count()
+    consent_channel = consent_channel_for(channel)
+    consenting = (
+        Customer.objects.consenting(consent_channel).count() if channel in Promotion.Channel.values else 0
+    )
     if audience_size < 1:
         error("audience_size", "The audience must have at least one customer.")
-    elif audience_size > consenting:
+    elif channel in Promotion.Channel.values and audience_size > consenting:
         error(
             "audience_size",
             f"The audience ({audience_size:,}) is larger than the {consenting:,} customers "
-            "who consented to marketing.",
+            f"who consented to marketing by {consent_channel}.",
         )
     if not 0.0 <= control_share <= 0.5:
         error("control_share", f"Control share must lie between 0 and 0.5, not {control_share}.")
@@ -237,7 +241,10 @@ def promotion_compute_targets(
             [float(prices[pk]) * keep * settings.PROMOTION_MARGIN_RATE for pk in product_ids], dtype="float64"
         )
         customer_ids = np.fromiter(
-            Customer.objects.consenting().order_by("pk").values_list("pk", flat=True), dtype="int64"
+            Customer.objects.consenting(promotion.consent_channel)
+            .order_by("pk")
+            .values_list("pk", flat=True),
+            dtype="int64",
         )
         progress(0.1, f"Scoring {len(customer_ids):,} consenting customers")
         probabilities, model_version_id = _purchase_probabilities(customer_ids, product_ids)

@@ -54,7 +54,8 @@ def purchase_day_frame(*, until: dt.date) -> pd.DataFrame:
         output_field=DecimalField(max_digits=18, decimal_places=4),
     )
     rows = (
-        OrderLine.objects.filter(order__customer__isnull=False)
+        # Erased customers' orders stay for the books under one anonymous record, which is not a customer.
+        OrderLine.objects.filter(order__customer__isnull=False, order__customer__anonymous=False)
         .exclude(order__status=Order.Status.CANCELLED)
         # A sale order marked returned (in full) was refunded: its bought lines do not count.
         .exclude(order__status=Order.Status.RETURNED, quantity__gt=0)
