@@ -24,8 +24,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.models import Category, Customer, Order, OrderLine, Product
+from crm.models import Category, Customer, ErasureRecord, Order, OrderLine, Product
 from crm.services.bulk import bulk_insert_rows
+from crm.services.privacy import anonymous_customer, customer_subject
 
 Progress = Callable[[float, str], None]
 
@@ -129,6 +130,7 @@ class ImportReport:
     guest_orders: int = 0
     return_orders: int = 0
     non_product_lines: int = 0
+    erased_customers: int = 0
     errors: list[RowError] = dataclasses.field(default_factory=list)
     rejects_path: str = ""
     seconds: float = 0.0
@@ -168,6 +170,10 @@ class ImportReport:
             f"  in this file: {self.guest_orders} guest orders, {self.return_orders} return orders, "
             f"{self.non_product_lines} non-product lines"
         )
+        if self.erased_customers:
+            lines.append(
+                f"  {self.erased_customers} erased customers: their orders kept anonymous, not re-created"
+            )
         if self.rejects_path:
             lines.append(f"  rejected rows written to {self.rejects_path}")
         return lines
@@ -617,10 +623,27 @@ def _key_map(model, keys: Sequence[str]) -> dict[str, int]:
     return dict(zip(existing["external_id"], existing["pk"], strict=True))
 
 
+def _erased_customer_ids(external_ids: Sequence[str]) -> set[str]:
+    """The ids of customers who were erased: a file written before the erasure must not bring them back."""
+    if not ErasureRecord.objects.exists():
+        return set()
+    by_hash = {customer_subject(external_id): external_id for external_id in external_ids}
+    erased: set[str] = set()
+    for chunk in _chunks(list(by_hash), LOOKUP_CHUNK_KEYS):
+        found = ErasureRecord.objects.filter(subject_hash__in=chunk).values_list("subject_hash", flat=True)
+        erased.update(by_hash[subject] for subject in found)
+    return erased
+
+
 def _write_customers(orders: pd.DataFrame, *, report: ImportReport, now) -> dict[str, int]:
     named = orders[orders["customer_id"] != ""]
     if named.empty:
         return {}
+    # Orders of erased customers go to the anonymous record, as their earlier orders did.
+    erased = _erased_customer_ids(named["customer_id"].unique().tolist())
+    if erased:
+        report.erased_customers = len(erased)
+        named = named[~named["customer_id"].isin(erased)]
     country = _most_frequent(named, "customer_id", "country")
     wanted = pd.DataFrame({"external_id": named["customer_id"].unique()})
     wanted["country"] = wanted["external_id"].map(country).astype(object).fillna("").astype("str")
@@ -645,7 +668,11 @@ def _write_customers(orders: pd.DataFrame, *, report: ImportReport, now) -> dict
         changed["pk"] = changed["pk"].astype("int64")
         _update(Customer, changed, ["country", "updated_at"])
     report.customers = EntityCounts(created=len(new), updated=len(changed), unchanged=len(old) - len(changed))
-    return _key_map(Customer, wanted["external_id"].tolist())
+    keys = _key_map(Customer, wanted["external_id"].tolist())
+    if erased:
+        anonymous = anonymous_customer().pk
+        keys.update(dict.fromkeys(erased, anonymous))
+    return keys
 
 
 def _write_categories(rows: pd.DataFrame, *, report: ImportReport) -> dict[str, int]:
