@@ -324,7 +324,16 @@ def _as_text(series: pd.Series) -> pd.Series:
         return text
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return series.dt.strftime("%Y-%m-%dT%H:%M:%S%z").fillna("")
-    return series.astype("str").fillna("").str.strip()
+    text = series.astype("str").fillna("").str.strip()
+    # Our own CSV exports write text that could start a spreadsheet formula with a leading apostrophe
+    # (crm.csv_safety): reading such a file back gives the original text.
+    quoted = text.str.startswith("'")
+    if quoted.any():
+        text[quoted] = text[quoted].str.replace(_NEUTRALISED_CELL, "", regex=True)
+    return text
+
+
+_NEUTRALISED_CELL = r"^'(?=[=+\-@\t\r])"
 
 
 def _parse_datetimes(series: pd.Series, text: pd.Series, *, layout: str) -> pd.Series:

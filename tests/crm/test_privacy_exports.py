@@ -116,3 +116,24 @@ def test_export_recommendations_pseudonymized_and_safe(tmp_path):
     assert [(row["customer_id"], row["product_id"]) for row in rows] == [(pseudonymize("C9"), "'@P1")]
     assert recommendation.model_version.status == "active"
     assert not AuditEvent.objects.exists()
+
+
+def test_an_exported_file_with_neutralised_cells_imports_back_unchanged(tmp_path):
+    from crm.models import Customer, Order, Product
+    from crm.services.importing import import_order_file
+
+    customer = CustomerFactory(external_id="=C1")
+    for number, name in enumerate(HOSTILE_NAMES[:4]):
+        product = ProductFactory(external_id=f"@P{number}", name=name)
+        OrderLineFactory(order=OrderFactory(customer=customer), product=product, item_name="")
+    names = dict(Product.objects.values_list("external_id", "name"))
+    out = tmp_path / "orders.csv"
+    call_command("export_orders", "--out", str(out), stdout=io.StringIO())
+    Order.objects.all().delete()
+    Product.objects.all().delete()
+    Customer.objects.all().delete()
+
+    import_order_file(path=out)
+
+    assert dict(Product.objects.values_list("external_id", "name")) == names
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["=C1"]
