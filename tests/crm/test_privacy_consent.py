@@ -172,3 +172,25 @@ def test_reimporting_an_old_file_does_not_bring_an_erased_customer_back(tmp_path
     assert report.erased_customers == 1
     assert {order.customer.anonymous for order in Order.objects.all()} == {True}
     assert Order.objects.count() == 3 and ErasureRecord.objects.count() == 1
+
+
+def test_the_migration_puts_every_recorded_email_consent_into_the_history():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("crm.migrations.0002_data_protection")
+    changed_at = timezone.now() - dt.timedelta(days=100)
+    opted_in = CustomerFactory(email_opt_in=True, consent_changed_at=changed_at)
+    withdrew = CustomerFactory(email_opt_in=False, consent_changed_at=changed_at)
+    CustomerFactory(email_opt_in=False, consent_changed_at=None)
+
+    migration.email_consent_into_history(apps, None)
+
+    events = {
+        (event.customer_id, event.granted, event.at, event.source) for event in ConsentEvent.objects.all()
+    }
+    assert events == {
+        (opted_in.pk, True, changed_at, "migration"),
+        (withdrew.pk, False, changed_at, "migration"),
+    }
