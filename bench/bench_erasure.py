@@ -8,7 +8,7 @@ Needs a shop in the database named by DATABASE_URL, e.g. the 100k-customer synth
         --orders 200 --repeat 5
 
 Each repeat adds one customer with ``--orders`` orders (10 lines each), 50 behaviour events, a note, a
-segment row, a promotion target, consent history and a login, then erases them with ``customer_erase``.
+segment row, consent history and a login, then erases them with ``customer_erase``.
 Before the repeats it writes one model artifact whose History holds every customer of the shop (built
 from the database with ``recommender.ml``'s own code, no network: erasure rewrites the History only), so
 each erasure also rewrites a full-size artifact, as it would with a trained model on disk. Artifacts go
