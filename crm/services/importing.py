@@ -24,7 +24,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.models import Category, Customer, ErasureRecord, Order, OrderLine, Product
+from crm.models import Category, ConsentEvent, Customer, ErasureRecord, Order, OrderLine, Product
+from crm.models.customers import CONSENT_FIELDS
 from crm.services.bulk import bulk_insert_rows
 from crm.services.privacy import anonymous_customer, customer_subject
 
@@ -42,6 +43,15 @@ CANONICAL_COLUMNS = [
     "country",
 ]
 CANONICAL_REQUIRED = ["order_id", "customer_id", "product_id", "quantity", "unit_price", "ordered_at"]
+# Optional consent columns of the canonical layout, by the channel they set: yes / no, or empty to leave
+# the customer's consent as it is. Without these columns an import never changes consent.
+CONSENT_COLUMNS = {
+    "email_consent": "email",
+    "sms_consent": "sms",
+    "push_consent": "push",
+    "post_consent": "post",
+}
+CONSENT_VALUES = {"yes": "1", "y": "1", "true": "1", "1": "1", "no": "0", "n": "0", "false": "0", "0": "0"}
 # UCI Online Retail column names by canonical role; the second names are those of Online Retail II.
 UCI_COLUMNS = {
     "order_id": ("InvoiceNo", "Invoice"),
@@ -131,6 +141,7 @@ class ImportReport:
     return_orders: int = 0
     non_product_lines: int = 0
     erased_customers: int = 0
+    consent_changes: int = 0
     errors: list[RowError] = dataclasses.field(default_factory=list)
     rejects_path: str = ""
     seconds: float = 0.0
@@ -170,6 +181,8 @@ class ImportReport:
             f"  in this file: {self.guest_orders} guest orders, {self.return_orders} return orders, "
             f"{self.non_product_lines} non-product lines"
         )
+        if self.consent_changes:
+            lines.append(f"  consent: {self.consent_changes} changes, as the file says")
         if self.erased_customers:
             lines.append(
                 f"  {self.erased_customers} erased customers: their orders kept anonymous, not re-created"
@@ -298,7 +311,7 @@ def _source_columns(columns: list[str], layout: str) -> tuple[dict[str, str], li
     found: dict[str, str] = {}
     errors = []
     if layout == "canonical":
-        for role in CANONICAL_COLUMNS:
+        for role in [*CANONICAL_COLUMNS, *CONSENT_COLUMNS]:
             if role in columns:
                 found[role] = role
         missing = [role for role in CANONICAL_REQUIRED if role not in found]
@@ -409,6 +422,9 @@ def _normalise(
         .str.strip("/")
     )
     rows["country"] = text["country"].str.slice(0, 64)
+    consent_roles = [role for role in CONSENT_COLUMNS if role in columns]
+    for role in consent_roles:
+        rows[role] = text[role].str.lower().map(CONSENT_VALUES).fillna("")
     quantity = (
         raw[columns["quantity"]]
         if "quantity" in columns and pd.api.types.is_numeric_dtype(raw[columns["quantity"]].dtype)
@@ -446,6 +462,8 @@ def _normalise(
         ((text["ordered_at"] != "") & ordered_at.isna(), "ordered_at", "not an ISO 8601 date and time"),
         (rows["category"].str.len() > CATEGORY_PATH_MAX_LENGTH, "category", "category path is too long"),
     ]
+    for role in consent_roles:
+        checks.append(((text[role] != "") & (rows[role] == ""), role, "not yes or no"))
     error_frames = []
     for mask, role, message in checks:
         mask = mask.fillna(False) & ~blank
@@ -545,6 +563,7 @@ def _write_rows(rows: pd.DataFrame, *, layout: str, report: ImportReport, progre
     report.non_product_lines = int((~rows["is_product"]).sum())
 
     customer_pks = _write_customers(orders, report=report, now=now)
+    _write_consent(rows, customer_pks, report=report, now=now)
     category_pks = _write_categories(rows, report=report)
     product_pks = _write_products(rows, category_pks, report=report, now=now)
     progress(0.3, "Writing orders")
@@ -682,6 +701,54 @@ def _write_customers(orders: pd.DataFrame, *, report: ImportReport, now) -> dict
         anonymous = anonymous_customer().pk
         keys.update(dict.fromkeys(erased, anonymous))
     return keys
+
+
+def _write_consent(rows: pd.DataFrame, customer_pks: dict[str, int], *, report: ImportReport, now) -> None:
+    """Set consent where the file says so: per customer and channel, the value of their latest row.
+
+    A change is recorded in the consent history (source: import); erased customers are left alone.
+    """
+    consent_roles = [role for role in CONSENT_COLUMNS if role in rows.columns]
+    if not consent_roles:
+        return
+    anonymous = Customer.objects.filter(anonymous=True).values_list("pk", flat=True).first()
+    erased = {external_id for external_id, pk in customer_pks.items() if pk == anonymous}
+    events = []
+    for role in consent_roles:
+        channel = CONSENT_COLUMNS[role]
+        field = CONSENT_FIELDS[channel]
+        stated = (rows[role] != "") & (rows["customer_id"] != "")
+        given = rows.loc[stated, ["customer_id", "ordered_at", role]]
+        given = given[~given["customer_id"].isin(erased)]
+        if given.empty:
+            continue
+        latest = given.sort_values("ordered_at", kind="stable").drop_duplicates("customer_id", keep="last")
+        wanted = {
+            customer_pks[external_id]: value == "1"
+            for external_id, value in zip(latest["customer_id"], latest[role], strict=True)
+        }
+        current = {}
+        for chunk in _chunks(list(wanted), LOOKUP_CHUNK_KEYS):
+            current.update(Customer.objects.filter(pk__in=chunk).values_list("pk", field))
+        for granted in (True, False):
+            changed = [pk for pk, value in wanted.items() if value is granted and current.get(pk) != granted]
+            for chunk in _chunks(changed, LOOKUP_CHUNK_KEYS):
+                updates = {field: granted, "updated_at": now}
+                if channel == "email":
+                    updates["consent_changed_at"] = now
+                Customer.objects.filter(pk__in=chunk).update(**updates)
+            events += [
+                ConsentEvent(
+                    customer_id=pk,
+                    channel=channel,
+                    granted=granted,
+                    at=now,
+                    source=ConsentEvent.Source.IMPORT,
+                )
+                for pk in changed
+            ]
+    ConsentEvent.objects.bulk_create(events, batch_size=UPDATE_BATCH_SIZE)
+    report.consent_changes = len(events)
 
 
 def _write_categories(rows: pd.DataFrame, *, report: ImportReport) -> dict[str, int]:

@@ -194,3 +194,39 @@ def test_the_migration_puts_every_recorded_email_consent_into_the_history():
         (opted_in.pk, True, changed_at, "migration"),
         (withdrew.pk, False, changed_at, "migration"),
     }
+
+
+def test_an_import_sets_consent_where_the_file_says_so_and_keeps_the_history(tmp_path):
+    from crm.services.importing import ImportValidationError
+
+    CustomerFactory(external_id="alice", email_opt_in=False)
+    CustomerFactory(external_id="bob", email_opt_in=True)
+    file = tmp_path / "orders.csv"
+    file.write_text(
+        "order_id,customer_id,product_id,quantity,unit_price,ordered_at,email_consent,sms_consent\n"
+        "W1,alice,SKU-1,2,4.50,2024-03-01T10:00:00Z,no,\n"
+        "W2,alice,SKU-1,1,4.50,2024-04-01T10:00:00Z,yes,\n"  # the latest row says yes
+        "W3,bob,SKU-1,1,4.50,2024-04-02T10:00:00Z,,no\n"  # e-mail not stated: left as it is
+        "W4,carol,SKU-1,1,4.50,2024-04-03T10:00:00Z,Y,TRUE\n"
+    )
+
+    report = import_order_file(path=file)
+
+    consent = {
+        customer.external_id: (customer.email_opt_in, customer.sms_opt_in)
+        for customer in Customer.objects.all()
+    }
+    assert consent == {"alice": (True, False), "bob": (True, False), "carol": (True, True)}
+    events = ConsentEvent.objects.order_by("customer__external_id", "channel")
+    assert [(event.customer.external_id, event.channel, event.granted, event.source) for event in events] == [
+        ("alice", "email", True, "import"),
+        ("carol", "email", True, "import"),
+        ("carol", "sms", True, "import"),
+    ]
+    assert report.consent_changes == 3
+    # importing it again changes nothing
+    assert import_order_file(path=file).consent_changes == 0
+
+    file.write_text(file.read_text().replace(",Y,TRUE", ",maybe,TRUE"))
+    with pytest.raises(ImportValidationError, match="line 5, column email_consent: not yes or no"):
+        import_order_file(path=file)
