@@ -9,7 +9,6 @@ class RecommenderConfig(AppConfig):
         # crm never imports the recommender: the recommender tells crm how to erase, retain and
         # export what it keeps about customers.
         from crm.selectors.privacy import data_export_section_register
-
         from crm.services.privacy import erasure_hook_register, retention_hook_register
         from recommender.services import privacy
 
