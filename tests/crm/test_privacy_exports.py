@@ -104,7 +104,7 @@ def test_export_segments_and_targets_pseudonymized_without_emails(tmp_path):
 
 def test_export_recommendations_pseudonymized_and_safe(tmp_path):
     recommendation = RecommendationFactory(
-        customer=CustomerFactory(external_id="C9"), product=ProductFactory(external_id="@P1")
+        customer=CustomerFactory(external_id="C9"), product=ProductFactory(external_id="@P1"), rank=1
     )
     out = tmp_path / "recs.csv"
 
