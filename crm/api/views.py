@@ -13,11 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api import filters, serializers
+from crm.api.auditing import PersonalDataReadAudit
 from crm.api.pagination import StandardPagination
 from crm.api.permissions import customer_for_request
 from crm.api.throttles import IngestRateThrottle
 from crm.models import (
-    AuditEvent,
     BehaviourEvent,
     Customer,
     CustomerNote,
@@ -39,7 +39,6 @@ from crm.services.ingest import (
     events_ingest,
     orders_ingest,
 )
-from crm.services.privacy import audit_record
 
 EXTERNAL_ID_PATTERN = r"[^/]+"
 
@@ -66,7 +65,9 @@ class StaffViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = StandardPagination
 
 
-class CustomerViewSet(StaffViewSet):
+class CustomerViewSet(PersonalDataReadAudit, StaffViewSet):
+    audit_subject = "customers"
+    audit_subject_is_customer = True
     lookup_field = "external_id"
     lookup_value_regex = EXTERNAL_ID_PATTERN
     filterset_class = filters.CustomerFilter
@@ -101,7 +102,8 @@ class ProductViewSet(StaffViewSet):
     ordering = ["external_id"]
 
 
-class OrderViewSet(StaffViewSet):
+class OrderViewSet(PersonalDataReadAudit, StaffViewSet):
+    audit_subject = "orders"
     serializer_class = serializers.OrderSerializer
     queryset = orders_with_lines(Order.objects.all())
     lookup_field = "external_id"
@@ -129,8 +131,10 @@ class SegmentRunLatestView(APIView):
         return Response(serializers.SegmentRunSerializer(run).data)
 
 
-class CustomerSegmentListView(generics.ListAPIView):
+class CustomerSegmentListView(PersonalDataReadAudit, generics.ListAPIView):
     """Every customer's segment in the latest run."""
+
+    audit_subject = "customer segments"
 
     permission_classes = [IsAdminUser]
     pagination_class = StandardPagination
@@ -164,8 +168,10 @@ class PromotionViewSet(StaffViewSet):
     search_fields = ["name"]
 
 
-class PromotionTargetListView(generics.ListAPIView):
+class PromotionTargetListView(PersonalDataReadAudit, generics.ListAPIView):
     """The customers chosen for a promotion, best first; ``group`` tells target from control."""
+
+    audit_subject = "targets of promotion {pk}"
 
     permission_classes = [IsAdminUser]
     pagination_class = StandardPagination
@@ -183,17 +189,6 @@ class PromotionTargetListView(generics.ListAPIView):
             raise Http404("No such promotion.")
         # Consent is checked now, not when the targets were computed: a withdrawal takes effect at once.
         return promotion_target_list_exportable(promotion=promotion).select_related("customer")
-
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        response = super().list(request, *args, **kwargs)
-        audit_record(
-            action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
-            actor=request.user,
-            subject=f"targets of promotion {self.kwargs['pk']}",
-            via="api",
-            detail={"page": request.query_params.get("page", "1")},
-        )
-        return response
 
 
 class JobViewSet(StaffViewSet):

@@ -67,3 +67,19 @@ def test_a_shopper_downloads_only_their_own_data_through_the_api(
 ):
     assert shopper_client.get(f"/api/customers/{shopper.external_id}/data-export/").status_code == 200
     assert shopper_client.get("/api/customers/C-ERASE/data-export/").status_code == 404
+
+
+def test_staff_reads_of_personal_data_are_audited_without_the_search_or_the_id(staff_client, staff_user):
+    CustomerFactory(external_id="C-READ", name="Rita Reader")
+
+    assert staff_client.get("/api/customers/?search=Rita").status_code == 200
+    assert staff_client.get("/api/customers/C-READ/").status_code == 200
+    assert staff_client.get("/api/orders/").status_code == 200
+    assert staff_client.get("/api/customers/NOBODY/").status_code == 404
+
+    events = list(AuditEvent.objects.order_by("pk").values_list("actor", "action", "subject", "detail"))
+    assert events == [
+        (staff_user.pk, "personal_data_exported", "customers", {"page": "1"}),
+        (staff_user.pk, "personal_data_exported", pseudonymize("C-READ"), {"page": "1"}),
+        (staff_user.pk, "personal_data_exported", "orders", {"page": "1"}),
+    ]
