@@ -18,6 +18,7 @@ class Job(models.Model):
         SEGMENTS = "segments", "Compute segments"
         TARGETS = "targets", "Compute promotion targets"
         DEMO = "demo", "Demo data"
+        RETENTION = "retention", "Delete old personal data"
         OTHER = "other", "Other"
 
     class Status(models.TextChoices):

@@ -1,9 +1,10 @@
 """CSV responses of the portal, streamed row by row."""
 
-import csv
 from collections.abc import Iterable
 
 from django.http import StreamingHttpResponse
+
+from crm.csv_safety import csv_safe_writer
 
 
 class _Echo:
@@ -14,7 +15,7 @@ class _Echo:
 
 
 def csv_response(rows: Iterable[list], *, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+    writer = csv_safe_writer(_Echo())
     response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

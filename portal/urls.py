@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("portal.model_versions.urls")),
     path("", include("portal.imports.urls")),
     path("", include("portal.jobs.urls")),
+    path("", include("portal.audit.urls")),
     path("inventory/", include("portal.inventory.urls")),
 ]

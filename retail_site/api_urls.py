@@ -8,7 +8,7 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from crm.api import auth_views
+from crm.api import auth_views, privacy_views
 from crm.api import views as crm_views
 from inventory.api import views as inventory_views
 from recommender.api import views as recommender_views
@@ -63,6 +63,19 @@ urlpatterns = [
         "products/<external_id:external_id>/similar/",
         recommender_views.SimilarProductListView.as_view(),
         name="product-similar",
+    ),
+    path(
+        "customers/<str:external_id>/erase/", privacy_views.CustomerEraseView.as_view(), name="customer-erase"
+    ),
+    path(
+        "customers/<str:external_id>/data-export/",
+        privacy_views.CustomerDataExportView.as_view(),
+        name="customer-data-export",
+    ),
+    path(
+        "customers/<str:external_id>/consent/",
+        privacy_views.CustomerConsentView.as_view(),
+        name="customer-consent",
     ),
     path("segments/", crm_views.SegmentRunLatestView.as_view(), name="segments"),
     path("segments/customers/", crm_views.CustomerSegmentListView.as_view(), name="segment-customers"),

@@ -11,4 +11,7 @@ urlpatterns = [
     path("r/<int:product_id>/", shop.recommendation_click, name="recommendation_click"),
     path("orders/", shop.order_list, name="order_list"),
     path("orders/<int:order_id>/", shop.order_detail, name="order_detail"),
+    path("my-data/", shop.my_data, name="my_data"),
+    path("my-data/download/", shop.my_data_download, name="my_data_download"),
+    path("my-data/consent/", shop.my_consent, name="my_consent"),
 ]

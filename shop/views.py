@@ -4,22 +4,33 @@ Product views and recommendation clicks are recorded as behaviour events; showin
 records one impression per product with the model version that produced it.
 """
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from crm.models import BehaviourEvent, Customer, Order, OrderLine
+from crm.models import (
+    AuditEvent,
+    BehaviourEvent,
+    ConsentChannel,
+    ConsentEvent,
+    Customer,
+    Order,
+    OrderLine,
+)
 from crm.selectors.catalogue import (
     category_list,
     product_get_for_shop,
     product_list_for_shop,
     shopper_order_list,
 )
+from crm.selectors.privacy import consent_current, consent_history, customer_data_export
 from crm.services.behaviour import behaviour_event_record, behaviour_impressions_record
+from crm.services.privacy import audit_record, consent_set, customer_subject
 from recommender.models import ModelVersion
 from recommender.selectors import (
     recommendation_rows_for_customer,
@@ -168,3 +179,66 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = get_object_or_404(Order, pk=order_id, customer=customer)
     lines = OrderLine.objects.filter(order=order).select_related("product").order_by("line_number")
     return render(request, "shop/order_detail.html", {"order": order, "lines": list(lines)})
+
+
+# --- My data: access, portability and consent -------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_data(request: HttpRequest) -> HttpResponse:
+    """What the shop keeps about the shopper, their consent per channel, and the download."""
+    customer = shopper_customer(request)
+    context: dict = {"customer": customer}
+    if customer is not None:
+        current = consent_current(customer=customer)
+        context["channels"] = [
+            {"value": value, "label": label, "granted": current[value]}
+            for value, label in ConsentChannel.choices
+        ]
+        context["consent_history"] = list(consent_history(customer=customer)[:50])
+    return render(request, "shop/my_data.html", context)
+
+
+@login_required
+@require_GET
+def my_data_download(request: HttpRequest) -> HttpResponse:
+    """All of the shopper's data as one JSON file (access and portability)."""
+    customer = shopper_customer(request)
+    if customer is None:
+        raise Http404("Your login is not linked to a customer account.")
+    document = customer_data_export(customer=customer)
+    audit_record(
+        action=AuditEvent.Action.DATA_EXPORT_OPENED,
+        actor=request.user,
+        subject=customer_subject(customer),
+        via="shop",
+    )
+    response = JsonResponse(document, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return response
+
+
+@login_required
+@require_POST
+def my_consent(request: HttpRequest) -> HttpResponse:
+    """The shopper grants or withdraws marketing on one channel."""
+    customer = shopper_customer(request)
+    if customer is None:
+        raise Http404("Your login is not linked to a customer account.")
+    channel = request.POST.get("channel", "")
+    granted = request.POST.get("granted", "")
+    if channel not in ConsentChannel.values or granted not in ("yes", "no"):
+        return HttpResponseBadRequest("Choose a channel (email, sms, push, post) and yes or no.")
+    consent_set(
+        customer=customer,
+        channel=channel,
+        granted=granted == "yes",
+        source=ConsentEvent.Source.SHOP,
+        recorded_by=request.user,
+    )
+    label = ConsentChannel(channel).label
+    messages.success(
+        request, f"{label}: {'you will hear from us' if granted == 'yes' else 'no more marketing'}."
+    )
+    return redirect("shop:my_data")

@@ -18,6 +18,7 @@ def test_every_scheduled_task_exists():
         "recommender.tasks.scheduled_rescore_task",
         "crm.tasks.marketing.scheduled_segments_task",
         "inventory.tasks.scheduled_forecast_task",
+        "crm.tasks.privacy.scheduled_retention_task",
     }
     assert scheduled <= names
 

@@ -65,19 +65,20 @@ def test_the_readme_table_is_what_this_walk_runs():
 WALKED_OPTIONS = {
     "generate_demo_data": {"--customers", "--products", "--orders", "--seed"},
     "import_orders": {"--format", "--skip-invalid", "--rejects"},
-    "export_orders": {"--out"},
+    "export_orders": {"--out", "--pseudonymize"},
     "train_recommender": {"--wait", "--inline", "--no-activate"},
     "activate_model": set(),
-    "export_recommendations": {"--top", "--out", "--model-version"},
+    "export_recommendations": {"--top", "--out", "--model-version", "--pseudonymize"},
     "compute_segments": {"--as-of", "--wait"},
-    "export_segments": {"--out"},
+    "export_segments": {"--out", "--pseudonymize"},
     "compute_promotion_targets": {"--wait"},
-    "export_promotion_targets": {"--out"},
+    "export_promotion_targets": {"--out", "--pseudonymize"},
     "import_stock": set(),
     "forecast_demand": {"--as-of", "--horizon", "--wait"},
     "export_forecast": {"--out", "--freq"},
     "export_replenishment": {"--out"},
     "setup_demo": set(),
+    "erase_customer": {"--yes"},
 }
 
 
@@ -101,6 +102,10 @@ def test_every_documented_command_runs_with_its_documented_options(tmp_path, cel
     orders_csv = tmp_path / "orders.csv"
     run("export_orders", "--out", str(orders_csv))
     assert len(csv_rows(orders_csv)) > 1500
+    hashed_orders_csv = tmp_path / "orders-pseudonymized.csv"
+    run("export_orders", "--out", str(hashed_orders_csv), "--pseudonymize")
+    hashed_ids = {row["customer_id"] for row in csv_rows(hashed_orders_csv)} - {""}
+    assert hashed_ids and all(customer_id.startswith("p_") for customer_id in hashed_ids)
 
     # a version trained in this process and not served, then one trained by the worker and served
     run("train_recommender", "--inline", "--no-activate", "--force", "--config", FAST)
@@ -124,6 +129,18 @@ def test_every_documented_command_runs_with_its_documented_options(tmp_path, cel
     served_customers = Recommendation.objects.filter(model_version=served).values("customer").distinct()
     assert len(per_customer) == served_customers.count()
 
+    hashed_recs_csv = tmp_path / "recs-pseudonymized.csv"
+    run(
+        "export_recommendations",
+        "--top",
+        "10",
+        "--out",
+        str(hashed_recs_csv),
+        "--no-progress",
+        "--pseudonymize",
+    )
+    assert {row["customer_id"][:2] for row in csv_rows(hashed_recs_csv)} == {"p_"}
+
     # and of another version, by its id
     other_csv = tmp_path / "other.csv"
     run("export_recommendations", "--top", "5", "--out", str(other_csv), "--model-version", str(unserved.pk))
@@ -139,6 +156,9 @@ def test_every_documented_command_runs_with_its_documented_options(tmp_path, cel
     segments_csv = tmp_path / "segments.csv"
     run("export_segments", "--out", str(segments_csv))
     assert len(csv_rows(segments_csv)) > 0
+    hashed_segments_csv = tmp_path / "segments-pseudonymized.csv"
+    run("export_segments", "--out", str(hashed_segments_csv), "--pseudonymize")
+    assert len(csv_rows(hashed_segments_csv)) == len(csv_rows(segments_csv))
 
     promotion = Promotion.objects.create(
         name="Walk",
@@ -152,6 +172,17 @@ def test_every_documented_command_runs_with_its_documented_options(tmp_path, cel
     targets_csv = tmp_path / "targets.csv"
     run("export_promotion_targets", str(promotion.pk), "--out", str(targets_csv))
     assert len(csv_rows(targets_csv)) > 0
+    hashed_targets_csv = tmp_path / "targets-pseudonymized.csv"
+    run("export_promotion_targets", str(promotion.pk), "--out", str(hashed_targets_csv), "--pseudonymize")
+    assert "email" not in csv_rows(hashed_targets_csv)[0]
+
+    # the right to be forgotten: a customer with orders, erased; the orders stay
+    erased = Customer.objects.filter(orders__isnull=False).first()
+    orders = erased.orders.count()
+    output = run("erase_customer", erased.external_id, "--yes")
+    assert f"{orders:,} orders kept anonymously" in output
+    assert not Customer.objects.filter(external_id=erased.external_id).exists()
+    assert Order.objects.filter(customer__anonymous=True).count() == orders
 
     # stock for every product, a forecast in the worker, and its exports
     from crm.models import Product

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from core.models import Job
 from crm.api import filters, serializers
+from crm.api.auditing import PersonalDataReadAudit
 from crm.api.pagination import StandardPagination
 from crm.api.permissions import NO_LINKED_CUSTOMER, customer_for_request
 from crm.api.schema import error_response
@@ -31,6 +32,7 @@ from crm.models import (
     PromotionTarget,
     SegmentRun,
 )
+from crm.selectors.marketing import promotion_target_list_exportable
 from crm.services.ingest import (
     INGEST_MAX_EVENTS,
     INGEST_MAX_ORDERS,
@@ -79,7 +81,9 @@ class StaffViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = StandardPagination
 
 
-class CustomerViewSet(StaffViewSet):
+class CustomerViewSet(PersonalDataReadAudit, StaffViewSet):
+    audit_subject = "customers"
+    audit_subject_is_customer = True
     lookup_field = "external_id"
     lookup_value_regex = EXTERNAL_ID_PATTERN
     filterset_class = filters.CustomerFilter
@@ -114,7 +118,8 @@ class ProductViewSet(StaffViewSet):
     ordering = ["external_id"]
 
 
-class OrderViewSet(StaffViewSet):
+class OrderViewSet(PersonalDataReadAudit, StaffViewSet):
+    audit_subject = "orders"
     serializer_class = serializers.OrderSerializer
     queryset = orders_with_lines(Order.objects.all())
     lookup_field = "external_id"
@@ -147,8 +152,10 @@ class SegmentRunLatestView(APIView):
         return Response(serializers.SegmentRunSerializer(run).data)
 
 
-class CustomerSegmentListView(generics.ListAPIView):
+class CustomerSegmentListView(PersonalDataReadAudit, generics.ListAPIView):
     """Every customer's segment in the latest run."""
+
+    audit_subject = "customer segments"
 
     permission_classes = [IsAdminUser]
     pagination_class = StandardPagination
@@ -182,8 +189,10 @@ class PromotionViewSet(StaffViewSet):
     search_fields = ["name"]
 
 
-class PromotionTargetListView(generics.ListAPIView):
+class PromotionTargetListView(PersonalDataReadAudit, generics.ListAPIView):
     """The customers chosen for a promotion, best first; ``group`` tells target from control."""
+
+    audit_subject = "targets of promotion {pk}"
 
     permission_classes = [IsAdminUser]
     pagination_class = StandardPagination
@@ -196,9 +205,11 @@ class PromotionTargetListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[PromotionTarget]:
         if getattr(self, "swagger_fake_view", False):
             return PromotionTarget.objects.none()
-        if not Promotion.objects.filter(pk=self.kwargs["pk"]).exists():
+        promotion = Promotion.objects.filter(pk=self.kwargs["pk"]).first()
+        if promotion is None:
             raise Http404("No such promotion.")
-        return PromotionTarget.objects.filter(promotion_id=self.kwargs["pk"]).select_related("customer")
+        # Consent is checked now, not when the targets were computed: a withdrawal takes effect at once.
+        return promotion_target_list_exportable(promotion=promotion).select_related("customer")
 
 
 class JobViewSet(StaffViewSet):

@@ -3,8 +3,13 @@ from .catalogue import Category, Product
 from .customers import Customer, CustomerNote
 from .marketing import CustomerSegment, Promotion, PromotionTarget, SegmentRun
 from .orders import Order, OrderLine
+from .privacy import AuditEvent, ConsentChannel, ConsentEvent, ErasureRecord
 
 __all__ = [
+    "AuditEvent",
+    "ConsentChannel",
+    "ConsentEvent",
+    "ErasureRecord",
     "BehaviourEvent",
     "Category",
     "Customer",

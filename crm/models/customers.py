@@ -1,10 +1,18 @@
 from django.conf import settings
 from django.db import models
 
+# The Customer field holding the current consent of each marketing channel (crm.models.ConsentChannel).
+CONSENT_FIELDS = {"email": "email_opt_in", "sms": "sms_opt_in", "push": "push_opt_in", "post": "post_opt_in"}
+
 
 class CustomerQuerySet(models.QuerySet):
-    def consenting(self) -> "CustomerQuerySet":
-        return self.filter(email_opt_in=True)
+    def consenting(self, channel: str = "email") -> "CustomerQuerySet":
+        """Customers who consent, now, to marketing on ``channel`` (email, sms, push, post)."""
+        return self.filter(**{CONSENT_FIELDS[channel]: True})
+
+    def identified(self) -> "CustomerQuerySet":
+        """Real customers: without the one anonymous record that keeps erased customers' orders."""
+        return self.filter(anonymous=False)
 
 
 class Customer(models.Model):
@@ -17,6 +25,20 @@ class Customer(models.Model):
     signed_up_at = models.DateTimeField(null=True, blank=True)
     email_opt_in = models.BooleanField(default=False, help_text="Consented to marketing e-mail.")
     consent_changed_at = models.DateTimeField(null=True, blank=True)
+    sms_opt_in = models.BooleanField(default=False, db_default=False, help_text="Consented to marketing SMS.")
+    push_opt_in = models.BooleanField(
+        default=False, db_default=False, help_text="Consented to marketing app pushes."
+    )
+    post_opt_in = models.BooleanField(
+        default=False, db_default=False, help_text="Consented to marketing by post."
+    )
+    # db_default: bulk loaders that name their columns (COPY) leave these to the database.
+    anonymous = models.BooleanField(
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text="The single record that keeps the orders of erased customers for the books.",
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -33,6 +55,11 @@ class Customer(models.Model):
     class Meta:
         ordering = ["external_id"]
         indexes = [models.Index(fields=["email_opt_in", "country"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["anonymous"], condition=models.Q(anonymous=True), name="one_anonymous_customer"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name or f"Customer {self.external_id}"

@@ -1,11 +1,13 @@
 """Reads of segments and promotion targets for the portal, the API and the exports."""
 
-import csv
 from typing import IO
 
 from django.db.models import Count, Q, QuerySet
 
+from crm.csv_safety import csv_safe_writer
 from crm.models import Customer, CustomerSegment, Promotion, PromotionTarget, SegmentRun
+from crm.models.customers import CONSENT_FIELDS
+from crm.pseudonyms import pseudonymize
 
 # Churn risk above which a high-value customer counts as at risk.
 AT_RISK_CHURN_THRESHOLD = 0.5
@@ -27,6 +29,8 @@ SEGMENT_EXPORT_COLUMNS = (
     "churn_risk",
 )
 TARGET_EXPORT_COLUMNS = ("customer_id", "email", "group", "rank", "score", "expected_value")
+# A pseudonymized file names customers by their keyed hash only: no e-mail.
+TARGET_PSEUDONYMIZED_COLUMNS = ("customer_id", "group", "rank", "score", "expected_value")
 
 
 def segment_run_latest() -> SegmentRun | None:
@@ -101,11 +105,16 @@ def customer_segment_latest(*, customer: Customer) -> CustomerSegment | None:
 
 
 def segment_export_csv(
-    *, run: SegmentRun, out: IO[str], segments: QuerySet[CustomerSegment] | None = None
+    *,
+    run: SegmentRun,
+    out: IO[str],
+    segments: QuerySet[CustomerSegment] | None = None,
+    pseudonymized: bool = False,
 ) -> int:
     """Write the run's segments (or ``segments`` of it, in their order) as CSV with the retailer's
-    customer ids; returns the row count. The one layout of every segments file."""
-    writer = csv.writer(out)
+    customer ids (or, ``pseudonymized``, their keyed hashes); returns the row count. The one layout of
+    every segments file."""
+    writer = csv_safe_writer(out)
     writer.writerow(SEGMENT_EXPORT_COLUMNS)
     if segments is None:
         segments = CustomerSegment.objects.filter(run=run).order_by("customer__external_id")
@@ -127,7 +136,7 @@ def segment_export_csv(
     ):
         writer.writerow(
             [
-                external_id,
+                pseudonymize(external_id) if pseudonymized else external_id,
                 group,
                 r,
                 f,
@@ -169,17 +178,30 @@ def promotion_target_list(*, promotion: Promotion, group: str | None = None) -> 
     return targets.filter(group=group) if group else targets
 
 
-def promotion_targets_csv(*, promotion: Promotion, out: IO[str]) -> int:
-    """Write the promotion's targets (both groups, by rank) as CSV; returns the row count."""
-    writer = csv.writer(out)
-    writer.writerow(TARGET_EXPORT_COLUMNS)
+def promotion_target_list_exportable(*, promotion: Promotion) -> QuerySet[PromotionTarget]:
+    """The targets that may leave the shop now: those whose customer consents, at this moment, to the
+    promotion's channel. Someone who withdrew after the targets were computed is left out."""
+    consent_field = CONSENT_FIELDS[promotion.consent_channel]
+    return PromotionTarget.objects.filter(promotion=promotion, **{f"customer__{consent_field}": True})
+
+
+def promotion_targets_csv(*, promotion: Promotion, out: IO[str], pseudonymized: bool = False) -> int:
+    """Write the promotion's consenting targets (both groups, by rank) as CSV; returns the row count.
+
+    ``pseudonymized`` names customers by their keyed hash and leaves the e-mail out.
+    """
+    writer = csv_safe_writer(out)
+    writer.writerow(TARGET_PSEUDONYMIZED_COLUMNS if pseudonymized else TARGET_EXPORT_COLUMNS)
     rows = (
-        PromotionTarget.objects.filter(promotion=promotion)
+        promotion_target_list_exportable(promotion=promotion)
         .order_by("rank")
         .values_list("customer__external_id", "customer__email", "group", "rank", "score", "expected_value")
     )
     written = 0
     for external_id, email, group, rank, score, value in rows.iterator(chunk_size=5000):
-        writer.writerow([external_id, email, group, rank, f"{score:.6f}", f"{value:.4f}"])
+        if pseudonymized:
+            writer.writerow([pseudonymize(external_id), group, rank, f"{score:.6f}", f"{value:.4f}"])
+        else:
+            writer.writerow([external_id, email, group, rank, f"{score:.6f}", f"{value:.4f}"])
         written += 1
     return written

@@ -1,13 +1,14 @@
 """Exporting order history in the canonical order-lines layout, the same one the import reads."""
 
-import csv
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
+from crm.csv_safety import csv_safe_writer
 from crm.models import OrderLine
+from crm.pseudonyms import pseudonymize
 from crm.services.importing import CANONICAL_COLUMNS
 
 Progress = Callable[[float, str], None]
@@ -17,11 +18,13 @@ EXPORT_CHUNK_ROWS = 20_000
 EXPORT_FORMATS = {".csv": "csv", ".parquet": "parquet"}
 
 
-def export_order_lines(*, path: Path, progress: Progress | None = None) -> int:
+def export_order_lines(*, path: Path, progress: Progress | None = None, pseudonymized: bool = False) -> int:
     """Write every order line to ``path`` (CSV, or Parquet by extension); returns the lines written.
 
     Returns keep their negative quantities, guest orders an empty ``customer_id`` and non-product
     lines their ``item_code``, so importing the file into an empty database gives the same orders.
+    ``pseudonymized`` writes each customer's keyed hash instead of their id (the layout has no names
+    or e-mails).
     """
     path = Path(path)
     file_format = EXPORT_FORMATS.get(path.suffix.lower())
@@ -33,16 +36,16 @@ def export_order_lines(*, path: Path, progress: Progress | None = None) -> int:
     written = 0
     if file_format == "csv":
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = csv_safe_writer(handle)
             writer.writerow(CANONICAL_COLUMNS)
-            for row in _canonical_rows():
+            for row in _canonical_rows(pseudonymized=pseudonymized):
                 writer.writerow(row)
                 written += 1
                 if written % EXPORT_CHUNK_ROWS == 0:
                     report_progress(written / total, "Writing order lines")
     else:
         rows = []
-        for row in _canonical_rows():
+        for row in _canonical_rows(pseudonymized=pseudonymized):
             rows.append(row)
             written += 1
             if written % EXPORT_CHUNK_ROWS == 0:
@@ -53,7 +56,7 @@ def export_order_lines(*, path: Path, progress: Progress | None = None) -> int:
     return written
 
 
-def _canonical_rows() -> Iterator[tuple[str, ...]]:
+def _canonical_rows(*, pseudonymized: bool = False) -> Iterator[tuple[str, ...]]:
     lines = OrderLine.objects.order_by("order__placed_at", "order__external_id", "line_number").values_list(
         "order__external_id",
         "order__customer__external_id",
@@ -80,6 +83,8 @@ def _canonical_rows() -> Iterator[tuple[str, ...]]:
         placed_at,
         country,
     ) in lines.iterator(chunk_size=EXPORT_CHUNK_ROWS):
+        if customer_id and pseudonymized:
+            customer_id = pseudonymize(customer_id)
         yield (
             order_id,
             customer_id or "",

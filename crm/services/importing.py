@@ -25,7 +25,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.bulk import bulk_insert_rows
-from crm.models import Category, Customer, Order, OrderLine, Product
+from crm.models import Category, ConsentEvent, Customer, ErasureRecord, Order, OrderLine, Product
+from crm.models.customers import CONSENT_FIELDS
+from crm.services.privacy import anonymous_customer, customer_subject
 
 Progress = Callable[[float, str], None]
 
@@ -41,6 +43,15 @@ CANONICAL_COLUMNS = [
     "country",
 ]
 CANONICAL_REQUIRED = ["order_id", "customer_id", "product_id", "quantity", "unit_price", "ordered_at"]
+# Optional consent columns of the canonical layout, by the channel they set: yes / no, or empty to leave
+# the customer's consent as it is. Without these columns an import never changes consent.
+CONSENT_COLUMNS = {
+    "email_consent": "email",
+    "sms_consent": "sms",
+    "push_consent": "push",
+    "post_consent": "post",
+}
+CONSENT_VALUES = {"yes": "1", "y": "1", "true": "1", "1": "1", "no": "0", "n": "0", "false": "0", "0": "0"}
 # UCI Online Retail column names by canonical role; the second names are those of Online Retail II.
 UCI_COLUMNS = {
     "order_id": ("InvoiceNo", "Invoice"),
@@ -79,9 +90,14 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, *, with_value: bool = True) -> str:
+        """Where and what is wrong; ``with_value=False`` leaves the cell's content out (for job rows,
+        which must not keep customers' data)."""
         where = f"line {self.line}" if self.line else "file"
         column = f", column {self.column}" if self.column else ""
-        value = f" (value {self.value!r})" if self.value else ""
+        value = f" (value {self.value!r})" if self.value and with_value else ""
         return f"{where}{column}: {self.message}{value}"
 
 
@@ -92,9 +108,12 @@ class ImportValidationError(ValueError):
         self.source = source
         self.errors = list(errors)
         self.error_count = error_count if error_count is not None else len(self.errors)
-        shown = "; ".join(str(error) for error in self.errors[:5])
+        super().__init__(self.summary())
+
+    def summary(self, *, with_values: bool = True) -> str:
+        shown = "; ".join(error.describe(with_value=with_values) for error in self.errors[:5])
         more = f" (and {self.error_count - 5} more)" if self.error_count > 5 else ""
-        super().__init__(f"{source}: {shown}{more}")
+        return f"{self.source}: {shown}{more}"
 
 
 @dataclasses.dataclass
@@ -121,6 +140,8 @@ class ImportReport:
     guest_orders: int = 0
     return_orders: int = 0
     non_product_lines: int = 0
+    erased_customers: int = 0
+    consent_changes: int = 0
     errors: list[RowError] = dataclasses.field(default_factory=list)
     rejects_path: str = ""
     seconds: float = 0.0
@@ -135,9 +156,12 @@ class ImportReport:
     def updated(self) -> int:
         return sum(getattr(self, entity).updated for entity in self.ENTITIES)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, with_values: bool = True) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["errors"] = [dataclasses.asdict(error) for error in self.errors]
+        if not with_values:
+            for error in data["errors"]:
+                error.pop("value")
         return data
 
     def summary_lines(self) -> list[str]:
@@ -157,6 +181,12 @@ class ImportReport:
             f"  in this file: {self.guest_orders} guest orders, {self.return_orders} return orders, "
             f"{self.non_product_lines} non-product lines"
         )
+        if self.consent_changes:
+            lines.append(f"  consent: {self.consent_changes} changes, as the file says")
+        if self.erased_customers:
+            lines.append(
+                f"  {self.erased_customers} erased customers: their orders kept anonymous, not re-created"
+            )
         if self.rejects_path:
             lines.append(f"  rejected rows written to {self.rejects_path}")
         return lines
@@ -281,7 +311,7 @@ def _source_columns(columns: list[str], layout: str) -> tuple[dict[str, str], li
     found: dict[str, str] = {}
     errors = []
     if layout == "canonical":
-        for role in CANONICAL_COLUMNS:
+        for role in [*CANONICAL_COLUMNS, *CONSENT_COLUMNS]:
             if role in columns:
                 found[role] = role
         missing = [role for role in CANONICAL_REQUIRED if role not in found]
@@ -307,7 +337,16 @@ def _as_text(series: pd.Series) -> pd.Series:
         return text
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return series.dt.strftime("%Y-%m-%dT%H:%M:%S%z").fillna("")
-    return series.astype("str").fillna("").str.strip()
+    text = series.astype("str").fillna("").str.strip()
+    # Our own CSV exports write text that could start a spreadsheet formula with a leading apostrophe
+    # (crm.csv_safety): reading such a file back gives the original text.
+    quoted = text.str.startswith("'")
+    if quoted.any():
+        text[quoted] = text[quoted].str.replace(_NEUTRALISED_CELL, "", regex=True)
+    return text
+
+
+_NEUTRALISED_CELL = r"^'(?=[=+\-@\t\r])"
 
 
 def _parse_datetimes(series: pd.Series, text: pd.Series, *, layout: str) -> pd.Series:
@@ -383,6 +422,9 @@ def _normalise(
         .str.strip("/")
     )
     rows["country"] = text["country"].str.slice(0, 64)
+    consent_roles = [role for role in CONSENT_COLUMNS if role in columns]
+    for role in consent_roles:
+        rows[role] = text[role].str.lower().map(CONSENT_VALUES).fillna("")
     quantity = (
         raw[columns["quantity"]]
         if "quantity" in columns and pd.api.types.is_numeric_dtype(raw[columns["quantity"]].dtype)
@@ -420,6 +462,8 @@ def _normalise(
         ((text["ordered_at"] != "") & ordered_at.isna(), "ordered_at", "not an ISO 8601 date and time"),
         (rows["category"].str.len() > CATEGORY_PATH_MAX_LENGTH, "category", "category path is too long"),
     ]
+    for role in consent_roles:
+        checks.append(((text[role] != "") & (rows[role] == ""), role, "not yes or no"))
     error_frames = []
     for mask, role, message in checks:
         mask = mask.fillna(False) & ~blank
@@ -519,6 +563,7 @@ def _write_rows(rows: pd.DataFrame, *, layout: str, report: ImportReport, progre
     report.non_product_lines = int((~rows["is_product"]).sum())
 
     customer_pks = _write_customers(orders, report=report, now=now)
+    _write_consent(rows, customer_pks, report=report, now=now)
     category_pks = _write_categories(rows, report=report)
     product_pks = _write_products(rows, category_pks, report=report, now=now)
     progress(0.3, "Writing orders")
@@ -606,10 +651,27 @@ def _key_map(model, keys: Sequence[str]) -> dict[str, int]:
     return dict(zip(existing["external_id"], existing["pk"], strict=True))
 
 
+def _erased_customer_ids(external_ids: Sequence[str]) -> set[str]:
+    """The ids of customers who were erased: a file written before the erasure must not bring them back."""
+    if not ErasureRecord.objects.exists():
+        return set()
+    by_hash = {customer_subject(external_id): external_id for external_id in external_ids}
+    erased: set[str] = set()
+    for chunk in _chunks(list(by_hash), LOOKUP_CHUNK_KEYS):
+        found = ErasureRecord.objects.filter(subject_hash__in=chunk).values_list("subject_hash", flat=True)
+        erased.update(by_hash[subject] for subject in found)
+    return erased
+
+
 def _write_customers(orders: pd.DataFrame, *, report: ImportReport, now) -> dict[str, int]:
     named = orders[orders["customer_id"] != ""]
     if named.empty:
         return {}
+    # Orders of erased customers go to the anonymous record, as their earlier orders did.
+    erased = _erased_customer_ids(named["customer_id"].unique().tolist())
+    if erased:
+        report.erased_customers = len(erased)
+        named = named[~named["customer_id"].isin(erased)]
     country = _most_frequent(named, "customer_id", "country")
     wanted = pd.DataFrame({"external_id": named["customer_id"].unique()})
     wanted["country"] = wanted["external_id"].map(country).astype(object).fillna("").astype("str")
@@ -634,7 +696,59 @@ def _write_customers(orders: pd.DataFrame, *, report: ImportReport, now) -> dict
         changed["pk"] = changed["pk"].astype("int64")
         _update(Customer, changed, ["country", "updated_at"])
     report.customers = EntityCounts(created=len(new), updated=len(changed), unchanged=len(old) - len(changed))
-    return _key_map(Customer, wanted["external_id"].tolist())
+    keys = _key_map(Customer, wanted["external_id"].tolist())
+    if erased:
+        anonymous = anonymous_customer().pk
+        keys.update(dict.fromkeys(erased, anonymous))
+    return keys
+
+
+def _write_consent(rows: pd.DataFrame, customer_pks: dict[str, int], *, report: ImportReport, now) -> None:
+    """Set consent where the file says so: per customer and channel, the value of their latest row.
+
+    A change is recorded in the consent history (source: import); erased customers are left alone.
+    """
+    consent_roles = [role for role in CONSENT_COLUMNS if role in rows.columns]
+    if not consent_roles:
+        return
+    anonymous = Customer.objects.filter(anonymous=True).values_list("pk", flat=True).first()
+    erased = {external_id for external_id, pk in customer_pks.items() if pk == anonymous}
+    events = []
+    for role in consent_roles:
+        channel = CONSENT_COLUMNS[role]
+        field = CONSENT_FIELDS[channel]
+        stated = (rows[role] != "") & (rows["customer_id"] != "")
+        given = rows.loc[stated, ["customer_id", "ordered_at", role]]
+        given = given[~given["customer_id"].isin(erased)]
+        if given.empty:
+            continue
+        latest = given.sort_values("ordered_at", kind="stable").drop_duplicates("customer_id", keep="last")
+        wanted = {
+            customer_pks[external_id]: value == "1"
+            for external_id, value in zip(latest["customer_id"], latest[role], strict=True)
+        }
+        current = {}
+        for chunk in _chunks(list(wanted), LOOKUP_CHUNK_KEYS):
+            current.update(Customer.objects.filter(pk__in=chunk).values_list("pk", field))
+        for granted in (True, False):
+            changed = [pk for pk, value in wanted.items() if value is granted and current.get(pk) != granted]
+            for chunk in _chunks(changed, LOOKUP_CHUNK_KEYS):
+                updates = {field: granted, "updated_at": now}
+                if channel == "email":
+                    updates["consent_changed_at"] = now
+                Customer.objects.filter(pk__in=chunk).update(**updates)
+            events += [
+                ConsentEvent(
+                    customer_id=pk,
+                    channel=channel,
+                    granted=granted,
+                    at=now,
+                    source=ConsentEvent.Source.IMPORT,
+                )
+                for pk in changed
+            ]
+    ConsentEvent.objects.bulk_create(events, batch_size=UPDATE_BATCH_SIZE)
+    report.consent_changes = len(events)
 
 
 def _write_categories(rows: pd.DataFrame, *, report: ImportReport) -> dict[str, int]:

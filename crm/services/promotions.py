@@ -19,6 +19,7 @@ from core.models import Job
 from crm.marketing import targeting, uplift
 from crm.marketing.purchase_model import purchase_probabilities
 from crm.models import Category, Customer, Order, OrderLine, Product, Promotion, PromotionTarget
+from crm.models.marketing import consent_channel_for
 from crm.models.orders import line_amount
 
 logger = logging.getLogger(__name__)
@@ -73,14 +74,17 @@ def promotion_create(
         error("ends_on", f"The promotion ends ({ends_on}) before it starts ({starts_on}).")
     if channel not in Promotion.Channel.values:
         error("channel", f"Unknown channel {channel!r}; choose one of {', '.join(Promotion.Channel.values)}.")
-    consenting = Customer.objects.consenting().count()
+    consent_channel = consent_channel_for(channel)
+    consenting = (
+        Customer.objects.consenting(consent_channel).count() if channel in Promotion.Channel.values else 0
+    )
     if audience_size < 1:
         error("audience_size", "The audience must have at least one customer.")
-    elif audience_size > consenting:
+    elif channel in Promotion.Channel.values and audience_size > consenting:
         error(
             "audience_size",
             f"The audience ({audience_size:,}) is larger than the {consenting:,} customers "
-            "who consented to marketing.",
+            f"who consented to marketing by {consent_channel}.",
         )
     if not 0.0 <= control_share <= 0.5:
         error("control_share", f"Control share must lie between 0 and 0.5, not {control_share}.")
@@ -225,7 +229,10 @@ def promotion_compute_targets(
             [float(prices[pk]) * keep * settings.PROMOTION_MARGIN_RATE for pk in product_ids], dtype="float64"
         )
         customer_ids = np.fromiter(
-            Customer.objects.consenting().order_by("pk").values_list("pk", flat=True), dtype="int64"
+            Customer.objects.consenting(promotion.consent_channel)
+            .order_by("pk")
+            .values_list("pk", flat=True),
+            dtype="int64",
         )
         progress(0.1, f"Scoring {len(customer_ids):,} consenting customers")
         probabilities, model_version_id = _purchase_probabilities(customer_ids, product_ids)

@@ -53,8 +53,9 @@ def purchase_day_frame(*, until: dt.date) -> pd.DataFrame:
     """
     amount = line_amount()
     rows = (
+        # Erased customers' orders stay for the books under one anonymous record, which is not a customer.
         OrderLine.objects.net_of_returns()
-        .filter(order__customer__isnull=False)
+        .filter(order__customer__isnull=False, order__customer__anonymous=False)
         .filter(order__placed_at__date__lte=until)
         .annotate(day=TruncDate("order__placed_at"))
         .values("order__customer_id", "day")

@@ -3,3 +3,4 @@
 from .imports import *  # noqa: F403
 from .maintenance import *  # noqa: F403
 from .marketing import *  # noqa: F403
+from .privacy import *  # noqa: F403

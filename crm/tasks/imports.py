@@ -6,6 +6,7 @@ from celery import shared_task
 
 from core.jobs import job_create, job_fail, job_running, job_succeed
 from crm.services.importing import ImportValidationError, import_order_file
+from crm.services.privacy import import_upload_discard
 
 
 @shared_task
@@ -23,15 +24,23 @@ def import_orders_task(job_id: int) -> None:
                 progress=reporter,
             )
         except ImportValidationError as error:
-            # A bad file is an answer for the person who uploaded it, not a crash of the worker.
-            errors = "\n".join(str(row_error) for row_error in error.errors)
-            job_fail(job_id=job_id, error=f"{error}\n\n{errors}", message=f"{error.error_count} bad rows")
+            # A bad file is an answer for the person who uploaded it, not a crash of the worker. The
+            # job says where and what is wrong, never the rows' values (they may be personal data).
+            errors = "\n".join(row_error.describe(with_value=False) for row_error in error.errors)
+            job_fail(
+                job_id=job_id,
+                error=f"{error.summary(with_values=False)}\n\n{errors}",
+                message=f"{error.error_count} bad rows",
+            )
+            # The upload has served its purpose: it is not kept (it holds customers' personal data).
+            import_upload_discard(path=params["path"])
             return
         job_succeed(
             job_id=job_id,
-            result=report.to_dict(),
+            result=report.to_dict(with_values=False),
             message=f"{report.rows_imported} rows imported, {report.rows_rejected} rejected",
         )
+        import_upload_discard(path=params["path"])
 
 
 def import_orders_enqueue(

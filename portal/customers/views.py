@@ -6,10 +6,11 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.models import Customer
+from crm.models import AuditEvent, Customer
 from crm.selectors import customers as customer_selectors
 from crm.selectors import marketing
 from crm.services.customers import customer_note_create
+from crm.services.privacy import audit_record, customer_subject
 from portal.csv import csv_response
 from portal.customers.forms import CustomerFilterForm, CustomerNoteForm
 from portal.guards import staff_required
@@ -49,6 +50,12 @@ def customer_list_csv(request: HttpRequest) -> StreamingHttpResponse:
     customers = customer_selectors.customer_list(
         filters=form.to_filters(), run_id=customer_selectors.segment_run_latest_id()
     )
+    audit_record(
+        action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
+        actor=request.user,
+        via="portal",
+        detail={"file": "customers.csv", "filters": form.data.urlencode() if form.is_bound else ""},
+    )
     return csv_response(customer_selectors.customer_csv_rows(customers), filename="customers.csv")
 
 
@@ -69,6 +76,12 @@ def _customer_detail_context(customer: Customer, note_form: CustomerNoteForm) ->
 @require_GET
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer.objects.select_related("user"), pk=customer_id)
+    audit_record(
+        action=AuditEvent.Action.CUSTOMER_VIEWED,
+        actor=request.user,
+        subject=customer_subject(customer),
+        via="portal",
+    )
     return render(
         request, "staff/customer_detail.html", _customer_detail_context(customer, CustomerNoteForm())
     )

@@ -66,7 +66,7 @@ def model_train(request: HttpRequest) -> HttpResponse:
 def model_activate(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(ModelVersion, pk=version_id)
     try:
-        model_version_activate(model_version=version)
+        model_version_activate(model_version=version, actor=request.user, via="portal")
     except ValueError as exc:
         messages.error(request, str(exc))
     else:

@@ -8,9 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from core.selectors import job_latest_for_promotion
-from crm.models import Promotion
+from crm.models import AuditEvent, Promotion
 from crm.selectors import marketing
 from crm.services import promotions
+from crm.services.privacy import audit_record
 from crm.tasks.marketing import promotion_targets_enqueue
 from portal.guards import staff_required
 from portal.promotions.forms import PromotionForm
@@ -108,5 +109,11 @@ def promotion_targets_csv(request: HttpRequest, promotion_id: int) -> HttpRespon
     promotion = get_object_or_404(Promotion, pk=promotion_id)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="promotion-{promotion.pk}-targets.csv"'
-    marketing.promotion_targets_csv(promotion=promotion, out=response)
+    count = marketing.promotion_targets_csv(promotion=promotion, out=response)
+    audit_record(
+        action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
+        actor=request.user,
+        via="portal",
+        detail={"file": "promotion targets", "promotion": promotion.pk, "rows": count},
+    )
     return response

@@ -7,8 +7,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.models import Job
 from core.selectors import job_latest_unfinished
-from crm.models import CustomerSegment
+from crm.models import AuditEvent, CustomerSegment
 from crm.selectors import marketing
+from crm.services.privacy import audit_record
 from crm.tasks.marketing import segments_enqueue
 from portal.charts import hbar_chart_svg
 from portal.guards import staff_required
@@ -84,7 +85,13 @@ def segments_csv(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = (
         f'attachment; filename="segments-{run.as_of:%Y-%m-%d}{"-" + suffix if suffix else ""}.csv"'
     )
-    marketing.segment_export_csv(run=run, out=response, segments=segment_list)
+    count = marketing.segment_export_csv(run=run, out=response, segments=segment_list)
+    audit_record(
+        action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
+        actor=request.user,
+        via="portal",
+        detail={"file": "segments", "run": run.pk, "list": chosen, "group": group, "rows": count},
+    )
     return response
 
 

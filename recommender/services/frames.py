@@ -14,9 +14,10 @@ FETCH_CHUNK_SIZE = 50_000
 
 def order_line_frame(*, until: dt.datetime | None = None) -> pd.DataFrame:
     """Order lines of known customers and catalogue products, returns included (negative quantity)."""
-    queryset = OrderLine.objects.filter(product__isnull=False, order__customer__isnull=False).exclude(
-        order__status=Order.Status.CANCELLED
-    )
+    # Erased customers' orders (kept for the books under the anonymous record) are never learnt from.
+    queryset = OrderLine.objects.filter(
+        product__isnull=False, order__customer__isnull=False, order__customer__anonymous=False
+    ).exclude(order__status=Order.Status.CANCELLED)
     if until is not None:
         queryset = queryset.filter(order__placed_at__lt=until)
     rows = queryset.values_list(
@@ -59,7 +60,7 @@ def product_frame() -> pd.DataFrame:
 
 
 def customer_frame() -> pd.DataFrame:
-    rows = Customer.objects.values_list("id", "country")
+    rows = Customer.objects.identified().values_list("id", "country")
     frame = pd.DataFrame.from_records(list(rows), columns=["customer_id", "country"])
     frame["customer_id"] = frame["customer_id"].astype("int64")
     frame["country"] = frame["country"].fillna("").astype(str)

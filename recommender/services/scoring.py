@@ -3,6 +3,7 @@
 import functools
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -13,6 +14,7 @@ from core.bulk import bulk_insert_rows
 from core.jobs import JobReporter
 from crm.models import OrderLine, Product
 from inventory.selectors import product_ids_at_risk_before_delivery
+from recommender.ml.forget import HISTORY_FILE
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
 from recommender.reasons import ReasonRenderer
 from recommender.services import frames
@@ -25,23 +27,31 @@ POPULAR_PER_COUNTRY = 50
 
 
 @functools.lru_cache(maxsize=2)
-def _load_artifact(path: str, version_id: int):
+def _load_artifact(path: str, version_id: int, written_at_ns: int):
     from recommender import ml
 
     return ml.TrainedRecommender.load(path)
 
 
 def trained_model_for(model_version: ModelVersion):
-    """The version's trained model, loaded once per worker process (never in a web request)."""
+    """The version's trained model, loaded once per worker process (never in a web request).
+
+    Keyed by when the artifact's History was written, so a worker never keeps serving statistics of
+    a customer that an erasure has rewritten out of the file.
+    """
     if not model_version.artifact_path:
         raise ValueError(f"Model version {model_version.pk} has no artifact.")
-    return _load_artifact(model_version.artifact_path, model_version.pk)
+    history = Path(model_version.artifact_path) / HISTORY_FILE
+    written_at_ns = history.stat().st_mtime_ns if history.exists() else 0
+    return _load_artifact(model_version.artifact_path, model_version.pk, written_at_ns)
 
 
 def scored_customer_ids() -> np.ndarray:
     """Customers with at least one catalogue purchase: the ones a model can personalise for."""
     ids = (
-        OrderLine.objects.filter(product__isnull=False, order__customer__isnull=False)
+        OrderLine.objects.filter(
+            product__isnull=False, order__customer__isnull=False, order__customer__anonymous=False
+        )
         .order_by()
         .values_list("order__customer_id", flat=True)
         .distinct()

@@ -13,6 +13,7 @@ from core.jobs import JobReporter, job_create
 from core.models import Job
 from recommender.models import ModelVersion
 from recommender.services import frames
+from recommender.services.privacy import artifacts_forget_missing_customers
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def model_version_train(*, model_version: ModelVersion, progress: JobReporter | 
         )
         directory = artifact_directory(model_version)
         trained.save(directory)
+        artifacts_forget_missing_customers(directory)
         model_version.refresh_from_db()
         model_version.status = ModelVersion.Status.READY
         model_version.params = {**model_version.params, **trained.params}

@@ -261,6 +261,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.tasks.scheduled_forecast_task",
         "schedule": crontab(hour=4, minute=0),
     },
+    "nightly-retention": {
+        "task": "crm.tasks.privacy.scheduled_retention_task",
+        "schedule": crontab(hour=4, minute=15),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -382,3 +386,11 @@ DEMO_WEB_PORT = env.int("WEB_PORT", default=8000)
 PROMOTION_MARGIN_RATE = env.float("PROMOTION_MARGIN_RATE", default=0.3)
 # Predicted 12-month CLV is spend x this rate (1.0: revenue, not margin).
 CLV_MARGIN_RATE = env.float("CLV_MARGIN_RATE", default=1.0)
+
+# --- Data protection --------------------------------------------------------------------------
+# Key of the keyed hash (HMAC-SHA256) that replaces customer ids in pseudonymized exports and names
+# erased customers. Keep it secret and stable: the same key gives the same pseudonyms in every export.
+# Empty: derived from SECRET_KEY.
+PSEUDONYMIZATION_KEY = env("PSEUDONYMIZATION_KEY", default="")
+# Behaviour events older than this are deleted by the nightly retention task.
+BEHAVIOUR_EVENT_RETENTION_DAYS = env.int("BEHAVIOUR_EVENT_RETENTION_DAYS", default=400)

@@ -34,6 +34,8 @@ ALLOWED = {
     "job_list": ALL,
     "job_detail": ALL,
     "job_status_json": ALL,
+    "audit_list": {DATA_ADMIN},
+    "audit_csv": {DATA_ADMIN},
     "inventory_overview": {BUYER},
     "inventory_forecast_now": {BUYER},
     "inventory_reorder_list": {BUYER},

@@ -4,7 +4,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from crm.models import AuditEvent
 from crm.services.exporting import export_order_lines
+from crm.services.privacy import audit_record
 
 
 class Command(BaseCommand):
@@ -13,6 +15,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--out", type=Path, required=True)
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--pseudonymize",
+            action="store_true",
+            help="Customers by keyed hash (PSEUDONYMIZATION_KEY), not by id; no names or e-mails.",
+        )
 
     def handle(self, *args, out: Path, no_progress: bool, **options) -> None:
         show_progress = not no_progress and sys.stderr.isatty()
@@ -24,7 +31,16 @@ class Command(BaseCommand):
                 bar.refresh()
 
             try:
-                written = export_order_lines(path=out, progress=progress)
+                written = export_order_lines(
+                    path=out, progress=progress, pseudonymized=options["pseudonymize"]
+                )
             except ValueError as error:
                 raise CommandError(str(error)) from error
+        if not options["pseudonymize"]:
+            audit_record(
+                action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
+                subject=f"export_orders to {out}",
+                via="command",
+                detail={"rows": written},
+            )
         self.stdout.write(f"{written} order lines written to {out}")

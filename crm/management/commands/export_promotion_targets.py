@@ -1,15 +1,24 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.models import Promotion
+from crm.models import AuditEvent, Promotion
 from crm.selectors.marketing import promotion_targets_csv
+from crm.services.privacy import audit_record
 
 
 class Command(BaseCommand):
-    help = "Write a promotion's targets and control group as CSV (customer id, e-mail, group, rank, score)."
+    help = (
+        "Write a promotion's targets and control group as CSV (customer id, e-mail, group, rank, score): "
+        "only customers who consent to the promotion's channel at the moment of export."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("promotion", type=int, help="Promotion id.")
         parser.add_argument("--out", required=True, help="CSV file to write ('-' for standard output).")
+        parser.add_argument(
+            "--pseudonymize",
+            action="store_true",
+            help="Customers by keyed hash (PSEUDONYMIZATION_KEY), not by id; no names or e-mails.",
+        )
 
     def handle(self, *args, **options):
         promotion = Promotion.objects.filter(pk=options["promotion"]).first()
@@ -20,8 +29,19 @@ class Command(BaseCommand):
                 f"Promotion {promotion.pk} has no computed targets (status {promotion.status})."
             )
         if options["out"] == "-":
-            written = promotion_targets_csv(promotion=promotion, out=self.stdout)
+            written = promotion_targets_csv(
+                promotion=promotion, out=self.stdout, pseudonymized=options["pseudonymize"]
+            )
         else:
             with open(options["out"], "w", newline="", encoding="utf-8") as out:
-                written = promotion_targets_csv(promotion=promotion, out=out)
+                written = promotion_targets_csv(
+                    promotion=promotion, out=out, pseudonymized=options["pseudonymize"]
+                )
+        if not options["pseudonymize"]:
+            audit_record(
+                action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
+                subject=f"export_promotion_targets of promotion {promotion.pk} to {options['out']}",
+                via="command",
+                detail={"rows": written},
+            )
         self.stderr.write(f"Wrote {written:,} targets of promotion {promotion.pk}.")

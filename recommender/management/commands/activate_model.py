@@ -16,7 +16,7 @@ class Command(BaseCommand):
         except ModelVersion.DoesNotExist as exc:
             raise CommandError(f"There is no model version {options['version']}.") from exc
         try:
-            version = model_version_activate(model_version=version)
+            version = model_version_activate(model_version=version, via="command")
         except ActivationError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"Model version {version.pk} is now served."))

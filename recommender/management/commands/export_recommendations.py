@@ -1,9 +1,12 @@
-import csv
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from crm.csv_safety import csv_safe_writer
+from crm.models import AuditEvent
+from crm.pseudonyms import pseudonymize
+from crm.services.privacy import audit_record
 from recommender.models import ModelVersion
 from recommender.selectors import recommendation_export_rows
 
@@ -22,6 +25,11 @@ class Command(BaseCommand):
             help="Export this model version instead of the served one (e.g. to compare before activating).",
         )
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--pseudonymize",
+            action="store_true",
+            help="Customers by keyed hash (PSEUDONYMIZATION_KEY), not by id; no names or e-mails.",
+        )
 
     def handle(self, *args, **options):
         if options["top"] < 1:
@@ -39,14 +47,22 @@ class Command(BaseCommand):
         total = version.timings.get("scored_customers")
         written = 0
         with out.open("w", newline="") as handle:
-            writer = csv.writer(handle)
+            writer = csv_safe_writer(handle)
             writer.writerow(["customer_id", "product_id", "rank", "score", "reason"])
             rows = recommendation_export_rows(model_version=version, top=options["top"])
             for row in tqdm(
                 rows, disable=options["no_progress"], unit=" rows", total=total and total * options["top"]
             ):
-                writer.writerow([row[0], row[1], row[2], f"{row[3]:.6f}", row[4]])
+                customer_id = pseudonymize(row[0]) if options["pseudonymize"] else row[0]
+                writer.writerow([customer_id, row[1], row[2], f"{row[3]:.6f}", row[4]])
                 written += 1
+        if not options["pseudonymize"]:
+            audit_record(
+                action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
+                subject=f"export_recommendations of model version {version.pk} to {out}",
+                via="command",
+                detail={"rows": written},
+            )
         self.stdout.write(
             self.style.SUCCESS(f"Wrote {written:,} recommendations of model version {version.pk} to {out}")
         )

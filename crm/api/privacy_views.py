@@ -1,0 +1,143 @@
+"""Customers' data rights over the API: erase a customer (staff), download a customer's data, read and
+change their consent per channel (staff, or the shopper for their own record)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.api.permissions import customer_for_request
+from crm.models import AuditEvent, ConsentChannel, ConsentEvent, Customer
+from crm.selectors.privacy import customer_consent_document, customer_data_export
+from crm.services.privacy import (
+    audit_record,
+    consent_set,
+    customer_erase,
+    customer_subject,
+    erasure_record_for,
+)
+
+ERASURE_RESPONSE = inline_serializer(
+    "ErasureResult",
+    {
+        "erased": serializers.BooleanField(),
+        "already_erased": serializers.BooleanField(),
+        "subject": serializers.CharField(help_text="The keyed hash that names the erased customer."),
+        "erased_at": serializers.DateTimeField(),
+        "counts": serializers.DictField(child=serializers.IntegerField()),
+    },
+)
+
+
+class CustomerEraseView(APIView):
+    """Erase a customer (right to be forgotten). Running it again answers ``already_erased``."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        request=None,
+        responses={200: ERASURE_RESPONSE, 404: OpenApiResponse(description="No such customer.")},
+    )
+    def post(self, request: Request, external_id: str) -> Response:
+        customer = Customer.objects.filter(external_id=external_id, anonymous=False).first()
+        if customer is None:
+            record = erasure_record_for(external_id)
+            if record is None:
+                raise NotFound(f"No customer with id {external_id!r}.")
+            return Response(
+                {
+                    "erased": True,
+                    "already_erased": True,
+                    "subject": record.subject_hash,
+                    "erased_at": record.erased_at.isoformat(),
+                    "counts": record.counts,
+                }
+            )
+        outcome = customer_erase(customer=customer, erased_by=request.user, via="api")
+        return Response(outcome.as_dict())
+
+
+class CustomerDataExportView(APIView):
+    """Everything kept about a customer, as one JSON document (staff; a shopper for their own id)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiResponse(description="The customer's data as JSON.")})
+    def get(self, request: Request, external_id: str) -> Response:
+        customer = customer_for_request(request=request, external_id=external_id)
+        document = customer_data_export(customer=customer)
+        audit_record(
+            action=AuditEvent.Action.DATA_EXPORT_OPENED,
+            actor=request.user,
+            subject=customer_subject(customer),
+            via="api",
+        )
+        response = Response(document)
+        response["Content-Disposition"] = 'attachment; filename="customer-data.json"'
+        return response
+
+
+class ConsentInputSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=ConsentChannel.choices)
+    granted = serializers.BooleanField()
+    lawful_basis = serializers.ChoiceField(
+        choices=ConsentEvent.LawfulBasis.choices, default=ConsentEvent.LawfulBasis.CONSENT
+    )
+
+
+CONSENT_RESPONSE = inline_serializer(
+    "CustomerConsent",
+    {
+        "current": serializers.DictField(child=serializers.BooleanField()),
+        "history": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class CustomerConsentView(APIView):
+    """A customer's marketing consent per channel (e-mail, SMS, push, post) with its history.
+
+    POST grants or withdraws one channel; the change is recorded with its source (``api`` for staff,
+    ``shop`` when the shopper changes their own) and lawful basis.
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: CONSENT_RESPONSE})
+    def get(self, request: Request, external_id: str) -> Response:
+        customer = customer_for_request(request=request, external_id=external_id)
+        return Response(customer_consent_document(customer=customer))
+
+    @extend_schema(request=ConsentInputSerializer, responses={200: CONSENT_RESPONSE})
+    def post(self, request: Request, external_id: str) -> Response:
+        customer = customer_for_request(request=request, external_id=external_id)
+        given = ConsentInputSerializer(data=request.data)
+        if not given.is_valid():
+            errors = [
+                {"field": field, "message": str(message)}
+                for field, messages in given.errors.items()
+                for message in messages
+            ]
+            return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        own = customer.user_id is not None and customer.user_id == request.user.pk
+        event = consent_set(
+            customer=customer,
+            channel=given.validated_data["channel"],
+            granted=given.validated_data["granted"],
+            lawful_basis=given.validated_data["lawful_basis"],
+            source=ConsentEvent.Source.SHOP if own else ConsentEvent.Source.API,
+            recorded_by=request.user,
+        )
+        if event is not None and not own:
+            audit_record(
+                action=AuditEvent.Action.CONSENT_CHANGED,
+                actor=request.user,
+                subject=customer_subject(customer),
+                via="api",
+                detail={"channel": event.channel, "granted": event.granted},
+            )
+        customer.refresh_from_db()
+        return Response(customer_consent_document(customer=customer))
