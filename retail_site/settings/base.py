@@ -179,7 +179,34 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+CELERY_BEAT_SCHEDULE["sweep-stale-jobs"] = {
+    "task": "core.tasks.sweep_jobs_task",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_BEAT_SCHEDULE["sweep-stale-model-versions"] = {
+    "task": "recommender.tasks.sweep_model_versions_task",
+    "schedule": crontab(minute="*/5"),
+}
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Background jobs (core.tasks) ---------------------------------------------------------------
+# Every job task has a soft time limit (the task is told and fails its job with the reason) and a hard
+# one (the process is killed). Training has its own, longer limits (RECOMMENDER_TRAIN_*).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
+# A job started this many times (retries after an error and redeliveries after its worker died,
+# together) is failed with the reason instead of being started again: a poison message stops here.
+CELERY_TASK_MAX_DELIVERIES = env.int("CELERY_TASK_MAX_DELIVERIES", default=3)
+# A running job's process stamps its Job row this often; a job whose stamp is older than
+# JOB_STALE_AFTER_SECONDS and whose process is gone is dead (the sweep fails it, a redelivery takes it).
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=15)
+JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=120)
+# Queued jobs no worker took (the broker was down when they were sent) are sent again after this long,
+# and failed after the second one.
+JOB_RESEND_AFTER_SECONDS = env.int("JOB_RESEND_AFTER_SECONDS", default=10 * 60)
+JOB_QUEUED_FAIL_AFTER_SECONDS = env.int("JOB_QUEUED_FAIL_AFTER_SECONDS", default=6 * 60 * 60)
+# A job waiting for another of its kind (one training at a time) asks again after this many seconds.
+JOB_LOCK_RETRY_SECONDS = env.int("JOB_LOCK_RETRY_SECONDS", default=30)
 
 # --- Order import -----------------------------------------------------------------------------
 # Item codes in canonical order files that are not catalogue products (postage, fees, manual
@@ -204,6 +231,13 @@ RECOMMENDER_SCORE_CHUNK_SIZE = env.int("RECOMMENDER_SCORE_CHUNK_SIZE", default=2
 # Soft limit raises inside the task so it can mark its version failed; the hard limit kills it.
 RECOMMENDER_TRAIN_SOFT_TIME_LIMIT = env.int("RECOMMENDER_TRAIN_SOFT_TIME_LIMIT", default=60 * 60)
 RECOMMENDER_TRAIN_TIME_LIMIT = env.int("RECOMMENDER_TRAIN_TIME_LIMIT", default=70 * 60)
+
+# Redis (and SQS) hand an unacknowledged message to another worker after the visibility timeout: it
+# must outlast the longest hard time limit, or a long job would run twice.
+if not CELERY_BROKER_URL.startswith(("filesystem://", "amqp://", "pyamqp://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": max(RECOMMENDER_TRAIN_TIME_LIMIT, CELERY_TASK_TIME_LIMIT) + 10 * 60
+    }
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
