@@ -159,9 +159,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Queue names can be changed so that several installations share one broker (or a test its own).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_TRAINING_QUEUE = env("CELERY_TRAINING_QUEUE", default="training")
 CELERY_TASK_ROUTES = {
-    "recommender.tasks.train_model_version_task": {"queue": "training"},
+    "recommender.tasks.train_model_version_task": {"queue": CELERY_TRAINING_QUEUE},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
