@@ -7,7 +7,6 @@ job ends succeeded (after the redelivery) or failed with the reason, and nothing
 import datetime as dt
 import os
 import signal
-import time
 
 import pandas as pd
 import pytest
@@ -23,20 +22,11 @@ from recommender.services.scoring import scored_customer_ids
 from recommender.services.training import model_version_train
 from recommender.tasks import score_model_version_task
 from tests.conftest import UCI_PARQUET, wait_for_job
+from tests.faults.workers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 FAST = {"epochs": 2, "run_als": False, "training_windows": 2, "patience": 1}
-
-
-def wait_for(predicate, timeout: float = 120.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"Timed out waiting for {what}")
 
 
 def owner_pid_once_running(job_id: int, *, start: int = 1, min_progress: float = 0.0) -> int:
