@@ -110,18 +110,10 @@ def start_worker(
         "PYTHONUNBUFFERED": "1",
         **env_extra,
     }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "retail_site",
-        "worker",
-        "-Q",
-        f"{queue},{queue}-training",
-    ]
-    command += ["--concurrency", str(concurrency), "-n", node, "--without-mingle", "--without-gossip"]
-    command += ["--loglevel", "INFO"]
+    if command is None:
+        command = [sys.executable, "-m", "celery", "-A", "retail_site", "worker"]
+        command += ["-Q", f"{queue},{queue}-training", "--concurrency", str(concurrency), "-n", node]
+        command += ["--without-mingle", "--without-gossip", "--loglevel", "INFO"]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     process.log_path = log_path
