@@ -14,6 +14,7 @@ import time
 from celery import current_task, shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.jobs import JobReporter, job_create, job_fail, job_succeed
@@ -236,7 +237,25 @@ def scheduled_rescore_task() -> None:
         rescore_enqueue(model_version=served)
 
 
+def scoring_finishes_resend() -> int:
+    """Queue again the finishing step of scorings whose chunks all succeeded but whose finish was never
+    sent (the worker of the last chunk died between its success and the send); a duplicate is harmless."""
+    open_chunks = Job.objects.filter(parent_id=OuterRef("parent_id"), kind=Job.Kind.SCORE_CHUNK).exclude(
+        status=Job.Status.SUCCEEDED
+    )
+    finishes = Job.objects.filter(
+        kind=Job.Kind.SCORE_FINISH, status=Job.Status.QUEUED, parent__status=Job.Status.RUNNING
+    ).exclude(Exists(open_chunks))
+    sent = 0
+    for finish in finishes:
+        job_send(job=finish, task_name=finish_scoring_task.name, on_commit=False)
+        sent += 1
+    return sent
+
+
 @shared_task(soft_time_limit=120, time_limit=180)
 def sweep_model_versions_task() -> int:
-    """Every few minutes (beat): versions left queued, training or scoring by a job that ended are failed."""
+    """Every few minutes (beat): versions left queued, training or scoring by a job that ended are failed,
+    and scorings whose last chunk died before it queued the finish are finished."""
+    scoring_finishes_resend()
     return model_versions_sweep()

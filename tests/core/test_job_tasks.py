@@ -172,3 +172,23 @@ def test_the_sweep_sends_a_queued_job_again_and_the_guard_runs_it_once(eager_cel
     # the first one is not run a second time by a resend of its message
     count_customers_task.apply(args=[job.pk])
     assert Job.objects.get(pk=job.pk).deliveries == 1
+
+
+def test_the_sweep_finishes_a_scoring_whose_last_chunk_died_before_it_queued_the_finish(eager_celery):
+    from recommender.tasks import scoring_finishes_resend
+
+    parent = job_create(kind=Job.Kind.SCORE)
+    Job.objects.filter(pk=parent.pk).update(status=Job.Status.RUNNING)
+    chunk = Job.objects.create(kind=Job.Kind.SCORE_CHUNK, parent=parent, status=Job.Status.RUNNING)
+    finish = Job.objects.create(kind=Job.Kind.SCORE_FINISH, parent=parent, params={"model_version_id": 0})
+
+    # while a chunk runs, the finish is left alone
+    assert scoring_finishes_resend() == 0
+
+    Job.objects.filter(pk=chunk.pk).update(status=Job.Status.SUCCEEDED)
+    assert scoring_finishes_resend() == 1
+
+    # the finish was sent and run (here eagerly; its version does not exist, so it fails the scoring)
+    finish.refresh_from_db()
+    assert finish.task_name == "recommender.tasks.finish_scoring_task" and finish.deliveries == 1
+    assert Job.objects.get(pk=parent.pk).status == Job.Status.FAILED
