@@ -12,7 +12,7 @@ export WEB_PORT
 DJANGO_SETTINGS_MODULE ?= retail_site.settings.local
 export DJANGO_SETTINGS_MODULE
 
-.PHONY: install run setup test lint bench-tools clean
+.PHONY: install run setup test lint bench-tools clean cluster
 
 install: $(STAMP)
 
@@ -31,6 +31,13 @@ setup: install
 run: setup
 	@echo "Starting web, worker and beat. Open http://127.0.0.1:$(WEB_PORT)/ (Ctrl-C stops all three)."
 	$(BIN)/honcho start -f Procfile
+
+# Web, beat and three workers with their own node names (Procfile.cluster), on the Redis or RabbitMQ
+# of CELERY_BROKER_URL and the PostgreSQL of DATABASE_URL: the layout of several machines, on one.
+cluster: setup
+	@case "$${CELERY_BROKER_URL:-}" in redis://*|amqp://*|pyamqp://*) ;; \
+	  *) echo "make cluster needs CELERY_BROKER_URL=redis://... or amqp://... (workers on several machines share it)"; exit 2;; esac
+	$(BIN)/honcho start -f Procfile.cluster
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

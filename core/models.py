@@ -7,6 +7,10 @@ class JobQuerySet(models.QuerySet):
     def unfinished(self) -> "JobQuerySet":
         return self.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
 
+    def top_level(self) -> "JobQuerySet":
+        """Jobs people started (not the chunks of a scoring)."""
+        return self.filter(parent__isnull=True)
+
 
 class Job(models.Model):
     """One background run (import, train, score, segments, targets) as the portal shows it."""
@@ -19,6 +23,8 @@ class Job(models.Model):
         TARGETS = "targets", "Compute promotion targets"
         DEMO = "demo", "Demo data"
         RETENTION = "retention", "Delete old personal data"
+        SCORE_CHUNK = "score_chunk", "Score a range of customers"
+        SCORE_FINISH = "score_finish", "Finish a scoring and switch"
         OTHER = "other", "Other"
 
     class Status(models.TextChoices):
@@ -41,12 +47,33 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # Delivery guard (core.tasks): which task runs the job, how often a worker started it, which process
+    # holds it now and when that process last said it was alive.
+    task_name = models.CharField(max_length=200, blank=True)
+    task_args = models.JSONField(default=list, blank=True)
+    deliveries = models.PositiveIntegerField(default=0)
+    owner = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # At most one running job per lock key (one training at a time, one target run per promotion).
+    lock_key = models.CharField(max_length=100, blank=True)
+    # The chunks of a scoring and its finishing step are jobs of their own under the scoring's job.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+
     objects = JobQuerySet.as_manager()
 
     class Meta:
         # The table kept its name when jobs moved out of the crm app.
         db_table = "crm_job"
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lock_key"],
+                condition=models.Q(status="running") & ~models.Q(lock_key=""),
+                name="core_job_one_running_per_lock_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"

@@ -6,11 +6,13 @@ from core.models import Job
 
 
 def job_list_recent(*, limit: int = 10) -> list[Job]:
-    return list(Job.objects.select_related("created_by").order_by("-created_at")[:limit])
+    return list(Job.objects.top_level().select_related("created_by").order_by("-created_at")[:limit])
 
 
 def job_list_unfinished(*, limit: int = 20) -> list[Job]:
-    return list(Job.objects.unfinished().select_related("created_by").order_by("-created_at")[:limit])
+    return list(
+        Job.objects.unfinished().top_level().select_related("created_by").order_by("-created_at")[:limit]
+    )
 
 
 def job_latest_unfinished(*, kind: str) -> Job | None:
@@ -28,7 +30,7 @@ def job_latest_for_promotion(*, promotion_id: int) -> Job | None:
 
 def job_list(*, kind: str = "") -> QuerySet[Job]:
     """Every job, newest first; of one kind when ``kind`` names one."""
-    jobs = Job.objects.select_related("created_by").order_by("-created_at")
+    jobs = Job.objects.top_level().select_related("created_by").order_by("-created_at")
     return jobs.filter(kind=kind) if kind else jobs
 
 

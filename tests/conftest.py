@@ -55,6 +55,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         "DATABASE_URL": _database_url_for_worker(),
         "MODEL_ARTIFACT_ROOT": str(settings.MODEL_ARTIFACT_ROOT),
         "PYTHONUNBUFFERED": "1",
+        # Small chunks, so that the test shops' scorings run as several chunk tasks.
+        "RECOMMENDER_SCORE_CHUNK_SIZE": "100",
     }
     celery_app.control.purge()
     with open(log_path, "w") as log:

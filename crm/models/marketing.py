@@ -7,6 +7,8 @@ class SegmentRunQuerySet(models.QuerySet):
     def newest_first(self) -> "SegmentRunQuerySet":
         """The latest run first: the latest as-of date, then the latest computed (the pk breaks ties)."""
         return self.order_by("-as_of", "-created_at", "-pk")
+
+
 def consent_channel_for(promotion_channel: str) -> str:
     """The consent (crm.models.ConsentChannel) a customer needs to be sent a promotion on this channel."""
     return {"direct_mail": "post"}.get(promotion_channel, promotion_channel)

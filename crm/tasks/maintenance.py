@@ -1,14 +1,12 @@
 """Small maintenance tasks."""
 
-from celery import shared_task
+from core.models import Job
+from core.tasks import job_task
 
-from core.jobs import job_running, job_succeed
 
-
-@shared_task
-def count_customers_task(job_id: int) -> None:
+@job_task(soft_time_limit=60, time_limit=120)
+def count_customers_task(job: Job) -> dict:
     """A small job that shows a worker reaches the database (the worker integration test runs it)."""
     from crm.models import Customer
 
-    with job_running(job_id):
-        job_succeed(job_id=job_id, result={"customers": Customer.objects.count()})
+    return {"customers": Customer.objects.count()}

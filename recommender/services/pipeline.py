@@ -7,11 +7,13 @@ hourly rescore (scoring and switch only, on an artifact trained before).
 
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from core.jobs import JobReporter
 from recommender.models import ModelVersion
 from recommender.services.activation import model_version_activate
 from recommender.services.scoring import model_version_score
-from recommender.services.training import model_version_train, quality_gate
+from recommender.services.training import ACTIVE_VERSION_TOLERANCE, model_version_train, quality_gate
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,47 @@ def model_version_train_and_gate(*, model_version: ModelVersion, progress: JobRe
     return GateOutcome(version, False, verdict)
 
 
+def model_version_switch(*, model_version: ModelVersion) -> tuple[ModelVersion, str]:
+    """Serve ``model_version`` if it is still not worse than what is served at this moment (another
+    training may have been served since this one passed the gate), and if the served version was not
+    trained on newer data. Forced versions and rescorings of the served artifact skip the checks.
+    A version that lost is marked rejected with the reason (its rows stay: staff can still serve it)."""
+    with transaction.atomic():
+        served = list(ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE))
+        version = ModelVersion.objects.get(pk=model_version.pk)
+        if version.params.get("force") or version.params.get("rescore_of"):
+            return model_version_activate(model_version=version), "Served"
+        verdict = ""
+        for other in served:
+            if other.pk == version.pk:
+                continue
+            if other.data_end and version.data_end and other.data_end > version.data_end:
+                verdict = f"The served version {other.pk} was trained on newer data."
+            elif (
+                other.ndcg is not None
+                and version.ndcg is not None
+                and version.ndcg < other.ndcg * (1 - ACTIVE_VERSION_TOLERANCE)
+            ):
+                verdict = (
+                    f"NDCG@10 {version.ndcg:.4f} is worse than the version served now "
+                    f"({other.pk}, {other.ndcg:.4f})."
+                )
+        if verdict:
+            ModelVersion.objects.filter(pk=version.pk).update(
+                status=ModelVersion.Status.REJECTED, error=f"Not served at the switch: {verdict}"
+            )
+            version.refresh_from_db()
+            return version, verdict
+        return model_version_activate(model_version=version), "Served"
+
+
 def model_version_score_and_switch(
     *, model_version: ModelVersion, activate: bool, progress: JobReporter
 ) -> ModelVersion:
     """Write the version's rows, then (when asked) serve it in one atomic switch."""
     version = model_version_score(model_version=model_version, progress=progress)
     if activate:
-        version = model_version_activate(model_version=version)
+        version, _verdict = model_version_switch(model_version=version)
     return version
 
 

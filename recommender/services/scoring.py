@@ -59,104 +59,156 @@ def scored_customer_ids() -> np.ndarray:
     return np.sort(np.fromiter(ids, dtype="int64"))
 
 
-def model_version_score(*, model_version: ModelVersion, progress: JobReporter | None = None) -> ModelVersion:
-    """Write the version's recommendations, neighbours and popular lists. Safe to rerun: a rerun
-    after a crash deletes the version's partial rows and writes them again. Serving is unchanged
-    until ``model_version_activate``."""
+def scoring_ranges(customer_ids: np.ndarray, chunk_size: int) -> list[tuple[int, int | None]]:
+    """Contiguous customer-id ranges ``[low, high]`` (the last one open) of about ``chunk_size`` scored
+    customers each: together they cover every id, so a customer added meanwhile still lands in one."""
+    if len(customer_ids) == 0:
+        return [(0, None)]
+    starts = [int(customer_ids[index]) for index in range(0, len(customer_ids), max(1, chunk_size))]
+    starts[0] = 0
+    ends: list[int | None] = [start - 1 for start in starts[1:]] + [None]
+    return list(zip(starts, ends, strict=True))
+
+
+def model_version_score_start(*, model_version: ModelVersion) -> np.ndarray:
+    """Mark the version scoring and drop any rows an earlier attempt left; returns the customers to score.
+    Serving is unchanged until ``model_version_activate``."""
+    ModelVersion.objects.filter(pk=model_version.pk).update(
+        status=ModelVersion.Status.SCORING, scored_at=None, error=""
+    )
+    for table in (Recommendation, ProductNeighbour, PopularProduct):
+        table.objects.filter(model_version=model_version).delete()
+    return scored_customer_ids()
+
+
+def servable_product_ids() -> np.ndarray:
+    """Products that may be recommended: available now, and not forecast to run out before they could
+    be restocked (``INVENTORY_AVOID_STOCKOUTS``; the selector answers nothing when that is off)."""
+    return np.setdiff1d(
+        frames.available_product_ids(),
+        np.fromiter(product_ids_at_risk_before_delivery(), dtype="int64"),
+    )
+
+
+def model_version_score_range(
+    *, model_version: ModelVersion, low: int, high: int | None, customer_ids: np.ndarray | None = None
+) -> int:
+    """Write the version's recommendations for the scored customers with ids in ``[low, high]``, in one
+    transaction that first deletes the version's rows of that range: running it twice (a redelivered
+    chunk) leaves the same rows, and a chunk that dies leaves none half-written."""
     from recommender import ml
 
-    progress = progress or JobReporter(None)
-    started = time.monotonic()
-    ModelVersion.objects.filter(pk=model_version.pk).update(
-        status=ModelVersion.Status.SCORING, scored_at=None
-    )
-    try:
-        model = trained_model_for(model_version)
-        for table in (Recommendation, ProductNeighbour, PopularProduct):
-            table.objects.filter(model_version=model_version).delete()
-        available = frames.available_product_ids()
-        # Nor products forecast to run out before they could be restocked (INVENTORY_AVOID_STOCKOUTS).
-        available = np.setdiff1d(available, np.fromiter(product_ids_at_risk_before_delivery(), dtype="int64"))
+    if customer_ids is None:
         customer_ids = scored_customer_ids()
-        chunk_size = max(1, settings.RECOMMENDER_SCORE_CHUNK_SIZE)
+    chunk = customer_ids[(customer_ids >= low) & ((customer_ids <= high) if high is not None else True)]
+    rows: list[tuple] = []
+    if len(chunk):
+        model = trained_model_for(model_version)
         renderer = ReasonRenderer()
-        written = 0
-        chunks = max(1, int(np.ceil(len(customer_ids) / chunk_size)))
-        for index in range(chunks):
-            chunk = customer_ids[index * chunk_size : (index + 1) * chunk_size]
-            if len(chunk) == 0:
-                break
-            recommended = ml.recommend(
-                model,
-                customer_ids=chunk,
-                top_n=settings.RECOMMENDER_TOP_N,
-                available_product_ids=available,
-                allow_bought=settings.RECOMMENDER_ALLOW_BOUGHT,
-                max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
+        recommended = ml.recommend(
+            model,
+            customer_ids=chunk,
+            top_n=settings.RECOMMENDER_TOP_N,
+            available_product_ids=servable_product_ids(),
+            allow_bought=settings.RECOMMENDER_ALLOW_BOUGHT,
+            max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
+        )
+        renderer.prefetch(recommended["reason"].unique())
+        rows = [
+            (
+                model_version.pk,
+                int(customer),
+                int(product),
+                int(rank),
+                float(score),
+                renderer.render(reason),
             )
-            renderer.prefetch(recommended["reason"].unique())
-            rows = (
-                (
-                    model_version.pk,
-                    int(customer),
-                    int(product),
-                    int(rank),
-                    float(score),
-                    renderer.render(reason),
-                )
-                for customer, product, rank, score, reason in recommended[
-                    ["customer_id", "product_id", "rank", "score", "reason"]
-                ].itertuples(index=False, name=None)
-            )
-            with transaction.atomic():
-                written += bulk_insert_rows(Recommendation, RECOMMENDATION_FIELDS, rows)
-            progress(
-                0.9 * (index + 1) / chunks,
-                f"Scored {min((index + 1) * chunk_size, len(customer_ids)):,} "
-                f"of {len(customer_ids):,} customers",
-            )
-
-        existing = set(Product.objects.values_list("id", flat=True))
-        neighbours = ml.similar_products(model, top_n=NEIGHBOURS_PER_PRODUCT)
-        neighbours = neighbours[
-            neighbours["product_id"].isin(existing) & neighbours["neighbour_id"].isin(existing)
+            for customer, product, rank, score, reason in recommended[
+                ["customer_id", "product_id", "rank", "score", "reason"]
+            ].itertuples(index=False, name=None)
         ]
-        popular = ml.popular_products(model, top_n=POPULAR_PER_COUNTRY)
-        popular = popular[popular["product_id"].isin(existing)]
-        with transaction.atomic():
-            bulk_insert_rows(
-                ProductNeighbour,
-                ("model_version_id", "product_id", "neighbour_id", "rank", "score"),
-                (
-                    (model_version.pk, int(p), int(n), int(r), float(s))
-                    for p, n, r, s in neighbours[["product_id", "neighbour_id", "rank", "score"]].itertuples(
-                        index=False, name=None
-                    )
-                ),
-            )
-            bulk_insert_rows(
-                PopularProduct,
-                ("model_version_id", "country", "product_id", "rank", "score"),
-                (
-                    (model_version.pk, str(c or ""), int(p), int(r), float(s))
-                    for c, p, r, s in popular[["country", "product_id", "rank", "score"]].itertuples(
-                        index=False, name=None
-                    )
-                ),
-            )
-        model_version.refresh_from_db()
+    with transaction.atomic():
+        stale = Recommendation.objects.filter(model_version=model_version, customer_id__gte=low)
+        if high is not None:
+            stale = stale.filter(customer_id__lte=high)
+        stale.delete()
+        return bulk_insert_rows(Recommendation, RECOMMENDATION_FIELDS, iter(rows))
+
+
+def model_version_score_finish(
+    *, model_version: ModelVersion, scored_customers: int, seconds: float | None = None
+) -> ModelVersion:
+    """Write the version's neighbours and popular lists (delete-then-insert, one transaction) and mark it
+    ready: the last step of a scoring, after every range is written."""
+    from recommender import ml
+
+    model = trained_model_for(model_version)
+    existing = set(Product.objects.values_list("id", flat=True))
+    neighbours = ml.similar_products(model, top_n=NEIGHBOURS_PER_PRODUCT)
+    neighbours = neighbours[
+        neighbours["product_id"].isin(existing) & neighbours["neighbour_id"].isin(existing)
+    ]
+    popular = ml.popular_products(model, top_n=POPULAR_PER_COUNTRY)
+    popular = popular[popular["product_id"].isin(existing)]
+    with transaction.atomic():
+        ProductNeighbour.objects.filter(model_version=model_version).delete()
+        PopularProduct.objects.filter(model_version=model_version).delete()
+        bulk_insert_rows(
+            ProductNeighbour,
+            ("model_version_id", "product_id", "neighbour_id", "rank", "score"),
+            (
+                (model_version.pk, int(p), int(n), int(r), float(s))
+                for p, n, r, s in neighbours[["product_id", "neighbour_id", "rank", "score"]].itertuples(
+                    index=False, name=None
+                )
+            ),
+        )
+        bulk_insert_rows(
+            PopularProduct,
+            ("model_version_id", "country", "product_id", "rank", "score"),
+            (
+                (model_version.pk, str(c or ""), int(p), int(r), float(s))
+                for c, p, r, s in popular[["country", "product_id", "rank", "score"]].itertuples(
+                    index=False, name=None
+                )
+            ),
+        )
+        model_version = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
         model_version.status = ModelVersion.Status.READY
         model_version.scored_at = timezone.now()
-        seconds = time.monotonic() - started
+        written = Recommendation.objects.filter(model_version=model_version).count()
         model_version.timings = {
             **model_version.timings,
-            "score_seconds": round(seconds, 2),
-            "scored_customers": int(len(customer_ids)),
+            **({"score_seconds": round(seconds, 2)} if seconds is not None else {}),
+            "scored_customers": int(scored_customers),
             "recommendation_rows": written,
         }
         model_version.save(update_fields=["status", "scored_at", "timings"])
+    return model_version
+
+
+def model_version_score(*, model_version: ModelVersion, progress: JobReporter | None = None) -> ModelVersion:
+    """Every range in this process, then the finish (``train_recommender --inline``, eager runs); a
+    worker runs the ranges as chunk tasks instead (``recommender.tasks.score_model_version_task``).
+    Safe to rerun: a rerun after a crash deletes the version's partial rows and writes them again."""
+    progress = progress or JobReporter(None)
+    started = time.monotonic()
+    try:
+        customer_ids = model_version_score_start(model_version=model_version)
+        ranges = scoring_ranges(customer_ids, settings.RECOMMENDER_SCORE_CHUNK_SIZE)
+        written = 0
+        for index, (low, high) in enumerate(ranges):
+            written += model_version_score_range(
+                model_version=model_version, low=low, high=high, customer_ids=customer_ids
+            )
+            progress(0.9 * (index + 1) / len(ranges), f"Scored {index + 1} of {len(ranges)} customer ranges")
+        version = model_version_score_finish(
+            model_version=model_version,
+            scored_customers=len(customer_ids),
+            seconds=time.monotonic() - started,
+        )
         progress(1.0, f"Wrote {written:,} recommendations")
-        return model_version
+        return version
     except BaseException as exc:
         ModelVersion.objects.filter(pk=model_version.pk).update(
             status=ModelVersion.Status.FAILED, error=f"Scoring failed: {type(exc).__name__}: {exc}"

@@ -238,9 +238,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Queue names can be changed so that several installations share one broker (or a test its own).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_TRAINING_QUEUE = env("CELERY_TRAINING_QUEUE", default="training")
 CELERY_TASK_ROUTES = {
-    "recommender.tasks.train_model_version_task": {"queue": "training"},
+    "recommender.tasks.train_model_version_task": {"queue": CELERY_TRAINING_QUEUE},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -266,7 +268,34 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=4, minute=15),
     },
 }
+CELERY_BEAT_SCHEDULE["sweep-stale-jobs"] = {
+    "task": "core.tasks.sweep_jobs_task",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_BEAT_SCHEDULE["sweep-stale-model-versions"] = {
+    "task": "recommender.tasks.sweep_model_versions_task",
+    "schedule": crontab(minute="*/5"),
+}
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Background jobs (core.tasks) ---------------------------------------------------------------
+# Every job task has a soft time limit (the task is told and fails its job with the reason) and a hard
+# one (the process is killed). Training has its own, longer limits (RECOMMENDER_TRAIN_*).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
+# A job started this many times (retries after an error and redeliveries after its worker died,
+# together) is failed with the reason instead of being started again: a poison message stops here.
+CELERY_TASK_MAX_DELIVERIES = env.int("CELERY_TASK_MAX_DELIVERIES", default=3)
+# A running job's process stamps its Job row this often; a job whose stamp is older than
+# JOB_STALE_AFTER_SECONDS and whose process is gone is dead (the sweep fails it, a redelivery takes it).
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=15)
+JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=120)
+# Queued jobs no worker took (the broker was down when they were sent) are sent again after this long,
+# and failed after the second one.
+JOB_RESEND_AFTER_SECONDS = env.int("JOB_RESEND_AFTER_SECONDS", default=10 * 60)
+JOB_QUEUED_FAIL_AFTER_SECONDS = env.int("JOB_QUEUED_FAIL_AFTER_SECONDS", default=6 * 60 * 60)
+# A job waiting for another of its kind (one training at a time) asks again after this many seconds.
+JOB_LOCK_RETRY_SECONDS = env.int("JOB_LOCK_RETRY_SECONDS", default=30)
 
 # --- Order import -----------------------------------------------------------------------------
 # Item codes in canonical order files that are not catalogue products (postage, fees, manual
@@ -305,6 +334,12 @@ INVENTORY_OVERSTOCK_WEEKS = env.int("INVENTORY_OVERSTOCK_WEEKS", default=12)
 # Recommendations and promotion targets leave out products forecast to run out before a new order
 # could arrive; false: only products already out of stock are left out.
 INVENTORY_AVOID_STOCKOUTS = env.bool("INVENTORY_AVOID_STOCKOUTS", default=True)
+# Redis (and SQS) hand an unacknowledged message to another worker after the visibility timeout: it
+# must outlast the longest hard time limit, or a long job would run twice.
+if not CELERY_BROKER_URL.startswith(("filesystem://", "amqp://", "pyamqp://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": max(RECOMMENDER_TRAIN_TIME_LIMIT, CELERY_TASK_TIME_LIMIT) + 10 * 60
+    }
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
