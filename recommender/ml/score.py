@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from recommender.ml.features import Candidates, generate_candidates
+from recommender.ml.features import Candidates, _lookup, generate_candidates
 from recommender.ml.reasons import POPULAR, POPULAR_IN_COUNTRY, explain
 from recommender.ml.train import TrainedRecommender
 
@@ -35,12 +35,60 @@ def _empty_recommendations() -> pd.DataFrame:
     )
 
 
-def _cap_and_cut(frame: pd.DataFrame, *, top_n: int, max_per_category: int) -> pd.DataFrame:
-    """``frame`` (row, product, score, category, ...), best first per row -> top N within category caps."""
+def keep_new_items(row: np.ndarray, is_new: np.ndarray, *, top_n: int, min_new: int) -> np.ndarray:
+    """Which entries make each row's top ``top_n`` when it must hold at least ``min_new`` new ones.
+
+    ``row`` groups the entries (each row's entries together, best first) and ``is_new`` marks the
+    products the customer never bought. A row whose natural top ``top_n`` holds fewer new products
+    than ``min_new`` gives its lowest-ranked bought products' places to its best new products, in
+    the ranker's order among new products; a row with fewer new products than that keeps all it
+    has. The kept entries stay in their order, so ranks still follow the scores.
+    """
+    row = np.asarray(row)
+    is_new = np.asarray(is_new, dtype=bool)
+    n = len(row)
+    if top_n < 1:
+        raise ValueError(f"top_n must be at least 1, got {top_n}")
+    if min_new < 0:
+        raise ValueError(f"min_new must be 0 or more, got {min_new}")
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    starts = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1]
+    lengths = np.diff(np.r_[starts, n])
+    group = np.repeat(np.arange(len(starts)), lengths)
+    position = np.arange(n) - starts[group]
+    new_rank = _rank_within(is_new, group, starts)
+    old_rank = _rank_within(~is_new, group, starts)
+    new_total = np.add.reduceat(is_new.astype(np.int64), starts)
+    old_total = lengths - new_total
+    natural_new = np.add.reduceat((is_new & (position < top_n)).astype(np.int64), starts)
+    new_kept = np.maximum(natural_new, np.minimum(min(min_new, top_n), new_total))
+    old_kept = np.minimum(old_total, top_n - new_kept)
+    new_kept = np.minimum(new_total, top_n - old_kept)
+    return np.where(is_new, new_rank <= new_kept[group], old_rank <= old_kept[group])
+
+
+def _rank_within(flag: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """1-based count of flagged entries up to and including each entry, within its group."""
+    running = np.cumsum(flag)
+    before_group = running[starts] - flag[starts]
+    return running - before_group[group]
+
+
+def _cap_and_cut(
+    frame: pd.DataFrame, *, top_n: int, max_per_category: int, min_new_items: int = 0
+) -> pd.DataFrame:
+    """``frame`` (row, product, score, category, new, ...), best first per row -> top N within
+    category caps, holding at least ``min_new_items`` new products where the row has them."""
     if max_per_category > 0:
         capped = frame["category"] >= 0
         within = frame.groupby(["row", "category"], sort=False).cumcount()
         frame = frame[~capped | (within < max_per_category)]
+    if min_new_items > 0 and "new" in frame:
+        keep = keep_new_items(
+            frame["row"].to_numpy(), frame["new"].to_numpy(), top_n=top_n, min_new=min_new_items
+        )
+        frame = frame[keep]
     frame = frame.assign(rank=frame.groupby("row", sort=False).cumcount() + 1)
     return frame[frame["rank"] <= top_n]
 
@@ -53,12 +101,15 @@ def recommend(
     available_product_ids: np.ndarray | None = None,
     allow_bought: bool = True,
     max_per_category: int = 0,
+    min_new_items: int = 0,
     batch_size: int = 2000,
     progress: Callable[[float, str], None] | None = None,
 ) -> pd.DataFrame:
     """Top ``top_n`` products per customer: customer_id, product_id, rank (1..), score (0..1), reason.
 
     Only products in ``available_product_ids`` are shown (default: active and in stock at training).
+    With bought products allowed, each list holds at least ``min_new_items`` products the customer
+    never bought (the ranker's best new ones) where its candidates have that many (``keep_new_items``).
     Customers without a purchase history get popular-in-country, then popular overall. A list can
     be shorter than ``top_n`` when the rules leave fewer products.
     """
@@ -68,6 +119,8 @@ def recommend(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     if max_per_category < 0:
         raise ValueError(f"max_per_category must be 0 (no cap) or more, got {max_per_category}")
+    if min_new_items < 0:
+        raise ValueError(f"min_new_items must be 0 or more, got {min_new_items}")
     customer_ids = np.unique(np.asarray(customer_ids, dtype=np.int64))
     history, config = model.history, model.config
     allowed = _available_mask(model, available_product_ids)
@@ -92,11 +145,16 @@ def recommend(
                 "category": history.product_category[candidates.product],
                 "from_popular": candidates.from_popular,
                 "from_country": candidates.from_country_popular,
+                "new": ~_lookup(
+                    history.pair_keys, candidates.customer * history.n_products + candidates.product
+                )[1],
             }
         ).sort_values(
             ["row", "score", "popularity", "product"], ascending=[True, False, False, True], kind="stable"
         )
-        frame = _cap_and_cut(frame, top_n=top_n, max_per_category=max_per_category)
+        frame = _cap_and_cut(
+            frame, top_n=top_n, max_per_category=max_per_category, min_new_items=min_new_items
+        )
         reasons = explain(
             history,
             frame["row"].to_numpy(),
