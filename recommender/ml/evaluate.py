@@ -186,7 +186,12 @@ def evaluate_protocol(
         result.pop("customers")
         new = ranking_metrics(top_new, new_relevant, k=config.top_k, catalogue_size=int(catalogue.sum()))
         new.pop("customers")
-        metrics[name] = result | {"new_items": new}
+        # the same list as served (bought products allowed), measured on the never-bought purchases
+        served_new = ranking_metrics(top, new_relevant, k=config.top_k, catalogue_size=int(catalogue.sum()))
+        metrics[name] = result | {
+            "new_items": new,
+            f"served_new_ndcg@{config.top_k}": served_new[f"ndcg@{config.top_k}"],
+        }
         timings[f"{name}_scoring_seconds"] = time.monotonic() - began
 
     rankers: list[tuple[str, Callable[[], object]]] = [

@@ -333,11 +333,8 @@ def item_similarity(bought: sp.csr_matrix, *, neighbours: int) -> sp.csr_matrix:
     row, col, value = found.row, found.col, found.data.astype(np.float32)
     useful = (row != col) & (value > 0)
     row, col, value = row[useful], col[useful], value[useful]
-    order = np.lexsort((col, -value, row))
-    row, col, value = row[order], col[order], value[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(row)) + 1] if len(row) else np.zeros(0, np.int64)
-    position = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
-    top = position < keep
+    # a row whose own product was not among its nearest (ties at 1) has one too many
+    top = top_per_row(row.astype(np.int64), value, keep, n_products)
     return sp.csr_matrix((value[top], (row[top], col[top])), shape=(n_products, n_products))
 
 

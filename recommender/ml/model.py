@@ -122,6 +122,19 @@ def _keep_share_of_negatives(samples: Samples, share: float, rng: np.random.Gene
     )
 
 
+def within_row_budget(
+    features: np.ndarray, labels: np.ndarray, max_rows: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every positive and a uniform sample of the negatives, ``max_rows`` in all (0 = everything)."""
+    if max_rows <= 0 or len(labels) <= max_rows:
+        return features, labels
+    positive = labels > 0
+    negatives = int((~positive).sum())
+    share = max(max_rows - int(positive.sum()), 0) / max(negatives, 1)
+    keep = positive | (rng.random(len(labels)) < share)
+    return features[keep], labels[keep]
+
+
 def _subset(candidates: Candidates, keep: np.ndarray) -> Candidates:
     return Candidates(**{name: getattr(candidates, name)[keep] for name in Candidates.__dataclass_fields__})
 
@@ -207,6 +220,7 @@ def fit_network(
     y = np.concatenate([samples.labels for samples in train])
     if len(x) == 0 or y.sum() == 0:
         raise ValueError("not enough purchases to learn from: no customer bought again in the label windows")
+    x, y = within_row_budget(x, y, config.max_training_rows, np.random.default_rng([config.seed, 1]))
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std[std < 1e-6] = 1.0

@@ -5,6 +5,7 @@ import pytest
 from recommender.ml.data import check_customers, check_events, check_products, clean_order_lines
 from recommender.ml.evaluate import prepare_frames
 from recommender.ml.features import FEATURE_NAMES, build_history, generate_candidates, pair_features
+from recommender.ml.model import within_row_budget
 
 CUTOFF = np.datetime64("2024-03-01T00:00:00", "ns")
 
@@ -200,3 +201,17 @@ def test_co_purchase_neighbours_are_the_highest_cosines(shop):
             # nothing left out scores above what was kept
             left_out = np.setdiff1d(np.arange(history.n_products), kept)
             assert cosine[product, left_out].max(initial=0.0) <= similar[product, kept].min() + 1e-6
+
+
+def test_training_pairs_past_the_budget_keep_every_purchase_and_sample_the_rest():
+    rng = np.random.default_rng(3)
+    labels = (rng.random(10_000) < 0.1).astype(np.float32)
+    features = np.arange(10_000, dtype=np.float32)[:, None]
+
+    kept_features, kept_labels = within_row_budget(features, labels, 3_000, np.random.default_rng(0))
+
+    assert kept_labels.sum() == labels.sum()
+    assert abs(len(kept_labels) - 3_000) < 150
+    assert set(kept_features[kept_labels > 0, 0]) == set(features[labels > 0, 0])
+    same, _ = within_row_budget(features, labels, 0, np.random.default_rng(0))
+    assert len(same) == 10_000
