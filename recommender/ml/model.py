@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.ml.config import TrainConfig
+from recommender.ml.discovery import keep_new_items
 from recommender.ml.features import (
     DAY,
     FEATURE_NAMES,
@@ -368,8 +369,6 @@ class MlpRanker:
         min_new_items: int = 0,
     ) -> np.ndarray:
         """Each customer's ``k`` best candidates; ``min_new_items`` as in ``recommend`` (served lists)."""
-        from recommender.ml.score import keep_new_items
-
         result = np.full((len(customers), k), -1, dtype=np.int64)
         chunks = candidates_in_chunks(
             self.history, customers, self.config, allowed=allowed, exclude_bought=exclude_bought
