@@ -20,12 +20,18 @@ class TrainConfig:
     popular_days: int = 90
     hidden_layers: tuple[int, ...] = (128, 64, 32)
     dropout: float = 0.1
-    learning_rate: float = 1e-3
-    batch_size: int = 2048
+    # 8,192 pairs a step at a 3e-3 rate: an epoch in half the time of 2,048 at 1e-3, same NDCG on UCI
+    learning_rate: float = 3e-3
+    batch_size: int = 8192
     epochs: int = 20
     patience: int = 3  # epochs without a better validation NDCG before stopping
     refit_on_validation_window: bool = True  # after early stopping, train again including that window
     negative_share: float = 1.0  # share of negative candidates kept for training
+    # Past this many training pairs, negatives are sampled down to it (every positive is kept): the
+    # network's epochs cost time in proportion to the pairs, and a large catalogue gives many more
+    # negatives, not more purchases to learn from (on UCI, sampling 677,000 pairs down to 400,000
+    # left NDCG@10 as it was). 0 = no cap.
+    max_training_rows: int = 400_000
     chunk_customers: int = 2000
     top_k: int = 10
     run_als: bool = True
@@ -48,6 +54,8 @@ class TrainConfig:
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"TrainConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if int(self.max_training_rows) < 0:
+            raise ValueError(f"TrainConfig.max_training_rows must be 0 or more, got {self.max_training_rows}")
         if not 0 < self.negative_share <= 1:
             raise ValueError(f"TrainConfig.negative_share must be in (0, 1], got {self.negative_share}")
         if not self.hidden_layers:

@@ -11,7 +11,8 @@ import pandas as pd
 from recommender.ml import baselines
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import check_customers, check_events, check_products, clean_order_lines
-from recommender.ml.features import DAY, History, build_history
+from recommender.ml.features import DAY, History, _lookup
+from recommender.ml.model import WindowCache, cached_history, fit_mlp
 
 METRIC_NAMES = ("ndcg", "recall", "hit_rate", "precision", "map")
 
@@ -84,11 +85,13 @@ def rank(
     allowed: np.ndarray,
     exclude_bought: bool,
     chunk: int = 2000,
+    min_new_items: int = 0,
 ) -> np.ndarray:
     parts = []
+    extra = {"min_new_items": min_new_items} if min_new_items else {}
     for start in range(0, len(customers), chunk):
         part = customers[start : start + chunk]
-        top = ranker.top_k(part, k=k, allowed=allowed, exclude_bought=exclude_bought)
+        top = ranker.top_k(part, k=k, allowed=allowed, exclude_bought=exclude_bought, **extra)
         parts.append(fill_with_popular(top, history, part, allowed=allowed, exclude_bought=exclude_bought))
     return np.concatenate(parts) if parts else np.zeros((0, k), dtype=np.int64)
 
@@ -112,11 +115,17 @@ def evaluate_protocol(
     include_mlp: bool = True,
     progress: Callable[[float, str], None] | None = None,
     prepared: bool = False,
+    cache: WindowCache | None = None,
+    served_min_new_items: tuple[int, ...] = (),
 ) -> dict:
     """Train on everything before ``cutoff`` and measure on [cutoff, end): the MLP and every baseline.
 
     Returns the metrics dict of ``TrainedRecommender.metrics`` plus ``counts``, ``timings`` and,
-    under ``"_ranker"``, the fitted MLP ranker (for reuse, not for storing).
+    under ``"_ranker"``, the fitted MLP ranker (for reuse, not for storing). ``cache`` keeps the
+    Histories and label windows for a later run on the same frames (``train_recommender``).
+    For each number in ``served_min_new_items``, ``metrics["mlp_served"][str(number)]`` measures the
+    MLP's lists as they are served (bought products allowed) holding at least that many new
+    products: all items and, on the same lists, new items.
     """
     config = config or TrainConfig()
     timings: dict[str, float] = {}
@@ -134,14 +143,14 @@ def evaluate_protocol(
     before = order_lines[at < cutoff]
     after = order_lines[(at >= cutoff) & (at < end)]
     report(0.02, "building features at the cutoff")
-    history = build_history(
+    history = cached_history(
+        cache,
         order_lines=before,
         products=products,
         customers=customers,
         events=events,
         cutoff=cutoff,
-        neighbours=config.neighbours,
-        popular_days=config.popular_days,
+        config=config,
     )
     timings["history_seconds"] = time.monotonic() - started
 
@@ -177,7 +186,12 @@ def evaluate_protocol(
         result.pop("customers")
         new = ranking_metrics(top_new, new_relevant, k=config.top_k, catalogue_size=int(catalogue.sum()))
         new.pop("customers")
-        metrics[name] = result | {"new_items": new}
+        # the same list as served (bought products allowed), measured on the never-bought purchases
+        served_new = ranking_metrics(top, new_relevant, k=config.top_k, catalogue_size=int(catalogue.sum()))
+        metrics[name] = result | {
+            "new_items": new,
+            f"served_new_ndcg@{config.top_k}": served_new[f"ndcg@{config.top_k}"],
+        }
         timings[f"{name}_scoring_seconds"] = time.monotonic() - began
 
     rankers: list[tuple[str, Callable[[], object]]] = [
@@ -208,8 +222,6 @@ def evaluate_protocol(
     fitted_ranker = None
     info: dict = {}
     if include_mlp:
-        from recommender.ml.model import fit_mlp
-
         began = time.monotonic()
         fitted_ranker, _, info = fit_mlp(
             order_lines=before,
@@ -219,10 +231,36 @@ def evaluate_protocol(
             cutoff=cutoff,
             config=config,
             progress=lambda fraction, message: report(0.15 + 0.8 * fraction, message),
+            cache=cache,
         )
         timings["mlp_training_seconds"] = time.monotonic() - began
         report(0.96, "measuring the MLP on the held-out period")
         measure("mlp", fitted_ranker)
+        served: dict[str, dict] = {}
+        for min_new in served_min_new_items:
+            top = rank(
+                fitted_ranker,
+                history,
+                evaluated,
+                k=config.top_k,
+                allowed=catalogue,
+                exclude_bought=False,
+                min_new_items=int(min_new),
+            )
+            size = int(catalogue.sum())
+            result = ranking_metrics(top, relevant, k=config.top_k, catalogue_size=size)
+            new = ranking_metrics(top, new_relevant, k=config.top_k, catalogue_size=size)
+            result.pop("customers")
+            new.pop("customers")
+            shown = top >= 0
+            keys = evaluated[:, None] * history.n_products + np.maximum(top, 0)
+            never_bought = ~_lookup(history.pair_keys, keys.ravel())[1].reshape(top.shape) & shown
+            served[str(int(min_new))] = result | {
+                "new_items": new,
+                "new_per_list": float(never_bought.sum(axis=1).mean()) if len(top) else 0.0,
+            }
+        if served:
+            metrics["mlp_served"] = served
     metrics["evaluated_customers"] = counts["evaluated_customers"]
     metrics["cutoff"] = pd.Timestamp(cutoff).isoformat()
     metrics["end"] = pd.Timestamp(end).isoformat()

@@ -310,30 +310,32 @@ def _event_counts(
     return unique_keys, counts
 
 
-def item_similarity(bought: sp.csr_matrix, *, neighbours: int, chunk: int = 1000) -> sp.csr_matrix:
-    """Cosine of co-purchase between products (same customers), keeping the top ``neighbours`` of each."""
+def item_similarity(bought: sp.csr_matrix, *, neighbours: int) -> sp.csr_matrix:
+    """Cosine of co-purchase between products (same customers), keeping the top ``neighbours`` of each.
+
+    ``implicit``'s all-pairs k-nearest-neighbours keeps a heap per product while it walks the sparse
+    co-purchase counts, so neither the product x product counts nor a dense row of them is ever held
+    (a dense row per product and a partition over it took a minute at 65,000 products).
+    """
+    from implicit.nearest_neighbours import all_pairs_knn
+
     n_products = bought.shape[1]
-    by_product = bought.T.tocsr().astype(np.float32)
-    buyers = np.asarray(by_product.sum(axis=1)).ravel()
-    norm = np.sqrt(np.maximum(buyers, 1.0)).astype(np.float32)
-    rows, cols, values = [], [], []
     keep = min(neighbours, max(n_products - 1, 0))
-    if keep == 0:
+    if keep == 0 or bought.nnz == 0:
         return sp.csr_matrix((n_products, n_products), dtype=np.float32)
-    for start in range(0, n_products, chunk):
-        stop = min(start + chunk, n_products)
-        together = (by_product[start:stop] @ bought).toarray().astype(np.float32)
-        together[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        cosine = together / norm[start:stop, None] / norm[None, :]
-        top = np.argpartition(-cosine, keep - 1, axis=1)[:, :keep]
-        top_values = np.take_along_axis(cosine, top, axis=1)
-        positive = top_values > 0
-        rows.append(np.repeat(np.arange(start, stop), keep)[positive.ravel()])
-        cols.append(top[positive])
-        values.append(top_values[positive])
-    return sp.csr_matrix(
-        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n_products, n_products)
-    )
+    binary = bought.tocsr(copy=True).astype(np.float64)
+    binary.data[:] = 1.0
+    buyers = np.asarray(binary.sum(axis=0)).ravel()
+    # columns scaled to unit length: the dot product of two columns is their cosine
+    normed = (binary @ sp.diags(1.0 / np.sqrt(np.maximum(buyers, 1.0)))).tocsr()
+    # one more than kept: a product is its own nearest neighbour and is dropped below
+    found = all_pairs_knn(normed, keep + 1, num_threads=0, show_progress=False).tocoo()
+    row, col, value = found.row, found.col, found.data.astype(np.float32)
+    useful = (row != col) & (value > 0)
+    row, col, value = row[useful], col[useful], value[useful]
+    # a row whose own product was not among its nearest (ties at 1) has one too many
+    top = top_per_row(row.astype(np.int64), value, keep, n_products)
+    return sp.csr_matrix((value[top], (row[top], col[top])), shape=(n_products, n_products))
 
 
 @dataclass
@@ -348,16 +350,59 @@ class Candidates:
     from_popular: np.ndarray
 
 
-def _top_mask(score: np.ndarray, k: int) -> np.ndarray:
-    """True at each row's ``k`` highest positive scores."""
-    mask = np.zeros(score.shape, dtype=bool)
-    k = min(k, score.shape[1])
-    if k <= 0:
-        return mask
-    top = np.argpartition(-score, k - 1, axis=1)[:, :k]
-    rows = np.arange(score.shape[0])[:, None]
-    mask[rows, top] = np.take_along_axis(score, top, axis=1) > 0
-    return mask
+def top_per_row(row: np.ndarray, value: np.ndarray, k: int, n_rows: int) -> np.ndarray:
+    """True at the entries among the ``k`` highest ``value`` of their ``row`` (ties: the earlier entry).
+
+    Only rows with more than ``k`` entries are sorted, with one stable sort of a (row, -value) key.
+    """
+    keep = np.zeros(len(row), dtype=bool)
+    if k <= 0 or not len(row):
+        return keep
+    crowded = np.bincount(row, minlength=n_rows)[row] > k
+    keep[~crowded] = True
+    index = np.flatnonzero(crowded)
+    if len(index):
+        values = value[index].astype(np.float64)
+        span = float(values.max() - values.min()) + 1.0
+        order = index[np.argsort(row[index] * span - values, kind="stable")]
+        sorted_rows = row[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_rows)) + 1]
+        position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        keep[order[position < k]] = True
+    return keep
+
+
+def _csr_entries(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) of a CSR matrix's entries, in (row, column) order."""
+    matrix = matrix.tocsr()
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    row = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return row, matrix.indices.astype(np.int64), matrix.data
+
+
+def _ranked_list(score: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Usable products with a positive score, best first (ties: lower index first)."""
+    products = np.flatnonzero(usable & (score > 0))
+    return products[np.argsort(-score[products], kind="stable")]
+
+
+def _first_not_bought(
+    rows: np.ndarray, ranked: np.ndarray, k: int, bought_keys: np.ndarray, n_products: int, limit: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``rows``, the first ``k`` products of ``ranked`` it has not bought.
+
+    ``limit`` is the most products any of the rows bought: past ``k + limit`` no row needs to look.
+    """
+    head = ranked[: k + limit]
+    if not len(rows) or not len(head) or k <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys = rows[:, None] * n_products + head[None, :]
+    _, is_bought = _lookup(bought_keys, keys.ravel())
+    fresh = ~is_bought.reshape(keys.shape)
+    take = fresh & (np.cumsum(fresh, axis=1) <= k)
+    row_at, column_at = np.nonzero(take)
+    return rows[row_at], head[column_at]
 
 
 def generate_candidates(
@@ -375,46 +420,88 @@ def generate_candidates(
     """Candidate products of a chunk of customers: own history, co-purchase neighbours, popular lists.
 
     With ``products`` given, every one of those products is a candidate of every customer instead
-    (scoring chosen pairs).
+    (scoring chosen pairs). Everything stays sparse (the customer's purchases, the co-purchase
+    scores of their neighbours) or is one list per country, so the cost follows what the customers
+    bought, not the size of the catalogue.
     """
-    bought = history.bought[customers]
-    co = np.asarray((bought @ history.similar).todense(), dtype=np.float32)
-    country = history.country_popularity[history.customer_country[customers]]
-    blocked = ~allowed
+    customers = np.asarray(customers, dtype=np.int64)
+    n_rows, n_products = len(customers), history.n_products
+    bought_row, bought_col, _ = _csr_entries(history.bought[customers])
+    bought_keys = bought_row * n_products + bought_col
+    per_row_bought = np.bincount(bought_row, minlength=n_rows)
+
+    co_row, co_col, co_value = _csr_entries(history.bought[customers] @ history.similar)
+    co_value = co_value.astype(np.float32)
+    co_keys = co_row * n_products + co_col
+    usable = allowed[co_col] & (co_value > 0)
     if exclude_bought:
-        blocked = blocked[None, :] | (bought.toarray() > 0)
-    co_masked = np.where(blocked, 0.0, co)
-    co_best = co_masked.max(axis=1) if co.shape[1] else np.zeros(len(customers), dtype=np.float32)
-    from_co = _top_mask(co_masked, co_purchase)
-    from_country = _top_mask(
-        np.where(blocked, 0.0, country + 1e-6 * history.popularity[None, :]), country_popular
-    )
-    popular_score = np.where(allowed, history.popularity + 1e-6, 0.0)
-    popular_top = _top_mask(popular_score[None, :], popular)[0]
-    from_popular = np.broadcast_to(popular_top, co.shape)
-    if exclude_bought:
-        from_popular = from_popular & ~blocked
-    if products is not None:
-        mask = np.zeros(co.shape, dtype=bool)
-        mask[:, products] = True
-    else:
-        recency = history.recency[customers].toarray()
+        usable &= ~_lookup(bought_keys, co_keys)[1]
+    co_best = np.zeros(n_rows, dtype=np.float32)
+    np.maximum.at(co_best, co_row[usable], co_value[usable])
+    co_top = np.flatnonzero(usable)[top_per_row(co_row[usable], co_value[usable], co_purchase, n_rows)]
+    co_top_keys = co_keys[co_top]
+
+    country_of_row = history.customer_country[customers]
+    country_rows, country_cols = [], []
+    for country in np.unique(country_of_row):
+        score = history.country_popularity[country] + 1e-6 * history.popularity
+        ranked = _ranked_list(score, allowed)
+        rows = np.flatnonzero(country_of_row == country)
+        limit = int(per_row_bought[rows].max(initial=0)) if exclude_bought else 0
         if exclude_bought:
-            recency[:] = 0.0
-        recency = np.where(
-            allowed[None, :], recency + 1e-6 * history.popularity[None, :] * (recency > 0), 0.0
+            row_at, column_at = _first_not_bought(
+                rows, ranked, country_popular, bought_keys, n_products, limit
+            )
+        else:
+            head = ranked[:country_popular]
+            row_at, column_at = np.repeat(rows, len(head)), np.tile(head, len(rows))
+        country_rows.append(row_at)
+        country_cols.append(column_at)
+    country_keys = np.unique(
+        np.concatenate(
+            [np.zeros(0, np.int64)]
+            + [rows * n_products + cols for rows, cols in zip(country_rows, country_cols, strict=True)]
         )
-        mask = _top_mask(recency, own_history) | from_co | from_country | from_popular
-    row, col = np.nonzero(mask)
+    )
+
+    popular_list = _ranked_list(history.popularity + 1e-6, allowed)[: max(popular, 0)]
+    popular_top = np.zeros(n_products, dtype=bool)
+    popular_top[popular_list] = True
+
+    if products is not None:
+        wanted = np.unique(np.asarray(products, dtype=np.int64))
+        keys = (np.arange(n_rows, dtype=np.int64)[:, None] * n_products + wanted[None, :]).ravel()
+    else:
+        own_keys = np.zeros(0, np.int64)
+        if not exclude_bought and own_history > 0:
+            own_row, own_col, own_value = _csr_entries(history.recency[customers])
+            own_value = own_value + 1e-6 * history.popularity[own_col]
+            fine = allowed[own_col] & (own_value > 0)
+            own_row, own_col, own_value = own_row[fine], own_col[fine], own_value[fine]
+            own = top_per_row(own_row, own_value, own_history, n_rows)
+            own_keys = own_row[own] * n_products + own_col[own]
+        popular_keys = (
+            np.arange(n_rows, dtype=np.int64)[:, None] * n_products + popular_list[None, :]
+        ).ravel()
+        if exclude_bought:
+            # the popular list minus what the customer bought (not refilled from further down)
+            popular_keys = popular_keys[~_lookup(bought_keys, popular_keys)[1]]
+        keys = np.unique(np.concatenate([own_keys, co_top_keys, country_keys, popular_keys]))
+    row, product = np.divmod(keys, n_products)
+    position, has_co = _lookup(co_keys, keys)
+    co = np.where(has_co, co_value[position] if len(co_value) else 0.0, 0.0).astype(np.float32)
+    from_popular = popular_top[product]
+    if exclude_bought:
+        from_popular &= ~_lookup(bought_keys, keys)[1]
     return Candidates(
         customer=customers[row],
-        product=col,
-        co_purchase=co[row, col],
+        product=product,
+        co_purchase=co,
         co_purchase_best=co_best[row],
-        country_popularity=country[row, col],
-        from_co_purchase=from_co[row, col],
-        from_country_popular=from_country[row, col],
-        from_popular=from_popular[row, col],
+        country_popularity=history.country_popularity[country_of_row[row], product],
+        from_co_purchase=_lookup(np.sort(co_top_keys), keys)[1],
+        from_country_popular=_lookup(country_keys, keys)[1],
+        from_popular=from_popular,
     )
 
 

@@ -7,11 +7,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from recommender.ml.features import Candidates, generate_candidates
+from recommender.ml.discovery import keep_new_items
+from recommender.ml.features import Candidates, _lookup, generate_candidates
 from recommender.ml.reasons import POPULAR, POPULAR_IN_COUNTRY, explain
 from recommender.ml.train import TrainedRecommender
 
 RECOMMENDATION_COLUMNS = ("customer_id", "product_id", "rank", "score", "reason")
+__all__ = ["keep_new_items", "popular_products", "recommend", "score_pairs", "similar_products"]
 
 
 def _available_mask(model: TrainedRecommender, available_product_ids: np.ndarray | None) -> np.ndarray:
@@ -35,12 +37,20 @@ def _empty_recommendations() -> pd.DataFrame:
     )
 
 
-def _cap_and_cut(frame: pd.DataFrame, *, top_n: int, max_per_category: int) -> pd.DataFrame:
-    """``frame`` (row, product, score, category, ...), best first per row -> top N within category caps."""
+def _cap_and_cut(
+    frame: pd.DataFrame, *, top_n: int, max_per_category: int, min_new_items: int = 0
+) -> pd.DataFrame:
+    """``frame`` (row, product, score, category, new, ...), best first per row -> top N within
+    category caps, holding at least ``min_new_items`` new products where the row has them."""
     if max_per_category > 0:
         capped = frame["category"] >= 0
         within = frame.groupby(["row", "category"], sort=False).cumcount()
         frame = frame[~capped | (within < max_per_category)]
+    if min_new_items > 0 and "new" in frame:
+        keep = keep_new_items(
+            frame["row"].to_numpy(), frame["new"].to_numpy(), top_n=top_n, min_new=min_new_items
+        )
+        frame = frame[keep]
     frame = frame.assign(rank=frame.groupby("row", sort=False).cumcount() + 1)
     return frame[frame["rank"] <= top_n]
 
@@ -53,12 +63,15 @@ def recommend(
     available_product_ids: np.ndarray | None = None,
     allow_bought: bool = True,
     max_per_category: int = 0,
+    min_new_items: int = 0,
     batch_size: int = 2000,
     progress: Callable[[float, str], None] | None = None,
 ) -> pd.DataFrame:
     """Top ``top_n`` products per customer: customer_id, product_id, rank (1..), score (0..1), reason.
 
     Only products in ``available_product_ids`` are shown (default: active and in stock at training).
+    With bought products allowed, each list holds at least ``min_new_items`` products the customer
+    never bought (the ranker's best new ones) where its candidates have that many (``keep_new_items``).
     Customers without a purchase history get popular-in-country, then popular overall. A list can
     be shorter than ``top_n`` when the rules leave fewer products.
     """
@@ -68,6 +81,8 @@ def recommend(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     if max_per_category < 0:
         raise ValueError(f"max_per_category must be 0 (no cap) or more, got {max_per_category}")
+    if min_new_items < 0:
+        raise ValueError(f"min_new_items must be 0 or more, got {min_new_items}")
     customer_ids = np.unique(np.asarray(customer_ids, dtype=np.int64))
     history, config = model.history, model.config
     allowed = _available_mask(model, available_product_ids)
@@ -92,11 +107,16 @@ def recommend(
                 "category": history.product_category[candidates.product],
                 "from_popular": candidates.from_popular,
                 "from_country": candidates.from_country_popular,
+                "new": ~_lookup(
+                    history.pair_keys, candidates.customer * history.n_products + candidates.product
+                )[1],
             }
         ).sort_values(
             ["row", "score", "popularity", "product"], ascending=[True, False, False, True], kind="stable"
         )
-        frame = _cap_and_cut(frame, top_n=top_n, max_per_category=max_per_category)
+        frame = _cap_and_cut(
+            frame, top_n=top_n, max_per_category=max_per_category, min_new_items=min_new_items
+        )
         reasons = explain(
             history,
             frame["row"].to_numpy(),

@@ -15,7 +15,7 @@ import pandas as pd
 from recommender.ml.config import TrainConfig, config_from_dict
 from recommender.ml.evaluate import evaluate_protocol, prepare_frames
 from recommender.ml.features import DAY, History
-from recommender.ml.model import MlpRanker, choose_period, fit_mlp, seed_everything
+from recommender.ml.model import MlpRanker, WindowCache, choose_period, fit_mlp, seed_everything
 
 ARTIFACT_VERSION = 1
 
@@ -123,6 +123,7 @@ def train_recommender(
     period = choose_period(lines, end, config)
     cutoff = end - period
     report(0.02, f"measuring on the held-out period from {pd.Timestamp(cutoff).date()}")
+    cache = WindowCache()
     evaluation = evaluate_protocol(
         order_lines=lines,
         products=products,
@@ -133,6 +134,7 @@ def train_recommender(
         config=config,
         prepared=True,
         progress=lambda fraction, message: report(0.02 + 0.55 * fraction, message),
+        cache=cache,
     )
     chosen_epochs = max(int(evaluation["training"].get("epochs") or config.epochs), 1)
     began = time.monotonic()
@@ -146,7 +148,9 @@ def train_recommender(
         config=config,
         epochs=chosen_epochs,
         progress=lambda fraction, message: report(0.6 + 0.38 * fraction, message),
+        cache=cache,
     )
+    del cache
     final_seconds = time.monotonic() - began
     timings = {
         "prepare_seconds": round(prepared_seconds, 3),

@@ -112,6 +112,7 @@ def model_version_score_range(
             available_product_ids=servable_product_ids(),
             allow_bought=settings.RECOMMENDER_ALLOW_BOUGHT,
             max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
+            min_new_items=settings.RECOMMENDER_MIN_NEW_ITEMS,
         )
         renderer.prefetch(recommended["reason"].unique())
         rows = [

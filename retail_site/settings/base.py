@@ -314,6 +314,9 @@ MODEL_ARTIFACT_ROOT = env.path("MODEL_ARTIFACT_ROOT", default=VAR_DIR / "models"
 RECOMMENDER_TOP_N = env.int("RECOMMENDER_TOP_N", default=20)
 RECOMMENDER_ALLOW_BOUGHT = env.bool("RECOMMENDER_ALLOW_BOUGHT", default=True)
 RECOMMENDER_MAX_PER_CATEGORY = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=0)
+# Products the customer never bought in each served list (the MLP's best new ones), so a regular
+# customer's list is not all repeat buying; default measured on a validation split (BENCHMARKS.md).
+RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=2)
 # Overrides of recommender.ml.TrainConfig, e.g. '{"epochs": 10}'.
 RECOMMENDER_TRAIN_CONFIG = env.json("RECOMMENDER_TRAIN_CONFIG", default={})
 RECOMMENDER_SCORE_CHUNK_SIZE = env.int("RECOMMENDER_SCORE_CHUNK_SIZE", default=2000)

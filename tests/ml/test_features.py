@@ -3,7 +3,9 @@ import pandas as pd
 import pytest
 
 from recommender.ml.data import check_customers, check_events, check_products, clean_order_lines
+from recommender.ml.evaluate import prepare_frames
 from recommender.ml.features import FEATURE_NAMES, build_history, generate_candidates, pair_features
+from recommender.ml.model import within_row_budget
 
 CUTOFF = np.datetime64("2024-03-01T00:00:00", "ns")
 
@@ -108,3 +110,108 @@ def test_pair_features_on_a_tiny_example(tiny_history):
     assert _feature(features, "category_share_of_spend")[row_10] == pytest.approx(1.0)
     assert _feature(features, "category_share_of_spend")[row_12] == 0
     assert np.expm1(_feature(features, "customer_orders")[row_10]) == pytest.approx(3)
+
+
+def _reference_candidates(history, customer, *, allowed, exclude_bought, k_own, k_co, k_country, k_popular):
+    """One customer's candidates the slow, obvious way: dense rows, sorted by (-score, product)."""
+    bought = history.bought[customer].toarray().ravel() > 0
+    blocked = ~allowed | (bought if exclude_bought else np.zeros_like(bought))
+    co = (history.bought[customer] @ history.similar).toarray().ravel()
+
+    def best(score, k):
+        order = sorted(np.flatnonzero(score > 0), key=lambda product: (-score[product], product))
+        return set(order[:k])
+
+    own = set()
+    if not exclude_bought:
+        recency = history.recency[customer].toarray().ravel()
+        own = best(np.where(allowed, recency + 1e-6 * history.popularity * (recency > 0), 0.0), k_own)
+    from_co = best(np.where(blocked, 0.0, co), k_co)
+    country = history.country_popularity[history.customer_country[customer]]
+    from_country = best(np.where(blocked, 0.0, country + 1e-6 * history.popularity), k_country)
+    popular = best(np.where(allowed, history.popularity + 1e-6, 0.0), k_popular)
+    if exclude_bought:
+        popular = {product for product in popular if not bought[product]}
+    return own | from_co | from_country | popular, from_co, from_country, popular, co
+
+
+@pytest.mark.parametrize("exclude_bought", [False, True])
+def test_sparse_candidates_match_the_dense_definition(shop, exclude_bought):
+    lines, products, customers, events = prepare_frames(
+        shop["order_lines"], shop["products"], shop["customers"], None
+    )
+    history = build_history(
+        order_lines=lines,
+        products=products,
+        customers=customers,
+        events=events,
+        cutoff=np.datetime64(lines["ordered_at"].max(), "ns"),
+        neighbours=8,
+    )
+    allowed = history.product_seen & (np.arange(history.n_products) % 7 != 3)
+    chunk = np.arange(0, history.n_customers, 3)
+    sizes = dict(own_history=5, co_purchase=6, country_popular=4, popular=5)
+
+    candidates = generate_candidates(history, chunk, allowed=allowed, exclude_bought=exclude_bought, **sizes)
+
+    for customer in chunk:
+        mine = candidates.customer == customer
+        every, from_co, from_country, popular, co = _reference_candidates(
+            history,
+            customer,
+            allowed=allowed,
+            exclude_bought=exclude_bought,
+            k_own=5,
+            k_co=6,
+            k_country=4,
+            k_popular=5,
+        )
+        product = candidates.product[mine]
+        assert set(product.tolist()) == every
+        assert set(product[candidates.from_co_purchase[mine]].tolist()) == from_co
+        assert set(product[candidates.from_country_popular[mine]].tolist()) == from_country
+        assert set(product[candidates.from_popular[mine]].tolist()) == popular
+        np.testing.assert_allclose(candidates.co_purchase[mine], co[product], rtol=1e-5)
+    assert np.all(np.diff(candidates.customer * history.n_products + candidates.product) > 0)
+
+
+def test_co_purchase_neighbours_are_the_highest_cosines(shop):
+    lines, products, customers, events = prepare_frames(
+        shop["order_lines"], shop["products"], shop["customers"], None
+    )
+    history = build_history(
+        order_lines=lines,
+        products=products,
+        customers=customers,
+        events=events,
+        cutoff=np.datetime64(lines["ordered_at"].max(), "ns"),
+        neighbours=5,
+    )
+    bought = history.bought.toarray()
+    together = bought.T @ bought
+    buyers = np.sqrt(np.maximum(bought.sum(axis=0), 1.0))
+    cosine = together / buyers[:, None] / buyers[None, :]
+    np.fill_diagonal(cosine, 0.0)
+    similar = history.similar.toarray()
+    for product in range(history.n_products):
+        kept = np.flatnonzero(similar[product])
+        assert len(kept) == min(5, np.count_nonzero(cosine[product]))
+        np.testing.assert_allclose(similar[product, kept], cosine[product, kept], rtol=1e-5)
+        if len(kept):
+            # nothing left out scores above what was kept
+            left_out = np.setdiff1d(np.arange(history.n_products), kept)
+            assert cosine[product, left_out].max(initial=0.0) <= similar[product, kept].min() + 1e-6
+
+
+def test_training_pairs_past_the_budget_keep_every_purchase_and_sample_the_rest():
+    rng = np.random.default_rng(3)
+    labels = (rng.random(10_000) < 0.1).astype(np.float32)
+    features = np.arange(10_000, dtype=np.float32)[:, None]
+
+    kept_features, kept_labels = within_row_budget(features, labels, 3_000, np.random.default_rng(0))
+
+    assert kept_labels.sum() == labels.sum()
+    assert abs(len(kept_labels) - 3_000) < 150
+    assert set(kept_features[kept_labels > 0, 0]) == set(features[labels > 0, 0])
+    same, _ = within_row_budget(features, labels, 0, np.random.default_rng(0))
+    assert len(same) == 10_000

@@ -1,0 +1,49 @@
+"""The discovery rule of served lists: a minimum of products the customer never bought.
+
+Applied by ``score.recommend`` (served lists) and by the MLP ranker when the protocol measures them;
+kept apart so that both can use it without importing each other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def keep_new_items(row: np.ndarray, is_new: np.ndarray, *, top_n: int, min_new: int) -> np.ndarray:
+    """Which entries make each row's top ``top_n`` when it must hold at least ``min_new`` new ones.
+
+    ``row`` groups the entries (each row's entries together, best first) and ``is_new`` marks the
+    products the customer never bought. A row whose natural top ``top_n`` holds fewer new products
+    than ``min_new`` gives its lowest-ranked bought products' places to its best new products, in
+    the ranker's order among new products; a row with fewer new products than that keeps all it
+    has. The kept entries stay in their order, so ranks still follow the scores.
+    """
+    row = np.asarray(row)
+    is_new = np.asarray(is_new, dtype=bool)
+    n = len(row)
+    if top_n < 1:
+        raise ValueError(f"top_n must be at least 1, got {top_n}")
+    if min_new < 0:
+        raise ValueError(f"min_new must be 0 or more, got {min_new}")
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    starts = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1]
+    lengths = np.diff(np.r_[starts, n])
+    group = np.repeat(np.arange(len(starts)), lengths)
+    position = np.arange(n) - starts[group]
+    new_rank = _rank_within(is_new, group, starts)
+    old_rank = _rank_within(~is_new, group, starts)
+    new_total = np.add.reduceat(is_new.astype(np.int64), starts)
+    old_total = lengths - new_total
+    natural_new = np.add.reduceat((is_new & (position < top_n)).astype(np.int64), starts)
+    new_kept = np.maximum(natural_new, np.minimum(min(min_new, top_n), new_total))
+    old_kept = np.minimum(old_total, top_n - new_kept)
+    new_kept = np.minimum(new_total, top_n - old_kept)
+    return np.where(is_new, new_rank <= new_kept[group], old_rank <= old_kept[group])
+
+
+def _rank_within(flag: np.ndarray, group: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """1-based count of flagged entries up to and including each entry, within its group."""
+    running = np.cumsum(flag)
+    before_group = running[starts] - flag[starts]
+    return running - before_group[group]

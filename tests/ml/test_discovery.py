@@ -1,0 +1,85 @@
+"""The served lists' share of products the customer never bought (RECOMMENDER_MIN_NEW_ITEMS)."""
+
+import numpy as np
+import pytest
+
+from recommender.ml import recommend
+from recommender.ml.score import keep_new_items
+
+
+def _kept(row, is_new, *, top_n, min_new):
+    keep = keep_new_items(np.array(row), np.array(is_new, dtype=bool), top_n=top_n, min_new=min_new)
+    return np.flatnonzero(keep).tolist()
+
+
+def test_a_list_of_bought_products_gives_its_last_places_to_the_best_new_ones():
+    # given one customer's ranked candidates: five bought products, then new ones in the ranker's order
+    is_new = [False, False, False, False, False, True, False, True, True]
+
+    kept = _kept([0] * 9, is_new, top_n=5, min_new=2)
+
+    # then the three best bought products and the two best new products, still in ranked order
+    assert kept == [0, 1, 2, 5, 7]
+
+
+def test_a_list_that_already_holds_enough_new_products_is_unchanged():
+    is_new = [True, False, True, False, False, False, True]
+
+    assert _kept([0] * 7, is_new, top_n=5, min_new=2) == [0, 1, 2, 3, 4]
+    assert _kept([0] * 7, is_new, top_n=5, min_new=0) == [0, 1, 2, 3, 4]
+
+
+def test_each_row_is_decided_on_its_own_and_short_rows_keep_what_they_have():
+    row = [0, 0, 0, 0, 1, 1, 1, 2, 2]
+    is_new = [False, False, False, True, False, False, False, False, True]
+
+    kept = _kept(row, is_new, top_n=2, min_new=1)
+
+    # row 0: best bought + its only new one; row 1: no new product to give; row 2: both fit anyway
+    assert kept == [0, 3, 4, 5, 7, 8]
+
+
+def test_more_new_products_asked_than_places_fills_the_list_with_new_ones():
+    is_new = [False, False, True, True, True, True]
+
+    assert _kept([0] * 6, is_new, top_n=3, min_new=5) == [2, 3, 4]
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(ValueError, match="min_new"):
+        keep_new_items(np.zeros(2, int), np.zeros(2, bool), top_n=2, min_new=-1)
+    with pytest.raises(ValueError, match="top_n"):
+        keep_new_items(np.zeros(2, int), np.zeros(2, bool), top_n=0, min_new=1)
+
+
+def test_a_regular_customers_served_list_holds_new_products_in_the_mlps_order(trained, shop):
+    # given customers whose plain top 10 is mostly what they already buy
+    customers = shop["customers"]["customer_id"].to_numpy()[:40]
+    bought = shop["order_lines"][["customer_id", "product_id"]].drop_duplicates()
+    bought_by = bought.groupby("customer_id")["product_id"].apply(set)
+    plain = recommend(trained, customer_ids=customers, top_n=10)
+    plain_new = plain.apply(lambda row: row.product_id not in bought_by[row.customer_id], axis=1)
+    regular = plain[~plain_new].groupby("customer_id").size()
+    assert (regular >= 8).any(), "the shop should have customers whose list is mostly repeat buying"
+
+    # when at least 3 never-bought products are asked for
+    served = recommend(trained, customer_ids=customers, top_n=10, min_new_items=3)
+
+    # then every list holds at least 3 of them, and they are the best new ones of the full ranking
+    wide = recommend(trained, customer_ids=customers, top_n=60)
+    for customer, rows in served.groupby("customer_id"):
+        mine = bought_by[customer]
+        new_shown = [product for product in rows["product_id"] if product not in mine]
+        ranked_new = [
+            product for product in wide[wide["customer_id"] == customer]["product_id"] if product not in mine
+        ]
+        assert len(new_shown) >= min(3, len(ranked_new))
+        assert new_shown == ranked_new[: len(new_shown)]
+        assert rows["rank"].tolist() == list(range(1, len(rows) + 1))
+        assert rows["score"].is_monotonic_decreasing
+        # the bought products kept are the best bought ones of the plain list
+        bought_shown = [product for product in rows["product_id"] if product in mine]
+        plain_bought = [
+            product for product in plain[plain["customer_id"] == customer]["product_id"] if product in mine
+        ]
+        assert bought_shown == plain_bought[: len(bought_shown)]

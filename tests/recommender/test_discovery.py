@@ -1,0 +1,59 @@
+"""RECOMMENDER_MIN_NEW_ITEMS: a served list holds products the customer never bought."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from crm.services.demo_data import generate_demo_data
+from recommender import ml
+from recommender.models import ModelVersion, Recommendation
+from recommender.services import frames
+from recommender.services.scoring import model_version_score, trained_model_for
+from recommender.services.training import model_version_train
+
+pytestmark = pytest.mark.django_db
+
+FAST = {"epochs": 2, "run_als": False, "training_windows": 2, "patience": 1}
+
+
+def test_served_lists_hold_the_minimum_of_never_bought_products_in_the_models_order(settings):
+    # given a trained version and customers whose plain top 10 is mostly what they already buy
+    generate_demo_data(customers=120, products=60, orders=2400, seed=5, start=dt.date(2024, 1, 1), months=12)
+    settings.RECOMMENDER_TOP_N = 10
+    settings.RECOMMENDER_ALLOW_BOUGHT = True
+    settings.RECOMMENDER_MAX_PER_CATEGORY = 0
+    settings.RECOMMENDER_MIN_NEW_ITEMS = 3
+    version = model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
+    model = trained_model_for(version)
+    # bought = kept: a line returned in full is not a purchase (the model's own cleaning)
+    purchases = ml.clean_order_lines(frames.order_line_frame())
+    bought = purchases.groupby("customer_id")["product_id"].apply(set).to_dict()
+    customer_ids = np.array(sorted(bought), dtype="int64")
+    available = frames.available_product_ids()
+    plain = ml.recommend(model, customer_ids=customer_ids, top_n=10, available_product_ids=available)
+    plain_new = plain.apply(lambda row: row.product_id not in bought[row.customer_id], axis=1)
+    few_new = plain.assign(new=plain_new).groupby("customer_id")["new"].sum()
+    assert (few_new < 3).any(), "some plain lists should hold fewer than 3 new products"
+
+    # when the version is scored for serving
+    model_version_score(model_version=version)
+
+    # then every served list holds 3 never-bought products: the model's best new ones, best first
+    wide = ml.recommend(model, customer_ids=customer_ids, top_n=60, available_product_ids=available)
+    for customer_id in few_new.index[few_new < 3]:
+        served = list(
+            Recommendation.objects.filter(model_version=version, customer_id=customer_id)
+            .order_by("rank")
+            .values_list("product_id", flat=True)
+        )
+        assert len(served) == 10
+        mine = bought[customer_id]
+        new_served = [product for product in served if product not in mine]
+        best_new = [
+            product
+            for product in wide[wide["customer_id"] == customer_id]["product_id"]
+            if product not in mine
+        ]
+        assert len(new_served) == min(3, len(best_new))
+        assert new_served == best_new[: len(new_served)]
