@@ -40,7 +40,7 @@ cluster: setup
 	$(BIN)/honcho start -f Procfile.cluster
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=retail_site.settings.test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The load generator of bench/bench_api.py, in its own environment.
 bench-tools: .venv-bench/.installed
