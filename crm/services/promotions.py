@@ -18,6 +18,7 @@ from core.jobs import job_create
 from core.models import Job
 from crm.marketing import targeting, uplift
 from crm.marketing.purchase_model import purchase_probabilities
+from crm.marketing.stock_outlook import short_product_ids
 from crm.models import Category, Customer, Order, OrderLine, Product, Promotion, PromotionTarget
 from crm.models.marketing import consent_channel_for
 from crm.models.orders import line_amount
@@ -223,6 +224,14 @@ def promotion_compute_targets(
         product_ids = promotion_product_ids(promotion=promotion)
         if not product_ids:
             raise ValueError(f"Promotion {promotion.pk} has no promoted products.")
+        # A promotion should not sell what will be gone before it could be restocked.
+        short = short_product_ids()
+        product_ids = [product_id for product_id in product_ids if product_id not in short]
+        if not product_ids:
+            raise ValueError(
+                f"Every product of promotion {promotion.pk} is forecast to run out before it could be "
+                "restocked (INVENTORY_AVOID_STOCKOUTS): there is nothing to promote."
+            )
         prices = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "price"))
         keep = 1 - float(promotion.discount_percent) / 100
         margins = np.array(
