@@ -1,8 +1,9 @@
 """Customers' data rights over the API: erase a customer (staff), download a customer's data, read and
 change their consent per channel (staff, or the shopper for their own record)."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.permissions import customer_for_request
+from crm.api.schema import error_response
 from crm.models import AuditEvent, ConsentChannel, ConsentEvent, Customer
 from crm.selectors.privacy import customer_consent_document, customer_data_export
 from crm.services.privacy import (
@@ -39,7 +41,7 @@ class CustomerEraseView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: ERASURE_RESPONSE, 404: OpenApiResponse(description="No such customer.")},
+        responses={200: ERASURE_RESPONSE, 404: error_response("No such customer.")},
     )
     def post(self, request: Request, external_id: str) -> Response:
         customer = Customer.objects.filter(external_id=external_id, anonymous=False).first()
@@ -65,7 +67,9 @@ class CustomerDataExportView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: OpenApiResponse(description="The customer's data as JSON.")})
+    @extend_schema(
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The customer's data as JSON.")}
+    )
     def get(self, request: Request, external_id: str) -> Response:
         customer = customer_for_request(request=request, external_id=external_id)
         document = customer_data_export(customer=customer)
@@ -115,13 +119,7 @@ class CustomerConsentView(APIView):
     def post(self, request: Request, external_id: str) -> Response:
         customer = customer_for_request(request=request, external_id=external_id)
         given = ConsentInputSerializer(data=request.data)
-        if not given.is_valid():
-            errors = [
-                {"field": field, "message": str(message)}
-                for field, messages in given.errors.items()
-                for message in messages
-            ]
-            return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        given.is_valid(raise_exception=True)
         own = customer.user_id is not None and customer.user_id == request.user.pk
         event = consent_set(
             customer=customer,
