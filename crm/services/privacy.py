@@ -35,6 +35,7 @@ from crm.models import (
 )
 from crm.models.customers import CONSENT_FIELDS
 from crm.pseudonyms import pseudonymize
+from crm.services.api_tokens import api_tokens_revoke
 
 logger = logging.getLogger(__name__)
 
@@ -272,9 +273,7 @@ def _login_scrub(user_id: int | None) -> int:
     # A new (unusable) password also ends every session of the login: Django checks its hash.
     user.set_unusable_password()
     user.save()
-    from rest_framework.authtoken.models import Token
-
-    Token.objects.filter(user=user).delete()
+    api_tokens_revoke(user=user)
     return 1
 
 

@@ -1,6 +1,6 @@
 import json
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import get_user_model
 
 from core.roles import ROLE_PERMISSIONS
 from crm.services.demo_setup import demo_logins_ensure
@@ -15,8 +15,8 @@ def test_demo_makes_one_login_per_role_and_keeps_them(db, settings, tmp_path):
 
     assert set(credentials["role_logins"]) == set(ROLE_PERMISSIONS)
     for role, login in credentials["role_logins"].items():
-        user = authenticate(username=login["username"], password=login["password"])
-        assert user is not None and user.is_staff and not user.is_superuser
+        user = get_user_model().objects.get(username=login["username"])
+        assert user.check_password(login["password"]) and user.is_staff and not user.is_superuser
         assert list(user.groups.values_list("name", flat=True)) == [role]
     # a second run keeps the same logins (the file under var/ is the memory)
     again = demo_logins_ensure()

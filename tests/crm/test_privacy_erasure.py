@@ -13,11 +13,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
-from rest_framework.authtoken.models import Token
+from django.test import RequestFactory
 
 from core.models import Job
 from crm.models import AuditEvent, Customer, CustomerNote, ErasureRecord, Order, OrderLine, Product
 from crm.pseudonyms import pseudonymize
+from crm.services.api_tokens import api_token_create
 from crm.services.demo_data import generate_demo_data
 from crm.services.privacy import consent_set
 from recommender.ml.forget import artifact_customer_ids
@@ -104,7 +105,7 @@ def shop_with_the_customer(settings, tmp_path):
     consent_set(customer=customer, channel="sms", granted=True, source="staff", recorded_by=staff)
     CustomerSegmentFactory(customer=customer)
     PromotionTargetFactory(customer=customer)
-    Token.objects.create(user=user)
+    api_token_create(user=user)
     LogEntry.objects.create(
         user=staff,
         content_type=ContentType.objects.get_for_model(Customer),
@@ -164,7 +165,10 @@ def test_after_erasure_no_table_and_no_file_holds_the_customer(shop_with_the_cus
     # the login is disabled and no longer opens
     login = get_user_model().objects.get(pk=customer.user_id)
     assert not login.is_active and not login.has_usable_password()
-    assert authenticate(username=USERNAME, password="pass-word-123") is None
+    assert (
+        authenticate(RequestFactory().post("/accounts/login/"), username=USERNAME, password="pass-word-123")
+        is None
+    )
     # the erasure is on record, by keyed hash only
     record = ErasureRecord.objects.get()
     assert record.subject_hash == pseudonymize(EXTERNAL_ID)
