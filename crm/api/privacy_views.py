@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -109,6 +110,8 @@ class CustomerConsentView(APIView):
     """
 
     permission_classes = [IsAuthenticated]
+    # JSON only: in a form body a missing boolean would read as "false" and withdraw consent silently.
+    parser_classes = [JSONParser]
 
     @extend_schema(responses={200: CONSENT_RESPONSE})
     def get(self, request: Request, external_id: str) -> Response:

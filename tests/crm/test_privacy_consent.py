@@ -230,3 +230,13 @@ def test_an_import_sets_consent_where_the_file_says_so_and_keeps_the_history(tmp
     file.write_text(file.read_text().replace(",Y,TRUE", ",maybe,TRUE"))
     with pytest.raises(ImportValidationError, match="line 5, column email_consent: not yes or no"):
         import_order_file(path=file)
+
+
+def test_the_consent_api_takes_json_only_so_a_missing_answer_never_reads_as_no(client):
+    CustomerFactory(external_id="C1", email_opt_in=True)
+    client.force_login(StaffUserFactory())
+
+    response = client.post("/api/customers/C1/consent/", {"channel": "email"})  # a form body, no "granted"
+
+    assert response.status_code == 415
+    assert Customer.objects.get(external_id="C1").email_opt_in is True
