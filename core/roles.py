@@ -38,3 +38,24 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 def staff_permission(codename: str) -> str:
     """The full permission name a user is checked against, e.g. ``core.view_portal``."""
     return f"core.{codename}"
+
+
+def roles_ensure(**kwargs) -> None:
+    """Create the role groups with exactly their permissions, if anything is missing or different.
+
+    Run after every ``migrate`` (``post_migrate``, see ``core.apps``), so a database flushed by a test, or
+    one whose groups someone edited, gets the roles of this code back.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    permissions = {
+        permission.codename: permission
+        for permission in Permission.objects.filter(
+            content_type__app_label="core", content_type__model="staffaccess"
+        )
+    }
+    for role, codenames in ROLE_PERMISSIONS.items():
+        if not all(codename in permissions for codename in codenames):
+            continue  # the permissions are created by post_migrate too; the next run completes the role
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set([permissions[codename] for codename in codenames])

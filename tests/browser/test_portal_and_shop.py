@@ -88,9 +88,10 @@ def shop():
         status=ModelVersion.Status.RETIRED,
         metrics={name: {**values, "ndcg@10": values["ndcg@10"] - 0.02} for name, values in METRICS.items()},
     )
+    # as scoring writes them: placeholders already rendered to names
     reasons = [
-        lambda anchor: f"Bought with {{product:{anchor.pk}}}",
-        lambda anchor: f"You buy from {{category:{anchor.category_id}}} every month",
+        lambda anchor: f"Bought with {anchor.name}",
+        lambda anchor: f"You buy from {anchor.category.name} every month",
         lambda anchor: "Popular in your country",
     ]
     for index, customer in enumerate(customers):
