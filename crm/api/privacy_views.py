@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from crm.api.permissions import customer_for_request
 from crm.api.schema import error_response
+from crm.api.serializers import JSONInputSerializer
 from crm.models import AuditEvent, ConsentChannel, ConsentEvent, Customer
 from crm.selectors.privacy import customer_consent_document, customer_data_export
 from crm.services.privacy import (
@@ -85,7 +86,9 @@ class CustomerDataExportView(APIView):
         return response
 
 
-class ConsentInputSerializer(serializers.Serializer):
+class ConsentInputSerializer(JSONInputSerializer):
+    """One channel's answer, each field in its JSON type (``granted`` is true or false, never "0")."""
+
     channel = serializers.ChoiceField(choices=ConsentChannel.choices)
     granted = serializers.BooleanField()
     lawful_basis = serializers.ChoiceField(

@@ -131,7 +131,7 @@ def test_the_consent_api_names_what_is_wrong(client):
     CustomerFactory(external_id="C1")
     client.force_login(StaffUserFactory())
     response = client.post(
-        "/api/customers/C1/consent/", {"channel": "fax", "granted": "maybe"}, content_type="application/json"
+        "/api/customers/C1/consent/", {"channel": "fax"}, content_type="application/json"
     )
     assert response.status_code == 400
     # the API's one error shape: each wrong field with its messages
@@ -239,4 +239,18 @@ def test_the_consent_api_takes_json_only_so_a_missing_answer_never_reads_as_no(c
     response = client.post("/api/customers/C1/consent/", {"channel": "email"})  # a form body, no "granted"
 
     assert response.status_code == 415
+    assert Customer.objects.get(external_id="C1").email_opt_in is True
+
+
+def test_the_consent_api_takes_an_answer_only_as_true_or_false(client):
+    CustomerFactory(external_id="C1", email_opt_in=True)
+    client.force_login(StaffUserFactory())
+
+    response = client.post(
+        "/api/customers/C1/consent/",
+        {"channel": "email", "granted": "false"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400 and set(response.json()) == {"granted"}
     assert Customer.objects.get(external_id="C1").email_opt_in is True
