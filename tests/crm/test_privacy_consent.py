@@ -130,9 +130,7 @@ def test_the_consent_api_shows_history_and_records_who_changed_it(client):
 def test_the_consent_api_names_what_is_wrong(client):
     CustomerFactory(external_id="C1")
     client.force_login(StaffUserFactory())
-    response = client.post(
-        "/api/customers/C1/consent/", {"channel": "fax"}, content_type="application/json"
-    )
+    response = client.post("/api/customers/C1/consent/", {"channel": "fax"}, content_type="application/json")
     assert response.status_code == 400
     # the API's one error shape: each wrong field with its messages
     assert set(response.json()) == {"channel", "granted"}
