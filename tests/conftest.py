@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from retail_site.celery import app as celery_app
 
@@ -35,6 +36,45 @@ def _empty_cache():
 
     cache.clear()
     yield
+
+
+# The people of a page test: a staff member and a shopper, signed in through Django's session. The API's
+# tests (tests/crm/api/, tests/recommender/api/) override these with token clients of the same names.
+@pytest.fixture
+def staff_user(db):
+    from tests.factories import StaffUserFactory
+
+    return StaffUserFactory(username="staffer")
+
+
+@pytest.fixture
+def staff_client(staff_user) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def shopper(db):
+    """A signed-up shopper: a login user linked to a customer record."""
+    from tests.factories import CustomerFactory, UserFactory
+
+    return CustomerFactory(user=UserFactory(username="shopper"), name="Sam Shopper", country="France")
+
+
+@pytest.fixture
+def shopper_client(shopper) -> Client:
+    client = Client()
+    client.force_login(shopper.user)
+    return client
+
+
+@pytest.fixture
+def shop_data(db, shopper) -> dict:
+    """A small shop around the shopper: see tests/shop_data.py."""
+    from tests.shop_data import build_shop_data
+
+    return build_shop_data(3, shopper=shopper)
 
 
 @pytest.fixture

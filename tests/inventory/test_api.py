@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from crm.models import Product
 from inventory.models import StockPolicy
 from inventory.services.forecasts import forecast_run_create
-from tests.api.tokens import api_token_for
+from tests.crm.api.tokens import api_token_for
 from tests.factories import StaffUserFactory, UserFactory
 from tests.inventory.conftest import AS_OF
 

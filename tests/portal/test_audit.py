@@ -11,7 +11,7 @@ from core.roles import DATA_ADMIN, MARKETING
 from crm.models import AuditEvent
 from crm.services.privacy import customer_subject
 from tests.factories import StaffUserFactory
-from tests.web.conftest import build_shop_data
+from tests.shop_data import build_shop_data
 
 
 def _client(username: str, role: str) -> tuple[Client, object]:

@@ -8,7 +8,7 @@ from core.models import Job
 from core.roles import ANALYST, BUYER, DATA_ADMIN, MARKETING
 from portal import urls as portal_urls
 from tests.factories import StaffUserFactory, UserFactory
-from tests.web.conftest import build_shop_data
+from tests.shop_data import build_shop_data
 
 ALL = {MARKETING, ANALYST, DATA_ADMIN, BUYER}
 # Written out by hand (not derived from the code): which roles may use each page of the portal.

@@ -1,0 +1,200 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crm.models import Customer, Order, OrderLine, Product
+from crm.services.importing import ImportValidationError, RowError, import_canonical_frame, import_order_file
+
+CANONICAL = Path(__file__).resolve().parents[1] / "data" / "canonical_small.csv"
+HEADER = "order_id,customer_id,product_id,product_name,category,quantity,unit_price,ordered_at,country\n"
+GOOD_ROW = "W9,carol,SKU-7,Jug,Kitchen,1,5.00,2024-04-01T10:00:00Z,United Kingdom\n"
+
+pytestmark = pytest.mark.django_db
+
+
+def _nothing_written() -> bool:
+    return not (Order.objects.exists() or OrderLine.objects.exists() or Product.objects.exists())
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "column", "message"),
+    [
+        ("W1,alice,SKU-1,Mug,,2,4.50,yesterday,UK\n", "ordered_at", "not an ISO 8601 date and time"),
+        ("W1,alice,SKU-1,Mug,,two,4.50,2024-03-01T10:00:00Z,UK\n", "quantity", "not a number"),
+        ("W1,alice,SKU-1,Mug,,1.5,4.50,2024-03-01T10:00:00Z,UK\n", "quantity", "not a whole number"),
+        ("W1,alice,SKU-1,Mug,,2,4,50,2024-03-01T10:00:00Z\n", "ordered_at", "not an ISO 8601 date and time"),
+        (
+            "W1,alice,SKU-1,Mug,,2,-4.50,2024-03-01T10:00:00Z,UK\n",
+            "unit_price",
+            "negative price on a product",
+        ),
+        (",alice,SKU-1,Mug,,2,4.50,2024-03-01T10:00:00Z,UK\n", "order_id", "required value is empty"),
+        ("W1,alice,,Mug,,2,4.50,2024-03-01T10:00:00Z,UK\n", "product_id", "required value is empty"),
+        ("W1,alice,SKU-1,Mug,,2,,2024-03-01T10:00:00Z,UK\n", "unit_price", "required value is empty"),
+    ],
+)
+def test_a_bad_row_is_named_by_file_line_and_column_and_nothing_is_written(
+    tmp_path, bad_row, column, message
+):
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + GOOD_ROW + bad_row + GOOD_ROW.replace("W9", "W10"))
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    first = failure.value.errors[0]
+    assert (first.line, first.column) == (3, column)
+    assert message in first.message
+    assert str(path) in str(failure.value) and f"line 3, column {column}" in str(failure.value)
+    assert isinstance(failure.value, ValueError)
+    assert _nothing_written()
+
+
+def test_every_bad_row_is_reported_in_line_order(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        HEADER
+        + "W1,alice,SKU-1,Mug,,x,4.50,2024-03-01T10:00:00Z,UK\n"
+        + GOOD_ROW
+        + "W2,bob,SKU-2,Cup,,1,y,not-a-date,UK\n"
+    )
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    assert [(error.line, error.column) for error in failure.value.errors] == [
+        (2, "quantity"),
+        (4, "unit_price"),
+        (4, "ordered_at"),
+    ]
+    assert failure.value.errors[1] == RowError(4, "unit_price", "y", "not a number")
+
+
+def test_negative_price_is_allowed_on_non_product_lines(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + "W1,alice,M,Manual,,1,-3.00,2024-03-01T10:00:00Z,UK\n")
+
+    import_order_file(path=path)
+
+    assert OrderLine.objects.get().product is None
+
+
+def test_missing_required_column(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,product_id,quantity,ordered_at\nW1,a,SKU-1,1,2024-03-01T10:00:00Z\n"
+    )
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    assert failure.value.errors == [RowError(1, "unit_price", "", "missing column")]
+    assert "line 1, column unit_price: missing column" in str(failure.value)
+
+
+def test_missing_uci_column_names_both_spellings(tmp_path):
+    path = tmp_path / "retail.csv"
+    path.write_text(
+        "InvoiceNo,StockCode,Quantity,InvoiceDate,CustomerID,Country\n1,22633,1,2010-12-01 08:00,1,UK\n"
+    )
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    assert failure.value.errors[0].column == "UnitPrice or Price"
+
+
+def test_unknown_layout_lists_the_expected_columns(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("a,b,c\n1,2,3\n")
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    assert "unknown layout" in str(failure.value)
+    assert "order_id, customer_id, product_id" in str(failure.value)
+    assert "InvoiceNo, StockCode" in str(failure.value)
+
+
+def test_unknown_file_format_and_unknown_layout_name(tmp_path):
+    path = tmp_path / "orders.json"
+    path.write_text("{}")
+
+    with pytest.raises(ImportValidationError, match="unknown file format"):
+        import_order_file(path=path)
+    with pytest.raises(ImportValidationError, match="unknown format"):
+        import_order_file(path=CANONICAL, file_format="sap")
+
+
+@pytest.mark.parametrize("name", ["broken.xlsx", "broken.parquet"])
+def test_unreadable_file(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"this is not a spreadsheet")
+
+    with pytest.raises(ImportValidationError, match="unreadable"):
+        import_order_file(path=path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImportValidationError, match="file not found"):
+        import_order_file(path=tmp_path / "nowhere.csv")
+
+
+def test_xlsx_errors_name_the_sheet_row(tmp_path):
+    frame = pd.read_csv(CANONICAL, dtype=str, keep_default_na=False)
+    frame.loc[3, "quantity"] = "lots"
+    path = tmp_path / "orders.xlsx"
+    frame.to_excel(path, index=False)
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    assert (failure.value.errors[0].line, failure.value.errors[0].column) == (5, "quantity")
+
+
+def test_frame_errors_name_the_row_position_plus_two():
+    frame = pd.DataFrame(
+        {
+            "order_id": ["A", "B"],
+            "customer_id": ["c", "c"],
+            "product_id": ["SKU", "SKU"],
+            "quantity": [1, 1],
+            "unit_price": [1.0, -1.0],
+            "ordered_at": ["2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"],
+        },
+        index=[10, 11],
+    )
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_canonical_frame(frame=frame, source="api")
+
+    assert failure.value.errors[0].line == 3 and str(failure.value).startswith("api: line 3")
+
+
+def test_skip_invalid_imports_good_rows_and_writes_rejects(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        HEADER
+        + GOOD_ROW
+        + "W1,alice,SKU-1,Mug,,2,4.50,yesterday,UK\n"
+        + "\n"
+        + "W2,bob,SKU-2,Cup,,x,-1,2024-03-01T10:00:00Z,UK\n"
+        + GOOD_ROW.replace("W9", "W10")
+    )
+    rejects = tmp_path / "rejects" / "orders.rejects.csv"
+
+    report = import_order_file(path=path, skip_invalid=True, rejects_path=rejects)
+
+    assert (report.rows_read, report.rows_imported, report.rows_skipped, report.rows_rejected) == (5, 2, 1, 2)
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["W10", "W9"]
+    assert Customer.objects.filter(external_id__in=["alice", "bob"]).count() == 0
+    rejected = pd.read_csv(rejects, dtype=str, keep_default_na=False)
+    assert rejected["line"].tolist() == ["3", "5"]
+    assert rejected["order_id"].tolist() == ["W1", "W2"]
+    assert rejected["reason"].tolist() == [
+        "ordered_at: not an ISO 8601 date and time",
+        "quantity: not a number; "
+        "unit_price: negative price on a product line (allowed only for non-product codes)",
+    ]
+    assert report.rejects_path == str(rejects)

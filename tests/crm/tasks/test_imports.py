@@ -1,0 +1,58 @@
+from pathlib import Path
+
+import pytest
+
+from core.jobs import job_create
+from core.models import Job
+from crm.models import Order
+from crm.tasks.imports import import_orders_task
+from tests.conftest import wait_for_job
+
+UCI_QUIRKS = Path(__file__).resolve().parents[1] / "data" / "uci_quirks.csv"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_worker_imports_a_file_and_reports_into_the_job(celery_worker_process):
+    # given an import job for a UCI file
+    job = job_create(kind=Job.Kind.IMPORT, params={"path": str(UCI_QUIRKS), "file_format": "auto"})
+
+    # when a real worker runs it
+    import_orders_task.delay(job.pk)
+
+    # then the orders are in the database and the report in the job
+    finished = wait_for_job(job.pk, timeout=90)
+    assert finished.status == Job.Status.SUCCEEDED, finished.error
+    assert finished.progress == 1.0
+    assert finished.result["rows_imported"] == 12
+    assert finished.result["orders"] == {"created": 8, "updated": 0, "unchanged": 0, "deleted": 0}
+    assert Order.objects.count() == 8
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_worker_records_the_first_errors_of_a_bad_file(celery_worker_process, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(UCI_QUIRKS.read_text().replace("2010-12-02 09:00:00,2.10", "someday,2.10"))
+    job = job_create(kind=Job.Kind.IMPORT, params={"path": str(bad), "skip_invalid": False})
+
+    import_orders_task.delay(job.pk)
+
+    finished = wait_for_job(job.pk, timeout=90)
+    assert finished.status == Job.Status.FAILED
+    assert "line 8, column InvoiceDate: not an ISO 8601 date and time" in finished.error
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_task_with_skip_invalid_runs_eagerly(eager_celery, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(UCI_QUIRKS.read_text().replace("2010-12-02 09:00:00,2.10", "someday,2.10"))
+    job = job_create(kind=Job.Kind.IMPORT, params={"path": str(bad), "skip_invalid": True})
+
+    import_orders_task.delay(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED
+    assert job.result["rows_rejected"] == 1 and job.result["errors"][0]["line"] == 8
+    assert job.message == "11 rows imported, 1 rejected"

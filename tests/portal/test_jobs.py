@@ -1,0 +1,37 @@
+"""The jobs room: the list with its filter, a job's page and its progress as JSON."""
+
+import json
+
+from django.urls import reverse
+
+from core.models import Job
+from tests.factories import JobFactory
+
+
+def test_job_json_reports_progress(staff_client, db):
+    job = JobFactory(kind=Job.Kind.TRAIN, status=Job.Status.RUNNING, progress=0.42, message="Epoch 3 of 8")
+    data = json.loads(staff_client.get(reverse("staff:job_status_json", args=[job.pk])).content)
+    assert data["progress"] == 0.42
+    assert data["status"] == "running"
+    assert data["message"] == "Epoch 3 of 8"
+    assert data["is_finished"] is False
+    assert staff_client.get(reverse("staff:job_status_json", args=[job.pk + 1000])).status_code == 404
+
+
+def test_job_page_polls_an_unfinished_job_and_shows_errors(staff_client, db):
+    running = JobFactory(status=Job.Status.RUNNING, progress=0.5)
+    failed = JobFactory(status=Job.Status.FAILED, error="line 3, column quantity: not a number")
+    html = staff_client.get(reverse("staff:job_detail", args=[running.pk])).content.decode()
+    assert f'data-job-url="/staff/jobs/{running.pk}.json"' in html
+    assert 'data-job-status="running"' in html
+    assert 'style="width: 50%"' in html
+    failed_html = staff_client.get(reverse("staff:job_detail", args=[failed.pk])).content.decode()
+    assert "line 3, column quantity: not a number" in failed_html
+    assert "js/jobs.js" in failed_html
+
+
+def test_jobs_list_filters_by_kind(staff_client, db):
+    JobFactory(kind=Job.Kind.IMPORT)
+    JobFactory(kind=Job.Kind.TRAIN)
+    response = staff_client.get(reverse("staff:job_list") + "?kind=train")
+    assert [job.kind for job in response.context["jobs"]] == ["train"]

@@ -1,0 +1,117 @@
+"""The promotions room: create a promotion, compute and download its targets, measure its results."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+
+from core.models import Job
+from crm.models import Promotion
+from tests.factories import CategoryFactory, ProductFactory
+
+
+def _promotion_post(**overrides) -> dict:
+    data = {
+        "name": "Christmas candles",
+        "skus": "",
+        "discount_percent": "15",
+        "starts_on": "2011-12-01",
+        "ends_on": "2011-12-24",
+        "channel": "email",
+        "audience_size": "2",
+        "control_share": "0.25",
+        "exclude_bought_within_days": "30",
+        "exclude_contacted_within_days": "14",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_promotion_create_with_skus(staff_client, shop_data):
+    products = shop_data["products"][:2]
+    skus = f"{products[0].external_id.lower()}, {products[1].external_id}"
+
+    response = staff_client.post(reverse("staff:promotion_create"), _promotion_post(skus=skus))
+
+    promotion = Promotion.objects.get(name="Christmas candles")
+    assert response["Location"] == reverse("staff:promotion_detail", args=[promotion.pk])
+    assert set(promotion.products.all()) == set(products)
+    assert promotion.control_share == 0.25
+    assert promotion.ends_on == dt.date(2011, 12, 24)
+
+
+def test_promotion_create_with_a_category(staff_client, shop_data):
+    category = shop_data["categories"][0]
+    response = staff_client.post(reverse("staff:promotion_create"), _promotion_post(category=category.pk))
+    assert response.status_code == 302
+    assert Promotion.objects.get(name="Christmas candles").category == category
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"skus": "NOPE1 NOPE2"}, "Unknown SKU(s): NOPE1, NOPE2"),
+        ({}, "Name the promoted products or a category."),
+        ({"ends_on": "2011-11-01", "skus": "SKU"}, "before it starts"),
+        ({"control_share": "0.9", "skus": "SKU"}, "Ensure this value is less than or equal to 0.5."),
+        ({"discount_percent": "120", "skus": "SKU"}, "Ensure this value is less than or equal to 100."),
+        ({"audience_size": "1000", "skus": "SKU"}, "larger than the"),
+    ],
+)
+def test_promotion_form_refuses_bad_input(staff_client, shop_data, overrides, message):
+    sku = shop_data["products"][0].external_id
+    overrides = {key: (sku if value == "SKU" else value) for key, value in overrides.items()}
+
+    response = staff_client.post(reverse("staff:promotion_create"), _promotion_post(**overrides))
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Promotion.objects.filter(name="Christmas candles").exists()
+
+
+def test_promotion_needs_skus_or_a_category_not_both(staff_client, shop_data):
+    category = CategoryFactory(name="Garden", path="Garden")
+    ProductFactory(category=category)
+    sku = shop_data["products"][0].external_id
+    response = staff_client.post(
+        reverse("staff:promotion_create"), _promotion_post(skus=sku, category=category.pk)
+    )
+    assert response.status_code == 400
+    assert "Give either products or a category, not both." in response.content.decode()
+
+
+def test_promotion_detail_compute_and_download(staff_client, shop_data, django_capture_on_commit_callbacks):
+    promotion = shop_data["promotion"]
+    html = staff_client.get(reverse("staff:promotion_detail", args=[promotion.pk])).content.decode()
+    assert 'id="compute-targets"' in html
+    assert 'id="download-targets"' in html
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        staff_client.post(reverse("staff:promotion_compute_targets", args=[promotion.pk]))
+    job = Job.objects.get(kind=Job.Kind.TARGETS)
+    assert job.params == {"promotion_id": promotion.pk}
+    assert len(callbacks) == 1
+    detail = staff_client.get(reverse("staff:promotion_detail", args=[promotion.pk]))
+    assert detail.context["job"] == job
+    assert f'data-job-url="{reverse("staff:job_status_json", args=[job.pk])}"' in detail.content.decode()
+
+    download = staff_client.get(reverse("staff:promotion_targets_csv", args=[promotion.pk]))
+    rows = list(csv.DictReader(io.StringIO(download.content.decode())))
+    assert [row["customer_id"] for row in rows] == list(
+        promotion.targets.order_by("rank").values_list("customer__external_id", flat=True)
+    )
+
+
+def test_promotion_results_show_target_against_control(staff_client, shop_data):
+    promotion = shop_data["promotion"]
+    staff_client.post(reverse("staff:promotion_measure_results", args=[promotion.pk]))
+    response = staff_client.get(reverse("staff:promotion_detail", args=[promotion.pk]))
+    html = response.content.decode()
+    assert (
+        response.context["results"]["groups"]["target"]["customers"]
+        == promotion.targets.filter(group="target").count()
+    )
+    assert 'id="results-table"' in html
+    assert "Conversion uplift" in html
