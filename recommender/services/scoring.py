@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 RECOMMENDATION_FIELDS = ("model_version_id", "customer_id", "product_id", "rank", "score", "reason")
 NEIGHBOURS_PER_PRODUCT = 12
 POPULAR_PER_COUNTRY = 50
+STOCK_RISK_PARAM = "stock_risk_product_ids"
 
 
 @functools.lru_cache(maxsize=2)
@@ -72,22 +73,33 @@ def scoring_ranges(customer_ids: np.ndarray, chunk_size: int) -> list[tuple[int,
 
 def model_version_score_start(*, model_version: ModelVersion) -> np.ndarray:
     """Mark the version scoring and drop any rows an earlier attempt left; returns the customers to score.
-    Serving is unchanged until ``model_version_activate``."""
-    ModelVersion.objects.filter(pk=model_version.pk).update(
-        status=ModelVersion.Status.SCORING, scored_at=None, error=""
-    )
+    Serving is unchanged until ``model_version_activate``.
+
+    The products the inventory forecasts to run out are fixed here, once for the run, in the version's
+    ``params["stock_risk_product_ids"]``: every chunk, on any worker, leaves out the same products, and
+    the inventory's reorder frame is computed once rather than once per chunk."""
+    at_risk = sorted(product_ids_at_risk_before_delivery())
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
+        params = {**version.params, STOCK_RISK_PARAM: at_risk}
+        ModelVersion.objects.filter(pk=version.pk).update(
+            status=ModelVersion.Status.SCORING, scored_at=None, error="", params=params
+        )
+    model_version.params = params
     for table in (Recommendation, ProductNeighbour, PopularProduct):
         table.objects.filter(model_version=model_version).delete()
     return scored_customer_ids()
 
 
-def servable_product_ids() -> np.ndarray:
-    """Products that may be recommended: available now, and not forecast to run out before they could
-    be restocked (``INVENTORY_AVOID_STOCKOUTS``; the selector answers nothing when that is off)."""
-    return np.setdiff1d(
-        frames.available_product_ids(),
-        np.fromiter(product_ids_at_risk_before_delivery(), dtype="int64"),
-    )
+def servable_product_ids(*, model_version: ModelVersion) -> np.ndarray:
+    """Products the version's scoring may recommend: available now, less those forecast at the start of
+    the scoring to run out before they could be restocked (``INVENTORY_AVOID_STOCKOUTS``; none when that
+    is off)."""
+    at_risk = model_version.params.get(STOCK_RISK_PARAM)
+    if at_risk is None:
+        # A range scored without model_version_score_start (a scoring begun before the list was kept).
+        at_risk = product_ids_at_risk_before_delivery()
+    return np.setdiff1d(frames.available_product_ids(), np.asarray(sorted(at_risk), dtype="int64"))
 
 
 def model_version_score_range(
@@ -109,7 +121,7 @@ def model_version_score_range(
             model,
             customer_ids=chunk,
             top_n=settings.RECOMMENDER_TOP_N,
-            available_product_ids=servable_product_ids(),
+            available_product_ids=servable_product_ids(model_version=model_version),
             allow_bought=settings.RECOMMENDER_ALLOW_BOUGHT,
             max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
             min_new_items=settings.RECOMMENDER_MIN_NEW_ITEMS,
