@@ -1,11 +1,13 @@
 """The model versions room: metrics against the baselines, train now, activate and roll back."""
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from core.models import Job
+from portal.model_versions.selectors import model_versions_overview
 from recommender.models import ModelVersion
-from tests.factories import RecommendationFactory
+from tests.factories import JobFactory, ModelVersionFactory, RecommendationFactory
 
 
 def test_model_page_shows_metrics_against_baselines(staff_client, shop_data):
@@ -53,3 +55,33 @@ def test_train_now_queues_a_training_job(staff_client, staff_user, db, django_ca
     assert ModelVersion.objects.get(job=job).status == ModelVersion.Status.QUEUED
     assert job.created_by == staff_user
     assert len(callbacks) == 1
+
+
+def test_the_rooms_rows_say_the_lift_over_the_best_baseline_and_what_can_be_served(db):
+    def version(status, *, scored=True, mlp=0.33):
+        metrics = {"mlp": {"ndcg@10": mlp}, "popular": {"ndcg@10": 0.1}, "personal_top": {"ndcg@10": 0.3}}
+        return ModelVersionFactory(
+            status=status, metrics=metrics, scored_at=timezone.now() if scored else None
+        )
+
+    served = version(ModelVersion.Status.ACTIVE)
+    old = version(ModelVersion.Status.RETIRED, mlp=0.27)
+    rejected = version(ModelVersion.Status.REJECTED)
+    unscored = version(ModelVersion.Status.READY, scored=False)
+    failed = ModelVersionFactory(status=ModelVersion.Status.FAILED, error="Out of memory")
+    training = JobFactory(kind=Job.Kind.TRAIN, status=Job.Status.RUNNING)
+    JobFactory(kind=Job.Kind.IMPORT, status=Job.Status.RUNNING)
+
+    overview = model_versions_overview()
+
+    rows = {row["version"].pk: row for row in overview["rows"]}
+    assert list(rows) == [failed.pk, unscored.pk, rejected.pk, old.pk, served.pk]  # newest first
+    assert rows[served.pk]["best_baseline"] == ("personal_top", 0.3)
+    assert rows[served.pk]["lift"] == pytest.approx(0.1)
+    assert rows[old.pk]["lift"] == pytest.approx(-0.1)
+    assert rows[failed.pk]["best_baseline"] is None and rows[failed.pk]["lift"] is None
+    can_activate = {pk for pk, row in rows.items() if row["can_activate"]}
+    assert can_activate == {old.pk, rejected.pk}
+    assert overview["served"] == served and overview["quality"]["version"] == served
+    assert overview["ndcg"]["labels"] == [f"v{pk}" for pk in (served.pk, old.pk, rejected.pk, unscored.pk)]
+    assert overview["training_jobs"] == [training]

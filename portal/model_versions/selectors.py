@@ -1,0 +1,46 @@
+"""What the model versions room reads: the recent versions with their lift over the best baseline and
+whether they can be served, the served version's quality table, NDCG across versions, running trainings."""
+
+from core.models import Job
+from core.selectors import job_list_unfinished
+from recommender import selectors as recommender_selectors
+from recommender.models import ModelVersion
+
+# The versions staff may serve from the page once they are scored: a ready one, a retired one (a roll
+# back), or one the quality gate or the switch rejected (served by an operator's decision).
+ACTIVATABLE = (ModelVersion.Status.READY, ModelVersion.Status.RETIRED, ModelVersion.Status.REJECTED)
+
+
+def model_version_rows(*, versions: list[ModelVersion]) -> list[dict]:
+    """One row per version: the version, its best baseline ``(name, ndcg)``, the MLP's lift over it
+    and whether it can be activated."""
+    rows = []
+    for version in versions:
+        best = recommender_selectors.best_baseline_ndcg(version)
+        rows.append(
+            {
+                "version": version,
+                "best_baseline": best,
+                "lift": (version.ndcg / best[1] - 1)
+                if best and best[1] and version.ndcg is not None
+                else None,
+                "can_activate": version.status in ACTIVATABLE and version.scored_at is not None,
+            }
+        )
+    return rows
+
+
+def model_versions_overview() -> dict:
+    """Everything the room shows: ``rows``, ``served`` (or None), ``quality`` (of the served version, or
+    the latest when none is served), ``ndcg`` (by version, for the chart) and ``training_jobs``."""
+    versions = recommender_selectors.model_version_list()
+    served = next((version for version in versions if version.status == ModelVersion.Status.ACTIVE), None)
+    return {
+        "rows": model_version_rows(versions=versions),
+        "served": served,
+        "quality": recommender_selectors.model_quality_table(
+            model_version=served or (versions[0] if versions else None)
+        ),
+        "ndcg": recommender_selectors.ndcg_by_version(versions),
+        "training_jobs": [job for job in job_list_unfinished() if job.kind == Job.Kind.TRAIN],
+    }
