@@ -25,6 +25,7 @@ class Job(models.Model):
         RETENTION = "retention", "Delete old personal data"
         SCORE_CHUNK = "score_chunk", "Score a range of customers"
         SCORE_FINISH = "score_finish", "Finish a scoring and switch"
+        FORECAST = "forecast", "Forecast demand"
         OTHER = "other", "Other"
 
     class Status(models.TextChoices):

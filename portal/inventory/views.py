@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from core.models import Job
+from core.selectors import job_latest_unfinished
 from crm.models import Product
 from inventory import selectors
 from inventory.tasks import forecast_enqueue
@@ -65,7 +66,7 @@ def inventory_overview(request: HttpRequest) -> HttpResponse:
         "reorder_count": int((frame["order_quantity"] > 0).sum()) if len(frame) else 0,
         "backtest_columns": columns,
         "backtest": backtest,
-        "running": Job.objects.unfinished().filter(params__task="forecast").order_by("-created_at").first(),
+        "running": job_latest_unfinished(kind=Job.Kind.FORECAST),
         "service_level": settings.INVENTORY_SERVICE_LEVEL,
     }
     return render(request, "staff/inventory/overview.html", context)

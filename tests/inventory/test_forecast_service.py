@@ -114,13 +114,17 @@ def test_old_runs_are_pruned_and_exports_need_a_run(small_shop, tmp_path):
 
 
 @pytest.mark.django_db
-def test_the_nightly_forecast_is_a_job_like_any_other(small_shop):
+def test_the_nightly_forecast_is_a_job_like_any_other(small_shop, eager_celery):
     from core.models import Job
-    from inventory.tasks import scheduled_forecast_task
+    from inventory.tasks import forecast_demand_task, scheduled_forecast_task
 
-    scheduled_forecast_task()
-    job = Job.objects.get(params__task="forecast")
+    scheduled_forecast_task.delay()
+    job = Job.objects.get(kind=Job.Kind.FORECAST)
     assert job.status == Job.Status.SUCCEEDED and job.progress == 1.0
+    # run by the job machinery of every task: claimed once, and sent again by the sweep if it is lost
+    assert job.deliveries == 1 and (job.task_name, job.task_args) == (forecast_demand_task.name, [job.pk])
+    forecast_demand_task.delay(job.pk)
+    assert ForecastRun.objects.count() == 1
     run = ForecastRun.objects.get()
     assert job.result["forecast_run_id"] == run.pk and run.job_id == job.pk
     assert run.as_of == AS_OF + dt.timedelta(days=3) and run.horizon_days == 28

@@ -75,7 +75,7 @@ def test_reorder_list_and_its_csv(staff_client, small_shop):
 @pytest.mark.django_db(transaction=True)
 def test_forecast_now_queues_a_job(staff_client, small_shop, eager_celery):
     response = staff_client.post("/staff/inventory/forecast/")
-    job = Job.objects.get(params__task="forecast")
+    job = Job.objects.get(kind=Job.Kind.FORECAST)
     assert response.status_code == 302 and response["Location"] == f"/staff/jobs/{job.pk}/"
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED and job.result["products"] == 3

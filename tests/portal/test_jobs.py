@@ -35,3 +35,15 @@ def test_jobs_list_filters_by_kind(staff_client, db):
     JobFactory(kind=Job.Kind.TRAIN)
     response = staff_client.get(reverse("staff:job_list") + "?kind=train")
     assert [job.kind for job in response.context["jobs"]] == ["train"]
+
+
+def test_forecast_jobs_have_their_own_kind_in_the_list_and_its_filter(staff_client, db):
+    forecast = JobFactory(kind=Job.Kind.FORECAST)
+    JobFactory(kind=Job.Kind.OTHER)
+
+    response = staff_client.get(reverse("staff:job_list") + "?kind=forecast")
+
+    assert [job.pk for job in response.context["jobs"]] == [forecast.pk]
+    html = response.content.decode()
+    assert '<option value="forecast" selected>Forecast demand</option>' in html
+    assert f"Forecast demand #{forecast.pk}" in html

@@ -16,7 +16,7 @@ class Command(BaseCommand):
         if not StockPolicy.objects.exists():
             report = demo_stock_seed()
             self.stdout.write(f"Demo stock: {report.summary()}")
-        pending = Job.objects.unfinished().filter(params__task="forecast").exists()
+        pending = Job.objects.unfinished().filter(kind=Job.Kind.FORECAST).exists()
         if not ForecastRun.objects.exists() and not pending:
             job = forecast_enqueue()
             self.stdout.write(f"Queued forecast job {job.pk}.")
