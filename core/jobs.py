@@ -1,16 +1,10 @@
 """Job rows: how every background run reports its progress, result and error to the portal."""
 
-import contextlib
-import logging
-import traceback
-from collections.abc import Iterator
 from typing import Any
 
 from django.utils import timezone
 
 from core.models import Job
-
-logger = logging.getLogger(__name__)
 
 
 def job_create(*, kind: str, params: dict[str, Any] | None = None, user=None, message: str = "") -> Job:
@@ -23,12 +17,6 @@ def job_set_progress(*, job_id: int, progress: float, message: str = "") -> None
     if message:
         fields["message"] = message[:255]
     Job.objects.filter(pk=job_id).update(**fields)
-
-
-def job_start(*, job_id: int, message: str = "Running") -> None:
-    Job.objects.filter(pk=job_id).update(
-        status=Job.Status.RUNNING, started_at=timezone.now(), finished_at=None, error="", message=message
-    )
 
 
 def job_succeed(*, job_id: int, result: dict[str, Any] | None = None, message: str = "Done") -> None:
@@ -65,14 +53,3 @@ class JobReporter:
     def part(self, start: float, end: float) -> "JobReporter":
         span = self.end - self.start
         return JobReporter(self.job_id, start=self.start + span * start, end=self.start + span * end)
-
-
-@contextlib.contextmanager
-def job_running(job_id: int) -> Iterator[JobReporter]:
-    """Mark a job running; on an exception mark it failed with the error and re-raise."""
-    job_start(job_id=job_id)
-    try:
-        yield JobReporter(job_id)
-    except BaseException as exc:
-        job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=8)}")
-        raise
