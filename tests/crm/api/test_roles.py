@@ -92,7 +92,8 @@ def _staff_methods(callback) -> set[str]:
         return set()
     actions = getattr(callback, "actions", None)
     if actions:
-        return {method.upper() for method in actions}
+        # DRF adds "head" to a viewset's actions on its first request
+        return {method.upper() for method in actions if method != "head"}
     return {
         method.upper()
         for method in view_class.http_method_names
