@@ -63,7 +63,9 @@ def main() -> None:
 
     setup_django()
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
 
+    from core.roles import MARKETING
     from crm.services.api_tokens import api_token_create
     from recommender.models import ModelVersion, Recommendation
 
@@ -80,6 +82,8 @@ def main() -> None:
     user.is_staff = True
     user.set_password(password)
     user.save()
+    # Any customer's recommendations and 360 page need a role that sees customers.
+    user.groups.set(Group.objects.filter(name=MARKETING))
     _, token_key = api_token_create(user=user)
 
     env = {**os.environ, "DEBUG": "false", "API_THROTTLE_USER": "100000000/hour"}

@@ -108,6 +108,7 @@ class StaffAccess(models.Model):
             ("manage_models", "Train recommender versions and choose the served one"),
             ("import_data", "Upload order files"),
             ("erase_customers", "Erase a customer (right to be forgotten)"),
+            ("export_customer_data", "Download everything kept about one customer (right of access)"),
             ("view_audit", "See the audit trail of access to personal data"),
             ("view_inventory", "See stock, demand forecasts and the reorder list"),
             ("manage_inventory", "Run demand forecasts"),

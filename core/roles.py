@@ -22,7 +22,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     # Reads the portal's figures; exports only pseudonymized files; sees no one's personal data.
     ANALYST: ("view_portal", "export_pseudonymized"),
-    # Looks after the data and the models: imports, erasure, training, the audit trail.
+    # Looks after the data and the models: imports, customers' erasure and data-export requests,
+    # training, the audit trail.
     DATA_ADMIN: (
         "view_portal",
         "view_customers",
@@ -30,6 +31,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "manage_models",
         "import_data",
         "erase_customers",
+        "export_customer_data",
         "view_audit",
     ),
 }
@@ -38,6 +40,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 def staff_permission(codename: str) -> str:
     """The full permission name a user is checked against, e.g. ``core.view_portal``."""
     return f"core.{codename}"
+
+
+def roles_holding(codename: str) -> list[str]:
+    """The roles that grant ``codename``, in the table's order (superusers hold every permission)."""
+    return [role for role, codenames in ROLE_PERMISSIONS.items() if codename in codenames]
 
 
 def roles_ensure(**kwargs) -> None:

@@ -11,11 +11,16 @@ from core.roles import staff_permission
 
 View = Callable[..., HttpResponse]
 
+# ``?pseudonymize=1`` on a portal export: customers named by their keyed pseudonym (``crm.pseudonyms``).
+PSEUDONYMIZE_PARAMETER = "pseudonymize"
+_YES = {"1", "true", "on", "yes"}
+_NO = {"", "0", "false", "off", "no"}
 
-def staff_required(codename: str) -> Callable[[View], View]:
-    """Anonymous visitors go to the login page; signed-in accounts that are not active staff, or lack
-    ``core.<codename>``, get 403."""
-    permission = staff_permission(codename)
+
+def staff_required(codename: str, *alternatives: str) -> Callable[[View], View]:
+    """Anonymous visitors go to the login page; signed-in accounts that are not active staff, or hold
+    neither ``core.<codename>`` nor any of ``alternatives``, get 403."""
+    permissions = [staff_permission(name) for name in (codename, *alternatives)]
 
     def decorate(view: View) -> View:
         @wraps(view)
@@ -25,11 +30,34 @@ def staff_required(codename: str) -> Callable[[View], View]:
                 return redirect_to_login(request.get_full_path())
             if not (user.is_active and user.is_staff):
                 raise PermissionDenied("The staff portal is for staff accounts only.")
-            if not user.has_perm(permission):
+            if not any(user.has_perm(permission) for permission in permissions):
                 raise PermissionDenied("Your role does not include this page.")
             return view(request, *args, **kwargs)
 
         guarded.staff_permission = codename
+        guarded.staff_permissions = (codename, *alternatives)
         return guarded
 
     return decorate
+
+
+class BadExportParameter(ValueError):
+    """``?pseudonymize=`` holds something other than yes or no."""
+
+
+def export_pseudonymized(request: HttpRequest) -> bool:
+    """Whether a customer-list export (a page guarded by ``export_personal_data`` or
+    ``export_pseudonymized``) names customers by pseudonym: asked for with ``?pseudonymize=1``.
+
+    A login that may export pseudonymized files only (the analyst role) gets 403 for the file with ids,
+    rather than a file that silently differs from the one asked for.
+    """
+    value = request.GET.get(PSEUDONYMIZE_PARAMETER, "").strip().lower()
+    if value not in _YES | _NO:
+        raise BadExportParameter("pseudonymize must be 1 (customers by pseudonym) or 0 (by id).")
+    pseudonymized = value in _YES
+    if not pseudonymized and not request.user.has_perm(staff_permission("export_personal_data")):
+        raise PermissionDenied(
+            "Your role exports pseudonymized files only: add ?pseudonymize=1 to the address."
+        )
+    return pseudonymized

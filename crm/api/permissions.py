@@ -1,14 +1,24 @@
-"""Who may read what. Staff read everything; a shopper reads only their own customer record.
+"""Who may read what through the API.
+
+Staff endpoints check the same role permissions as the portal's rooms (``core.roles``: a page and the
+endpoint that serves the same data name the same permission), not only ``is_staff``:
+``HasStaffPermission("erase_customers")`` on a view. A shopper reads only their own customer record;
+staff with the permission a view names (``CustomerOwnerOrStaff("view_customers")``) read anyone's.
 
 A shopper asking for another customer's data gets 404, not 403, so that the API does not reveal
 which customer ids exist.
 """
 
 from django.conf import settings
-from rest_framework.exceptions import NotFound
-from rest_framework.permissions import BasePermission
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Exists, OuterRef, QuerySet
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from core.prepared import PreparedValues
+from core.roles import roles_holding, staff_permission
 from crm.api.schema import error_response
 from crm.models import Customer
 
@@ -16,10 +26,127 @@ NO_LINKED_CUSTOMER = error_response(
     "No customer record is linked to this login (a staff login has none), or no such customer is "
     "visible to it."
 )
+_CACHE_ATTRIBUTE = "_staff_permissions_held"
 
 
-def customer_for_request(*, request: Request, external_id: str | None = None) -> Customer:
-    """The customer the request may see: any for staff, only the linked one for a shopper.
+def _staff_permissions(permissions: QuerySet[Permission]) -> QuerySet[Permission]:
+    return permissions.filter(content_type__app_label="core", content_type__model="staffaccess")
+
+
+def _holding(username, *, codename: str) -> QuerySet:
+    through_groups = Permission.objects.filter(group__user=OuterRef("pk"), codename=codename)
+    directly = Permission.objects.filter(user=OuterRef("pk"), codename=codename)
+    User = get_user_model()
+    # Found by the login's name (unique, indexed): a prepared read takes a text or a big integer, and
+    # the user table's 32-bit id refuses the latter's placeholder.
+    return User.objects.filter(**{User.USERNAME_FIELD: username}).values(
+        through_groups=Exists(_staff_permissions(through_groups)),
+        directly=Exists(_staff_permissions(directly)),
+    )
+
+
+# One indexed read per permission a request needs (Django's own check reads all of the user's and
+# their groups' permissions in two queries on each request; this is the recommendations' hot path).
+_HOLDING = PreparedValues(_holding)
+
+
+def holds_staff_permission(user, codename: str) -> bool:
+    """Whether ``user`` may do what ``core.<codename>`` allows: an active staff login holding it through
+    a role (or directly), or a superuser. The answer ``user.has_perm`` gives with the portal's guard
+    (``portal.guards.staff_required``), kept on the user object for the rest of the request."""
+    if not (user and user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    if user.is_superuser:
+        return True
+    held = user.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
+    if codename not in held:
+        rows = _HOLDING.rows(user.get_username(), codename=codename)
+        held[codename] = bool(rows) and bool(rows[0]["through_groups"] or rows[0]["directly"])
+    return held[codename]
+
+
+def _held_by(codename: str) -> str:
+    roles = roles_holding(codename)
+    return f"the {' and '.join(roles)} role{'s' if len(roles) > 1 else ''}" if roles else "no role"
+
+
+def missing_permission_message(codename: str) -> str:
+    return f"This needs the staff permission {staff_permission(codename)} (held by {_held_by(codename)})."
+
+
+class _StaffPermission(BasePermission):
+    """A staff login holding ``read_permission`` (for GET, HEAD, OPTIONS) or ``write_permission`` (for
+    the other methods); made by ``HasStaffPermission``."""
+
+    read_permission: str = ""
+    write_permission: str = ""
+
+    def permission_for(self, method: str) -> str:
+        return self.read_permission if method.upper() in SAFE_METHODS else self.write_permission
+
+    def describe_forbidden(self, method: str) -> str:
+        """The 403 answer of ``method``, as the schema documents it."""
+        codename = self.permission_for(method)
+        return (
+            f"The login is not staff, or lacks the staff permission `{staff_permission(codename)}` (held by "
+            f"{_held_by(codename)}; a superuser holds every permission); or a session request lacks its "
+            "CSRF token."
+        )
+
+    def has_permission(self, request: Request, view) -> bool:
+        codename = self.permission_for(request.method)
+        if holds_staff_permission(request.user, codename):
+            return True
+        self.message = missing_permission_message(codename)
+        return False
+
+
+def HasStaffPermission(codename: str, *, write: str | None = None) -> type[BasePermission]:  # noqa: N802
+    """The permission class of a staff endpoint: ``core.<codename>``, as the portal page that shows the
+    same data; ``write`` for the methods that change something, when it differs."""
+    name = f"HasStaffPermission_{codename}" + (f"_{write}" if write else "")
+    return type(
+        name, (_StaffPermission,), {"read_permission": codename, "write_permission": write or codename}
+    )
+
+
+class _CustomerOwnerOrStaff(BasePermission):
+    """A signed-in shopper (for their own record: ``customer_for_request`` answers 404 for anyone
+    else's) or a staff login holding ``read_permission``; made by ``CustomerOwnerOrStaff``."""
+
+    read_permission: str = ""
+
+    def permission_for(self, method: str) -> str:
+        return self.read_permission
+
+    def describe_forbidden(self, method: str) -> str:
+        codename = self.read_permission
+        return (
+            f"A staff login lacks the staff permission `{staff_permission(codename)}` (held by "
+            f"{_held_by(codename)}; a superuser holds every permission); or a session request lacks its "
+            "CSRF token. A shopper asking for another customer gets 404."
+        )
+
+    def has_permission(self, request: Request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if user.is_staff and not holds_staff_permission(user, self.read_permission):
+            self.message = missing_permission_message(self.read_permission)
+            return False
+        return True
+
+
+def CustomerOwnerOrStaff(codename: str) -> type[BasePermission]:  # noqa: N802
+    """The permission class of an endpoint about one customer that the customer may use too."""
+    return type(f"CustomerOwnerOrStaff_{codename}", (_CustomerOwnerOrStaff,), {"read_permission": codename})
+
+
+def customer_for_request(
+    *, request: Request, external_id: str | None = None, staff_codename: str = "view_customers"
+) -> Customer:
+    """The customer the request may see: any for staff holding ``core.<staff_codename>`` (403 for staff
+    without it), only the linked one for a shopper.
 
     Without ``external_id`` it is the login's own customer record.
     """
@@ -30,6 +157,8 @@ def customer_for_request(*, request: Request, external_id: str | None = None) ->
         if customer is None:
             raise NotFound("No customer record is linked to this login.")
         return customer
+    if user.is_staff and not holds_staff_permission(user, staff_codename):
+        raise PermissionDenied(missing_permission_message(staff_codename))
     if not user.is_staff:
         customers = customers.filter(user=user)
     customer = customers.filter(external_id=external_id).first()

@@ -6,12 +6,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.api.permissions import customer_for_request
+from crm.api.permissions import CustomerOwnerOrStaff, HasStaffPermission, customer_for_request
 from crm.api.schema import error_response
 from crm.api.serializers import JSONInputSerializer
 from crm.models import AuditEvent, ConsentChannel, ConsentEvent, Customer
@@ -19,10 +18,12 @@ from crm.selectors.privacy import customer_consent_document, customer_data_expor
 from crm.services.privacy import (
     audit_record,
     consent_set,
-    customer_erase,
+    customer_erase_by_external_id,
     customer_subject,
-    erasure_record_for,
 )
+
+# One customer's complete record, as the shopper's own "My data" download: a data-rights request.
+DATA_EXPORT_PERMISSION = "export_customer_data"
 
 ERASURE_RESPONSE = inline_serializer(
     "ErasureResult",
@@ -39,41 +40,34 @@ ERASURE_RESPONSE = inline_serializer(
 class CustomerEraseView(APIView):
     """Erase a customer (right to be forgotten). Running it again answers ``already_erased``."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission("erase_customers")]
 
     @extend_schema(
         request=None,
         responses={200: ERASURE_RESPONSE, 404: error_response("No such customer.")},
     )
     def post(self, request: Request, external_id: str) -> Response:
-        customer = Customer.objects.filter(external_id=external_id, anonymous=False).first()
-        if customer is None:
-            record = erasure_record_for(external_id)
-            if record is None:
-                raise NotFound(f"No customer with id {external_id!r}.")
-            return Response(
-                {
-                    "erased": True,
-                    "already_erased": True,
-                    "subject": record.subject_hash,
-                    "erased_at": record.erased_at.isoformat(),
-                    "counts": record.counts,
-                }
+        try:
+            outcome = customer_erase_by_external_id(
+                external_id=external_id, erased_by=request.user, via="api"
             )
-        outcome = customer_erase(customer=customer, erased_by=request.user, via="api")
+        except Customer.DoesNotExist:
+            raise NotFound(f"No customer with id {external_id!r}.") from None
         return Response(outcome.as_dict())
 
 
 class CustomerDataExportView(APIView):
     """Everything kept about a customer, as one JSON document (staff; a shopper for their own id)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [CustomerOwnerOrStaff(DATA_EXPORT_PERMISSION)]
 
     @extend_schema(
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The customer's data as JSON.")}
     )
     def get(self, request: Request, external_id: str) -> Response:
-        customer = customer_for_request(request=request, external_id=external_id)
+        customer = customer_for_request(
+            request=request, external_id=external_id, staff_codename=DATA_EXPORT_PERMISSION
+        )
         document = customer_data_export(customer=customer)
         audit_record(
             action=AuditEvent.Action.DATA_EXPORT_OPENED,
@@ -112,7 +106,7 @@ class CustomerConsentView(APIView):
     ``shop`` when the shopper changes their own) and lawful basis.
     """
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [CustomerOwnerOrStaff("view_customers")]
     # JSON only: in a form body a missing boolean would read as "false" and withdraw consent silently.
     parser_classes = [JSONParser]
 

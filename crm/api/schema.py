@@ -2,9 +2,10 @@
 
 ``AutoSchema`` (``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]``) adds the error answers an operation can give,
 in the shape DRF gives them (``{"detail": ...}``; a 400 names each bad parameter or field), from what
-the view is: its permissions (401, 403), throttles (429), parameters and body (400, 415), path
-parameters and pagination (404). A view documents an error of its own (e.g. a 404 of ``/api/me/``, or
-ingest's 400 shape) with ``@extend_schema(responses=...)``; that one is kept.
+the view is: its permissions (401, 403, naming the role permission a staff endpoint needs), throttles
+(429), parameters and body (400, 415), path parameters and pagination (404). A view documents an
+error of its own (e.g. a 404 of ``/api/me/``, or ingest's 400 shape) with
+``@extend_schema(responses=...)``; that one is kept.
 
 ``operation_links`` (a ``POSTPROCESSING_HOOKS`` entry) adds OpenAPI links from each list to the
 operations on one of its rows, so that a client (or a stateful test) can follow them.
@@ -139,6 +140,18 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("429")
         return codes
 
+    def _error_description(self, code: str) -> str:
+        if code == "403":
+            # A staff endpoint names the role permission it needs (crm.api.permissions).
+            described = [
+                permission.describe_forbidden(self.method)
+                for permission in self.view.get_permissions()
+                if hasattr(permission, "describe_forbidden")
+            ]
+            if described:
+                return " ".join(described)
+        return ERROR_DESCRIPTIONS[code]
+
     def _error_response(self, code: str) -> dict:
         if code == "400":
             component = ResolvedComponent(
@@ -151,7 +164,10 @@ class AutoSchema(openapi.AutoSchema):
             schema = component.ref
         else:
             schema = self.resolve_serializer(ErrorSerializer, "response").ref
-        return {"description": ERROR_DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
+        return {
+            "description": self._error_description(code),
+            "content": {"application/json": {"schema": schema}},
+        }
 
 
 def _resolve(schema: dict, components: dict) -> dict:

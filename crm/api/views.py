@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +17,7 @@ from core.models import Job
 from crm.api import filters, serializers
 from crm.api.auditing import PersonalDataReadAudit
 from crm.api.pagination import StandardPagination
-from crm.api.permissions import NO_LINKED_CUSTOMER, customer_for_request
+from crm.api.permissions import NO_LINKED_CUSTOMER, HasStaffPermission, customer_for_request
 from crm.api.schema import error_response
 from crm.api.throttles import IngestRateThrottle
 from crm.models import (
@@ -77,11 +77,15 @@ def orders_with_lines(queryset: QuerySet[Order]) -> QuerySet[Order]:
 
 
 class StaffViewSet(viewsets.ReadOnlyModelViewSet):
-    permission_classes = [IsAdminUser]
+    """A staff list and its rows; each one names the role permission of the portal page that shows the
+    same data."""
+
+    permission_classes = [HasStaffPermission("view_portal")]
     pagination_class = StandardPagination
 
 
 class CustomerViewSet(PersonalDataReadAudit, StaffViewSet):
+    permission_classes = [HasStaffPermission("view_customers")]
     audit_subject = "customers"
     audit_subject_is_customer = True
     lookup_field = "external_id"
@@ -119,6 +123,7 @@ class ProductViewSet(StaffViewSet):
 
 
 class OrderViewSet(PersonalDataReadAudit, StaffViewSet):
+    permission_classes = [HasStaffPermission("view_customers")]
     audit_subject = "orders"
     serializer_class = serializers.OrderSerializer
     queryset = orders_with_lines(Order.objects.all())
@@ -137,7 +142,7 @@ def segment_run_latest() -> SegmentRun | None:
 class SegmentRunLatestView(APIView):
     """The latest segment run: its date, fitted parameters and the number of customers per group."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission("view_portal")]
 
     @extend_schema(
         responses={
@@ -157,7 +162,8 @@ class CustomerSegmentListView(PersonalDataReadAudit, generics.ListAPIView):
 
     audit_subject = "customer segments"
 
-    permission_classes = [IsAdminUser]
+    # Every customer by id and name: what the portal's segments CSV holds.
+    permission_classes = [HasStaffPermission("export_personal_data")]
     pagination_class = StandardPagination
     serializer_class = serializers.CustomerSegmentSerializer
     filterset_class = filters.CustomerSegmentFilter
@@ -194,7 +200,8 @@ class PromotionTargetListView(PersonalDataReadAudit, generics.ListAPIView):
 
     audit_subject = "targets of promotion {pk}"
 
-    permission_classes = [IsAdminUser]
+    # Ids, names and e-mails: what the portal's targets CSV holds.
+    permission_classes = [HasStaffPermission("export_personal_data")]
     pagination_class = StandardPagination
     serializer_class = serializers.PromotionTargetSerializer
     filterset_class = filters.PromotionTargetFilter
@@ -278,7 +285,8 @@ class _BadBatch(Exception):
 
 
 class _IngestView(APIView):
-    permission_classes = [IsAdminUser]
+    # Orders and events written in bulk: the portal's data import.
+    permission_classes = [HasStaffPermission("import_data")]
     throttle_classes = [IngestRateThrottle]
     # A JSON list: a form cannot carry one.
     parser_classes = [JSONParser]

@@ -28,6 +28,7 @@ from core.bulk import bulk_insert_rows
 from crm.models import Category, ConsentEvent, Customer, ErasureRecord, Order, OrderLine, Product
 from crm.models.customers import CONSENT_FIELDS
 from crm.services.privacy import anonymous_customer, customer_subject
+from crm.services.uploads import OrderFileTooLarge, order_file_limits_check
 
 Progress = Callable[[float, str], None]
 
@@ -249,13 +250,18 @@ def import_canonical_frame(
 
 
 def read_order_file(path: Path) -> pd.DataFrame:
-    """Read a CSV, XLSX or Parquet file into a frame, raising ``ImportValidationError`` if it cannot."""
+    """Read a CSV, XLSX or Parquet file into a frame, raising ``ImportValidationError`` if it cannot, or
+    if it unpacks to more than the import's limits (``order_file_limits_check``)."""
     reader = FILE_READERS.get(path.suffix.lower())
     if reader is None:
         raise ImportValidationError(
             str(path),
             [RowError(0, "", path.suffix, "unknown file format; expected .csv, .xlsx or .parquet")],
         )
+    try:
+        order_file_limits_check(source=path, file_type=reader)
+    except OrderFileTooLarge as too_large:
+        raise ImportValidationError(str(path), [RowError(0, "", "", str(too_large))]) from None
     try:
         if reader == "csv":
             return _read_csv(path)

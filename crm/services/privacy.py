@@ -197,6 +197,20 @@ def erasure_record_for(external_id: str) -> ErasureRecord | None:
     return ErasureRecord.objects.filter(subject_hash=customer_subject(external_id)).first()
 
 
+def customer_erase_by_external_id(
+    *, external_id: str, erased_by=None, via: str = "", erased_by_name: str = ""
+) -> ErasureOutcome:
+    """Erase the customer with the retailer's id ``external_id``; for someone erased before, the record
+    of that erasure (``already_erased``). Raises ``Customer.DoesNotExist`` for an id never seen."""
+    customer = Customer.objects.filter(external_id=external_id, anonymous=False).first()
+    if customer is None:
+        record = erasure_record_for(external_id)
+        if record is None:
+            raise Customer.DoesNotExist(f"No customer with id {external_id!r}.")
+        return ErasureOutcome(record=record, already_erased=True)
+    return customer_erase(customer=customer, erased_by=erased_by, via=via, erased_by_name=erased_by_name)
+
+
 def customer_erase(
     *, customer: Customer, erased_by=None, via: str = "", erased_by_name: str = ""
 ) -> ErasureOutcome:

@@ -7,12 +7,12 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, viewsets
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.pagination import StandardPagination
+from crm.api.permissions import HasStaffPermission
 from crm.api.query import query_validated
 from crm.api.schema import error_response
 from crm.models import Product
@@ -48,7 +48,8 @@ PRODUCT_ID = OpenApiParameter(
 class StockViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
 ):
-    permission_classes = [IsAdminUser]
+    # The buyer's inventory room: reading stock, and changing it.
+    permission_classes = [HasStaffPermission("view_inventory", write="manage_inventory")]
     pagination_class = StandardPagination
     serializer_class = serializers.StockSerializer
     lookup_field = "external_id"
@@ -88,7 +89,7 @@ def _product(external_id: str) -> Product:
 
 
 class ProductForecastView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission("view_inventory")]
 
     @extend_schema(
         parameters=[PRODUCT_ID, serializers.ForecastQuerySerializer],
@@ -129,7 +130,7 @@ def _replenishment_rows(frame) -> list[dict]:
 
 
 class ProductReplenishmentView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission("view_inventory")]
 
     @extend_schema(
         parameters=[PRODUCT_ID],
@@ -145,7 +146,7 @@ class ProductReplenishmentView(APIView):
 
 
 class ReplenishmentListView(generics.ListAPIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission("view_inventory")]
     pagination_class = StandardPagination
     serializer_class = serializers.ReplenishmentSerializer
     filter_backends: list = []
@@ -177,7 +178,7 @@ class ReplenishmentListView(generics.ListAPIView):
 
 
 class ForecastRunLatestView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [HasStaffPermission("view_inventory")]
 
     @extend_schema(
         description="The latest forecast run: its parameters, the models chosen and the backtest.",

@@ -46,3 +46,23 @@ class CustomerNoteForm(forms.Form):
         max_length=5000,
         error_messages={"required": "Write something in the note."},
     )
+
+
+class CustomerEraseForm(forms.Form):
+    """Erasure cannot be undone: the customer's id, typed in, confirms that this is the one meant."""
+
+    confirm_id = forms.CharField(
+        label="Type the customer's id to confirm",
+        max_length=64,
+        error_messages={"required": "Type the customer's id to confirm the erasure."},
+    )
+
+    def __init__(self, *args, expected_id: str | None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected_id = expected_id
+
+    def clean_confirm_id(self) -> str:
+        typed = self.cleaned_data["confirm_id"]
+        if self.expected_id is not None and typed != self.expected_id:
+            raise forms.ValidationError("That is not this customer's id; type it exactly as shown.")
+        return typed

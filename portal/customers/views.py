@@ -1,18 +1,20 @@
-"""Customers: the filtered list (and its CSV) and the customer 360 page with notes."""
+"""Customers: the filtered list (and its CSV), the customer 360 page with notes, and the customer's data
+rights: their data as one JSON document, and erasure."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.models import AuditEvent, Customer
 from crm.selectors import customers as customer_selectors
 from crm.selectors import marketing
+from crm.selectors.privacy import customer_data_export
 from crm.services.customers import customer_note_create
-from crm.services.privacy import audit_record, customer_subject
+from crm.services.privacy import audit_record, customer_erase, customer_subject, erasure_record_for
 from portal.csv import csv_response
-from portal.customers.forms import CustomerFilterForm, CustomerNoteForm
+from portal.customers.forms import CustomerEraseForm, CustomerFilterForm, CustomerNoteForm
 from portal.guards import staff_required
 from recommender.selectors import recommendation_rows_for_customer
 
@@ -101,3 +103,63 @@ def customer_note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
     )
     messages.success(request, "Note added.")
     return redirect("staff:customer_detail", customer_id=customer.pk)
+
+
+# --- Data rights: access and erasure ---------------------------------------------------------
+
+
+@staff_required("export_customer_data")
+@require_GET
+def customer_data_download(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Everything kept about the customer as one JSON file: the document of the shopper's own "My data"
+    download and of ``GET /api/customers/{id}/data-export/``."""
+    customer = get_object_or_404(Customer, pk=customer_id, anonymous=False)
+    document = customer_data_export(customer=customer)
+    audit_record(
+        action=AuditEvent.Action.DATA_EXPORT_OPENED,
+        actor=request.user,
+        subject=customer_subject(customer),
+        via="portal",
+    )
+    response = JsonResponse(document, json_dumps_params={"indent": 2})
+    # Named by the portal's row number: the retailer's id is itself personal data, and any text.
+    response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}-data.json"'
+    return response
+
+
+@staff_required("erase_customers")
+def customer_erasure(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """GET: what erasure does, and a form asking for the customer's id. POST: erase them (the service of
+    ``erase_customer`` and ``POST /api/customers/{id}/erase/``), then back to the customer list.
+
+    Posting again once they are gone (a second click, another tab) finds the record of the erasure by
+    the id typed and says so; it never erases anyone but the customer of the address.
+    """
+    customer = Customer.objects.filter(pk=customer_id, anonymous=False).first()
+    form = CustomerEraseForm(request.POST or None, expected_id=customer.external_id if customer else None)
+    if request.method == "POST" and form.is_valid():
+        if customer is None:
+            record = erasure_record_for(form.cleaned_data["confirm_id"])
+            if record is None:
+                raise Http404("No such customer.")
+            messages.info(request, f"This customer was already erased on {record.erased_at:%d %b %Y %H:%M}.")
+            return redirect("staff:customer_list")
+        outcome = customer_erase(customer=customer, erased_by=request.user, via="portal")
+        counts = outcome.record.counts
+        messages.success(
+            request,
+            f"Customer erased (record {outcome.record.subject_hash}): "
+            f"{counts.get('orders_kept', 0):,} orders kept anonymously, "
+            f"{counts.get('behaviour_events', 0):,} events and "
+            f"{counts.get('recommender_recommendations', 0):,} recommendations deleted.",
+        )
+        return redirect("staff:customer_list")
+    if customer is None:
+        raise Http404("No such customer.")
+    status = 400 if request.method == "POST" else 200
+    context = {
+        "customer": customer,
+        "form": form,
+        "totals": customer_selectors.customer_order_totals(customer=customer),
+    }
+    return render(request, "staff/customer_erase.html", context, status=status)

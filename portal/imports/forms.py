@@ -1,4 +1,5 @@
-"""The upload form of the data-import area: size, extension and content checked before a job is queued."""
+"""The upload form of the data-import area: size, extension, content and what a packed file unpacks to
+are checked before a job is queued."""
 
 from pathlib import Path
 
@@ -6,6 +7,8 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
+
+from crm.services.uploads import OrderFileTooLarge, order_file_limits_check
 
 # Extension -> the file format the import reads. Content is checked too (see ``sniff_import_format``).
 IMPORT_FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
@@ -56,7 +59,18 @@ class ImportUploadForm(forms.Form):
         help_text="By default nothing of a file with bad rows is written.",
     )
 
+    def __init__(self, *args, upload_rejected: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.upload_rejected = upload_rejected
+        if upload_rejected is not None:
+            # The file was refused while it streamed in (portal.imports.handlers), perhaps before the
+            # other fields were read: the refusal, not "required", is what the form says.
+            for field in self.fields.values():
+                field.required = False
+
     def clean_file(self) -> UploadedFile:
+        if self.upload_rejected is not None:
+            raise forms.ValidationError(self.upload_rejected, code="too_large")
         uploaded = self.cleaned_data["file"]
         limit = settings.IMPORT_UPLOAD_MAX_BYTES
         if uploaded.size > limit:
@@ -76,5 +90,9 @@ class ImportUploadForm(forms.Form):
                 f"The file is named {extension} but its content is "
                 f"{'not a recognisable data file' if found is None else found}."
             )
+        try:
+            order_file_limits_check(source=uploaded.file, file_type=expected)
+        except OrderFileTooLarge as too_large:
+            raise forms.ValidationError(str(too_large)) from None
         uploaded.file_type = expected
         return uploaded

@@ -13,8 +13,9 @@ from crm.selectors import marketing
 from crm.services import promotions
 from crm.services.privacy import audit_record
 from crm.tasks.marketing import promotion_targets_enqueue
-from portal.guards import staff_required
+from portal.guards import BadExportParameter, export_pseudonymized, staff_required
 from portal.promotions.forms import PromotionForm
+from portal.responses import bad_request
 
 PROMOTIONS_PER_PAGE = 50
 TARGETS_SHOWN = 25
@@ -103,17 +104,29 @@ def promotion_measure_results(request: HttpRequest, promotion_id: int) -> HttpRe
     return redirect("staff:promotion_detail", promotion_id=promotion.pk)
 
 
-@staff_required("export_personal_data")
+@staff_required("export_personal_data", "export_pseudonymized")
 @require_GET
 def promotion_targets_csv(request: HttpRequest, promotion_id: int) -> HttpResponse:
+    """The consenting targets with their ids and e-mails; ``?pseudonymize=1``: by keyed pseudonym, no
+    e-mail (the only file an analyst may take)."""
+    try:
+        pseudonymized = export_pseudonymized(request)
+    except BadExportParameter as bad:
+        return bad_request(str(bad))
     promotion = get_object_or_404(Promotion, pk=promotion_id)
     response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="promotion-{promotion.pk}-targets.csv"'
-    count = marketing.promotion_targets_csv(promotion=promotion, out=response)
+    name = f"promotion-{promotion.pk}-targets{'-pseudonymized' if pseudonymized else ''}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    count = marketing.promotion_targets_csv(promotion=promotion, out=response, pseudonymized=pseudonymized)
     audit_record(
         action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
         actor=request.user,
         via="portal",
-        detail={"file": "promotion targets", "promotion": promotion.pk, "rows": count},
+        detail={
+            "file": "promotion targets",
+            "promotion": promotion.pk,
+            "rows": count,
+            "pseudonymized": pseudonymized,
+        },
     )
     return response

@@ -12,7 +12,7 @@ from crm.selectors import marketing
 from crm.services.privacy import audit_record
 from crm.tasks.marketing import segments_enqueue
 from portal.charts import hbar_chart_svg
-from portal.guards import staff_required
+from portal.guards import BadExportParameter, export_pseudonymized, staff_required
 from portal.responses import bad_request
 
 SEGMENT_LIST_SIZE = 25
@@ -62,11 +62,16 @@ SEGMENT_LISTS = {
 }
 
 
-@staff_required("export_personal_data")
+@staff_required("export_personal_data", "export_pseudonymized")
 @require_GET
 def segments_csv(request: HttpRequest) -> HttpResponse:
     """The latest run in the layout of ``export_segments``: everyone, one RFM group (?group=), or the
-    high-value / at-risk list (?list=, in that list's order)."""
+    high-value / at-risk list (?list=, in that list's order); ``?pseudonymize=1`` names customers by
+    their keyed pseudonym, the only file an analyst may take."""
+    try:
+        pseudonymized = export_pseudonymized(request)
+    except BadExportParameter as bad:
+        return bad_request(str(bad))
     run = marketing.segment_run_latest()
     if run is None:
         raise Http404("No segments have been computed yet.")
@@ -80,17 +85,26 @@ def segments_csv(request: HttpRequest) -> HttpResponse:
         if segment_list is None:
             segment_list = marketing.customer_segment_list(run=run).order_by("customer__external_id")
         segment_list = segment_list.filter(rfm_group=group)
-    suffix = "-".join(part for part in (chosen, group) if part)
+    suffix = "-".join(part for part in (chosen, group, "pseudonymized" if pseudonymized else "") if part)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = (
         f'attachment; filename="segments-{run.as_of:%Y-%m-%d}{"-" + suffix if suffix else ""}.csv"'
     )
-    count = marketing.segment_export_csv(run=run, out=response, segments=segment_list)
+    count = marketing.segment_export_csv(
+        run=run, out=response, segments=segment_list, pseudonymized=pseudonymized
+    )
     audit_record(
         action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
         actor=request.user,
         via="portal",
-        detail={"file": "segments", "run": run.pk, "list": chosen, "group": group, "rows": count},
+        detail={
+            "file": "segments",
+            "run": run.pk,
+            "list": chosen,
+            "group": group,
+            "rows": count,
+            "pseudonymized": pseudonymized,
+        },
     )
     return response
 

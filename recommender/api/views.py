@@ -9,14 +9,20 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import viewsets
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api import filters as api_filters
 from crm.api.pagination import StandardPagination
-from crm.api.permissions import NO_LINKED_CUSTOMER, customer_for_request
+from crm.api.permissions import (
+    NO_LINKED_CUSTOMER,
+    CustomerOwnerOrStaff,
+    HasStaffPermission,
+    customer_for_request,
+    holds_staff_permission,
+)
 from crm.api.query import query_validated
 from crm.models import Customer, Product
 from recommender.api import serializers
@@ -82,15 +88,16 @@ def _recommendations_response(
 class CustomerRecommendationListView(APIView):
     """A customer's recommendations from the served model version, best first, with reasons.
 
-    Staff may ask for any customer; a shopper only for their own id (any other id is 404).
+    Staff holding ``core.view_customers`` (as the portal's customer 360 page) may ask for any customer;
+    a shopper only for their own id (any other id is 404).
     """
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [CustomerOwnerOrStaff("view_customers")]
 
     @extend_schema(parameters=[LimitQuerySerializer], responses=serializers.RecommendationListSerializer)
     def get(self, request: Request, external_id: str) -> Response:
         limit = _limit(request, default=None)
-        if request.user.is_staff:
+        if holds_staff_permission(request.user, "view_customers"):
             # Staff may read any customer: the served rows are found by the retailer's id directly,
             # one query fewer; the customer row is read only for a cold start or an unknown id.
             rows = served_recommendation_rows(
@@ -147,7 +154,8 @@ class ModelVersionFilter(api_filters.FilterSet):
 class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
     """Trained recommender versions with their metrics against the baselines; newest first."""
 
-    permission_classes = [IsAdminUser]
+    # The portal's model page, open to every staff role (training and activating need manage_models).
+    permission_classes = [HasStaffPermission("view_portal")]
     pagination_class = StandardPagination
     serializer_class = serializers.ModelVersionSerializer
     queryset = ModelVersion.objects.all()

@@ -212,7 +212,11 @@ LOGOUT_REDIRECT_URL = "/"
 # Uploads: imports go through a file on disk, never held whole in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The portal stops reading an upload as soon as it passes IMPORT_UPLOAD_MAX_BYTES. XLSX and Parquet are
+# packed: before one is read, what it unpacks to (and a Parquet file's rows) is checked against these.
 IMPORT_UPLOAD_MAX_BYTES = env.int("IMPORT_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=1024 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5_000_000)
 
 # --- Celery -----------------------------------------------------------------------------------
 # With no CELERY_BROKER_URL the broker is kombu's filesystem transport: a folder under var/ that

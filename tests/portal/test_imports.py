@@ -26,7 +26,7 @@ def media_root(tmp_path, settings):
 def test_upload_larger_than_the_limit_is_refused(staff_client, media_root):
     upload = SimpleUploadedFile("orders.csv", CANONICAL_CSV.encode(), content_type="text/csv")
     response = staff_client.post(reverse("staff:data_import"), {"file": upload, "layout": "auto"})
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "the largest accepted is 100" in response.content.decode()
     assert not Job.objects.exists()
     assert not (media_root / "imports").exists()

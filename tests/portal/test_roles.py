@@ -18,7 +18,10 @@ ALLOWED = {
     "customer_list_csv": {MARKETING, DATA_ADMIN},
     "customer_detail": {MARKETING, DATA_ADMIN},
     "customer_note_add": {MARKETING, DATA_ADMIN},
+    "customer_data_download": {DATA_ADMIN},
+    "customer_erasure": {DATA_ADMIN},
     "segments": ALL,
+    # the files with customer ids; with ?pseudonymize=1 the analyst too (tests/portal/test_data_rights.py)
     "segments_csv": {MARKETING, DATA_ADMIN},
     "segments_recompute": {MARKETING},
     "promotion_list": ALL,
@@ -68,6 +71,8 @@ def _url(name: str, data: dict) -> str:
     kwargs = {
         "customer_detail": {"customer_id": data["customers"][0].pk},
         "customer_note_add": {"customer_id": data["customers"][0].pk},
+        "customer_data_download": {"customer_id": data["customers"][0].pk},
+        "customer_erasure": {"customer_id": data["customers"][0].pk},
         "promotion_detail": {"promotion_id": data["promotion"].pk},
         "promotion_compute_targets": {"promotion_id": data["promotion"].pk},
         "promotion_targets_csv": {"promotion_id": data["promotion"].pk},

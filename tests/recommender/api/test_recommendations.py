@@ -97,8 +97,9 @@ def test_recommendations_cost_a_few_queries_and_no_model(staff_client, django_as
     for rank in range(1, 21):
         RecommendationFactory(model_version=version, customer=customer, rank=rank)
 
-    # token + user, then the served recommendations found by the retailer's customer id
-    with django_assert_max_num_queries(2):
+    # token + user, the staff permission (core.view_customers), then the served recommendations found
+    # by the retailer's customer id
+    with django_assert_max_num_queries(3):
         response = staff_client.get("/api/customers/C1/recommendations/")
 
     assert response.json()["customer_id"] == "C1"
