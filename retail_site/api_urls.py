@@ -55,6 +55,11 @@ urlpatterns = [
         "me/recommendations/", recommender_views.MyRecommendationListView.as_view(), name="my-recommendations"
     ),
     path(
+        "recommendations/for-items/",
+        recommender_views.ItemsRecommendationListView.as_view(),
+        name="recommendations-for-items",
+    ),
+    path(
         "customers/<external_id:external_id>/recommendations/",
         recommender_views.CustomerRecommendationListView.as_view(),
         name="customer-recommendations",
