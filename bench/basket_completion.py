@@ -9,7 +9,8 @@ not in the basket:
 
 - **stored list**: what the served version stored for the customer (the MLP's top N with the discovery
   setting of the product; the popular list for a guest or a customer it did not know);
-- **basket neighbours**: the "bought together" neighbours of the basket items alone;
+- **basket neighbours**: the "bought together" neighbours of the basket items alone (cosine of being in
+  the same order, as the product stores them);
 - **served blend**: ``recommender.ml.realtime.blend`` of the two, the code the read path runs.
 
 The model is trained as the pipeline trains it, on everything before the period. The blend's weight and
@@ -43,8 +44,8 @@ from recommender.ml.uci import NOT_PRODUCTS, PROTOCOL_CUTOFF, STOCK_CODE, load_u
 DEFAULT_PARQUET = ROOT / "data" / "online_retail_2010-12_2011-12.parquet"
 VALIDATION = ("2011-10-01", "2011-11-01")
 TEST = (PROTOCOL_CUTOFF, "2012-01-01")
-WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-NEIGHBOUR_COUNTS = (12, 24, 48)
+WEIGHTS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+NEIGHBOUR_COUNTS = (12, 24)
 K = 10
 # The product's settings for the stored lists (retail_site/settings/base.py).
 TOP_N, MIN_NEW_ITEMS = 20, 2

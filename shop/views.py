@@ -34,6 +34,7 @@ from crm.services.privacy import audit_record, consent_set, customer_subject
 from recommender.models import ModelVersion
 from recommender.selectors import (
     recommendation_rows_for_customer,
+    recommendation_rows_for_session,
     recommendation_was_shown,
     similar_product_list,
 )
@@ -71,6 +72,15 @@ def home(request: HttpRequest) -> HttpResponse:
         for model_version_id, product_ids in by_version.items():
             behaviour_impressions_record(
                 customer=customer, product_ids=product_ids, model_version_id=model_version_id
+            )
+    elif request.session.session_key:
+        # A visitor: the popular list, re-ranked by what this browser did.
+        recommendations = recommendation_rows_for_session(
+            session_key=request.session.session_key, limit=RECOMMENDATIONS_SHOWN
+        )
+        for recommendation in recommendations:
+            recommendation["click_url"] = reverse(
+                "shop:product_detail", kwargs={"product_id": recommendation["product_id"]}
             )
     featured = list(product_list_for_shop()[: PRODUCTS_PER_PAGE // 2])
     return render(

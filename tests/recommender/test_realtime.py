@@ -7,7 +7,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from crm.models import BehaviourEvent
-from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
 from recommender.selectors import (
     basket_completion_rows,
     recommendation_rows_for_customer,
@@ -17,42 +16,18 @@ from tests.api.tokens import api_token_for
 from tests.factories import (
     BehaviourEventFactory,
     CustomerFactory,
-    ProductFactory,
     StaffUserFactory,
-    UserFactory,
 )
+from tests.recommender.realtime_shop import served_shop
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def served(settings):
-    """A served version: the customer's stored list of four products, a popular list, and a garden
-    chair whose "bought together" neighbours are a parasol and a cushion that the stored list lacks.
-    The neighbours get most of the blend here, so the tests are about the mechanism, not the weight."""
+    """The neighbours get most of the blend here, so the tests are about the mechanism, not the weight."""
     settings.RECOMMENDER_REALTIME_WEIGHT = 0.7
-    customer = CustomerFactory(external_id="C1", user=UserFactory(username="c1"))
-    candles = ProductFactory.create_batch(4, name="Candle")
-    chair = ProductFactory(name="Garden chair", external_id="CHAIR")
-    parasol = ProductFactory(name="Parasol")
-    cushion = ProductFactory(name="Cushion")
-    version = ModelVersion.objects.create(status=ModelVersion.Status.ACTIVE, scored_at=timezone.now())
-    for rank, product in enumerate(candles, start=1):
-        Recommendation.objects.create(
-            model_version=version,
-            customer=customer,
-            product=product,
-            rank=rank,
-            score=0.5 - rank / 100,
-            reason="You buy this regularly",
-        )
-    for rank, product in enumerate([candles[0], parasol], start=1):
-        PopularProduct.objects.create(model_version=version, product=product, rank=rank, score=1.0 / rank)
-    for rank, (neighbour, score) in enumerate([(parasol, 0.9), (cushion, 0.7)], start=1):
-        ProductNeighbour.objects.create(
-            model_version=version, product=chair, neighbour=neighbour, rank=rank, score=score
-        )
-    return {"customer": customer, "candles": candles, "chair": chair, "parasol": parasol, "cushion": cushion}
+    return served_shop()
 
 
 def product_ids(rows):
