@@ -29,7 +29,7 @@ SIGNAL_FADE = 0.85
 # At most this many recent signals are read per request (the basket counts first).
 MAX_SIGNALS = 10
 # The share of the blend that goes to the neighbours of recent signals; chosen on the validation split.
-DEFAULT_WEIGHT = 0.5
+DEFAULT_WEIGHT = 0.55
 
 
 @dataclass(frozen=True)

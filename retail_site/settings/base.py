@@ -321,7 +321,7 @@ RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=2)
 # (recommender.ml.realtime). The window is one visit; the weight (the neighbours' share of the blend)
 # and the neighbours read per signal were chosen on a validation split (BENCHMARKS.md, basket completion).
 RECOMMENDER_REALTIME_WINDOW_MINUTES = env.int("RECOMMENDER_REALTIME_WINDOW_MINUTES", default=60)
-RECOMMENDER_REALTIME_WEIGHT = env.float("RECOMMENDER_REALTIME_WEIGHT", default=0.5)
+RECOMMENDER_REALTIME_WEIGHT = env.float("RECOMMENDER_REALTIME_WEIGHT", default=0.55)
 RECOMMENDER_REALTIME_NEIGHBOURS = env.int("RECOMMENDER_REALTIME_NEIGHBOURS", default=12)
 # Overrides of recommender.ml.TrainConfig, e.g. '{"epochs": 10}'.
 RECOMMENDER_TRAIN_CONFIG = env.json("RECOMMENDER_TRAIN_CONFIG", default={})
