@@ -30,8 +30,6 @@ class BehaviourEvent(models.Model):
         ordering = ["-at"]
         indexes = [
             models.Index(fields=["customer", "at"]),
-            # an anonymous visitor's recent events are read on each of their page views
-            models.Index(fields=["session_key", "at"], name="crm_behavio_session_at_idx"),
             models.Index(fields=["kind", "model_version_id"]),
             models.Index(fields=["product", "kind"]),
         ]
