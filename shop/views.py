@@ -328,6 +328,8 @@ def basket_order(request: HttpRequest) -> HttpResponse:
         return redirect(basket_url)
     if placement.created:
         messages.success(request, f"Thank you: your order {placement.order.external_id} is placed.")
+    else:
+        messages.info(request, f"Your order {placement.order.external_id} was placed already.")
     return redirect("shop:order_detail", order_id=placement.order.pk)
 
 
