@@ -9,8 +9,11 @@ At sign-in (``user_logged_in``) both join the shopper's customer record: the bas
 basket and the events become theirs (``crm.services.baskets.anonymous_session_join``).
 """
 
+import datetime as dt
 import secrets
+from importlib import import_module
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from crm.models import Basket, Customer
@@ -70,3 +73,10 @@ def shopper_signed_in(sender, request: HttpRequest | None, user, **kwargs) -> No
     if anonymous_session_join(user=user, basket_id=basket_id, session_key=key):
         session.pop(BASKET_ID, None)
         session.pop(ANONYMOUS_KEY, None)
+
+
+def sessions_expired_delete(now: dt.datetime) -> dict[str, int]:
+    """The nightly retention's part for sessions: every visitor gets one at their first product view, so
+    the expired ones are deleted (Django's ``clearsessions``)."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    return {}

@@ -1,14 +1,18 @@
 """The shop's basket: adding from product pages and the catalogue, changing and removing lines, the
 anonymous basket joining the account at sign-in, and placing the order."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import Basket, BasketLine, BehaviourEvent, Order
 from crm.services.baskets import basket_create, basket_line_add
+from crm.services.privacy import retention_apply
 from tests.factories import CustomerFactory, ProductFactory, StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +59,17 @@ def test_a_first_time_visitors_product_view_is_recorded(client, lantern):
     assert event.session_key == client.session["anonymous_key"]
     # The key is the visitor's own, not the session's key (which is a credential and changes at sign-in).
     assert event.session_key != client.session.session_key
+
+
+def test_retention_deletes_expired_sessions(client, lantern):
+    client.get(reverse("shop:product_detail", args=[lantern.pk]))
+    Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    alive = Client()
+    alive.get(reverse("shop:product_detail", args=[lantern.pk]))
+
+    retention_apply()
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [alive.session.session_key]
 
 
 def test_product_page_and_catalogue_offer_add_to_basket(client, lantern):
