@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "recommender",
     "inventory",
     "portal",
+    "shop",
     "demo",
 ]
 
