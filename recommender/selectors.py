@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.prepared import PreparedValues
-from crm.models import BehaviourEvent, Customer, Product
+from crm.models import Basket, BasketLine, BehaviourEvent, Customer, Product
 from crm.models.catalogue import available_product_q
 from recommender.ml import realtime
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
@@ -163,14 +163,12 @@ def recommendation_rows_for_customer(
 
 
 def recommendation_rows_for_session(
-    *, session_key: str, basket_product_ids: Sequence[int] = (), country: str = "", limit: int | None = None
+    *, session_key: str, basket_id: int | None = None, country: str = "", limit: int | None = None
 ) -> list[dict]:
-    """A visitor who is not signed in: the popular list, re-ranked by what this browser session did
-    (its events, and the products of its basket, which the caller reads from the session)."""
+    """A visitor who is not signed in: the popular list, re-ranked by what this visit did (the events
+    recorded under the session's ``session_key`` and the basket the session holds)."""
     limit = limit or settings.RECOMMENDER_TOP_N
-    signals = basket_signals(basket_product_ids)
-    if session_key:
-        signals += recent_signals(session_key=session_key)
+    signals = recent_signals(session_key=session_key, basket_id=basket_id)
     wanted = max(limit, settings.RECOMMENDER_TOP_N) if signals else limit
     rows = popular_rows_for_country(country=country, limit=wanted)
     return realtime_rows(rows=rows, signals=signals, limit=limit)
@@ -180,8 +178,8 @@ def basket_completion_rows(
     *, product_ids: Sequence[int], customer: Customer | None = None, limit: int | None = None
 ) -> list[dict]:
     """ "Complete your basket": what goes with these products (a basket, last added last), blended with
-    the customer's stored list when there is a customer, else with the popular list. The products
-    themselves are never recommended."""
+    the customer's stored list (and their recent activity) when there is a customer, else with the
+    popular list. The products themselves are never recommended."""
     limit = limit or settings.RECOMMENDER_TOP_N
     signals = basket_signals(product_ids)
     wanted = max(limit, settings.RECOMMENDER_TOP_N)
@@ -213,28 +211,43 @@ def _recent_events_queryset(value, *, by: str) -> QuerySet:
     )
 
 
-# Read on every recommendation request: compiled once per process, one indexed query.
+def _basket_lines_queryset(value, *, by: str) -> QuerySet:
+    return (
+        BasketLine.objects.filter(**{by: value}, basket__status=Basket.Status.OPEN)
+        .order_by("-added_at", "-pk")
+        .values("product_id", "product__name")[: realtime.MAX_SIGNALS]
+    )
+
+
+# Read on every recommendation request: compiled once per process, one indexed query each.
 _RECENT_EVENTS = PreparedValues(_recent_events_queryset)
+_BASKET_LINES = PreparedValues(_basket_lines_queryset)
 
 
 def recent_signals(
-    *, customer_id: int | None = None, customer_external_id: str | None = None, session_key: str = ""
+    *,
+    customer_id: int | None = None,
+    customer_external_id: str | None = None,
+    session_key: str = "",
+    basket_id: int | None = None,
 ) -> list[realtime.Signal]:
-    """What the customer (or the anonymous session) did in the last
-    ``RECOMMENDER_REALTIME_WINDOW_MINUTES``, newest first."""
+    """What the customer (or the anonymous session, with the basket it holds) has in the basket, the
+    last added first, then what they did in the last ``RECOMMENDER_REALTIME_WINDOW_MINUTES``, newest
+    first."""
     if customer_id is not None:
+        lines = _BASKET_LINES.rows(customer_id, by="basket__customer_id")
         events = _RECENT_EVENTS.rows(customer_id, by="customer_id")
     elif customer_external_id is not None:
+        lines = _BASKET_LINES.rows(customer_external_id, by="basket__customer__external_id")
         events = _RECENT_EVENTS.rows(customer_external_id, by="customer__external_id")
-    elif session_key:
-        events = _RECENT_EVENTS.rows(session_key, by="session_key")
     else:
-        return []
+        lines = _BASKET_LINES.rows(basket_id, by="basket_id") if basket_id is not None else []
+        events = _RECENT_EVENTS.rows(session_key, by="session_key") if session_key else []
     now = timezone.now()
     since = now - dt.timedelta(minutes=settings.RECOMMENDER_REALTIME_WINDOW_MINUTES)
     # An event stamped in the future by a sender's clock would otherwise lead the list for as long.
     until = now + CLOCK_SKEW
-    return [
+    return [realtime.Signal(line["product_id"], "basket", line["product__name"]) for line in lines] + [
         realtime.Signal(event["product_id"], event["kind"], event["product__name"])
         for event in events
         if since <= event["at"] <= until

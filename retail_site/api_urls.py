@@ -55,6 +55,11 @@ urlpatterns = [
         "me/recommendations/", recommender_views.MyRecommendationListView.as_view(), name="my-recommendations"
     ),
     path(
+        "baskets/current/recommendations/",
+        recommender_views.BasketRecommendationListView.as_view(),
+        name="basket-recommendations",
+    ),
+    path(
         "recommendations/for-items/",
         recommender_views.ItemsRecommendationListView.as_view(),
         name="recommendations-for-items",

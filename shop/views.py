@@ -43,17 +43,25 @@ from crm.services.behaviour import behaviour_event_record, behaviour_impressions
 from crm.services.privacy import audit_record, consent_set, customer_subject
 from recommender.models import ModelVersion
 from recommender.selectors import (
+    basket_completion_rows,
     recommendation_rows_for_customer,
     recommendation_rows_for_session,
     recommendation_was_shown,
     similar_product_list,
 )
 from shop.forms import BasketAddForm, BasketOrderForm, BasketQuantityForm
-from shop.sessions import shopper_basket, shopper_basket_or_new, shopper_event_key
+from shop.sessions import (
+    ANONYMOUS_KEY,
+    session_basket_id,
+    shopper_basket,
+    shopper_basket_or_new,
+    shopper_event_key,
+)
 
 PRODUCTS_PER_PAGE = 24
 RECOMMENDATIONS_SHOWN = 8
 BOUGHT_TOGETHER_SHOWN = 6
+BASKET_COMPLETION_SHOWN = 4
 
 
 def shopper_customer(request: HttpRequest) -> Customer | None:
@@ -85,10 +93,12 @@ def home(request: HttpRequest) -> HttpResponse:
             behaviour_impressions_record(
                 customer=customer, product_ids=product_ids, model_version_id=model_version_id
             )
-    elif request.session.session_key:
-        # A visitor: the popular list, re-ranked by what this browser did.
+    elif request.session.get(ANONYMOUS_KEY) or session_basket_id(request) is not None:
+        # A visitor: the popular list, re-ranked by what this visit did.
         recommendations = recommendation_rows_for_session(
-            session_key=request.session.session_key, limit=RECOMMENDATIONS_SHOWN
+            session_key=request.session.get(ANONYMOUS_KEY) or "",
+            basket_id=session_basket_id(request),
+            limit=RECOMMENDATIONS_SHOWN,
         )
         for recommendation in recommendations:
             recommendation["click_url"] = reverse(
@@ -221,10 +231,23 @@ def _basket_page(
     request: HttpRequest, customer: Customer | None, *, errors: list[str] | None = None, status: int = 200
 ) -> HttpResponse:
     summary = basket_summary(basket=shopper_basket(request, customer))
+    completing = []
+    if summary.lines:
+        completing = basket_completion_rows(
+            product_ids=[line.product_id for line in summary.lines],
+            customer=customer,
+            limit=BASKET_COMPLETION_SHOWN,
+        )
+        for recommendation in completing:
+            recommendation["click_url"] = (
+                recommendation_click_url(recommendation)
+                if customer is not None
+                else reverse("shop:product_detail", kwargs={"product_id": recommendation["product_id"]})
+            )
     return render(
         request,
         "shop/basket.html",
-        {"customer": customer, "summary": summary, "errors": errors or []},
+        {"customer": customer, "summary": summary, "errors": errors or [], "completing": completing},
         status=status,
     )
 

@@ -21,6 +21,7 @@ from crm.api.permissions import NO_LINKED_CUSTOMER, customer_for_request
 from crm.api.query import query_validated
 from crm.api.schema import error_response
 from crm.models import Customer, Product
+from crm.selectors.baskets import basket_open_for_customer, basket_summary
 from recommender.api import serializers
 from recommender.models import ModelVersion
 from recommender.reasons import ReasonRenderer
@@ -115,6 +116,26 @@ class MyRecommendationListView(APIView):
         limit = _limit(request, default=None)
         customer = customer_for_request(request=request)
         return _recommendations_response(customer, limit)
+
+
+class BasketRecommendationListView(APIView):
+    """ "Complete your basket": products that go with what is in this login's open basket, blended with
+    their own recommendations; never what is already in the basket."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[LimitQuerySerializer],
+        responses={200: serializers.RecommendationListSerializer, 404: NO_LINKED_CUSTOMER},
+    )
+    def get(self, request: Request) -> Response:
+        limit = _limit(request, default=None)
+        customer = customer_for_request(request=request)
+        summary = basket_summary(basket=basket_open_for_customer(customer=customer))
+        rows = basket_completion_rows(
+            product_ids=[line.product_id for line in summary.lines], customer=customer, limit=limit
+        )
+        return _recommendations_response(customer, limit, rows=rows)
 
 
 class ItemsRecommendationListView(APIView):

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm.models import BehaviourEvent
+from crm.models import Basket, BehaviourEvent
 from recommender.selectors import (
     basket_completion_rows,
     recommendation_rows_for_customer,
@@ -14,6 +14,8 @@ from recommender.selectors import (
 )
 from tests.api.tokens import api_token_for
 from tests.factories import (
+    BasketFactory,
+    BasketLineFactory,
     BehaviourEventFactory,
     CustomerFactory,
     StaffUserFactory,
@@ -182,3 +184,42 @@ def test_a_shopper_may_blend_only_their_own_list(served):
         format="json",
     )
     assert theirs.status_code == 404
+
+
+def test_the_open_basket_counts_however_old_and_its_products_are_left_out(served, settings):
+    settings.RECOMMENDER_REALTIME_WINDOW_MINUTES = 1
+    basket = BasketFactory(customer=served["customer"])
+    BasketLineFactory(basket=basket, product=served["candles"][0])
+    BasketLineFactory(basket=basket, product=served["chair"])
+    Basket.objects.filter(pk=basket.pk).update(updated_at=timezone.now() - dt.timedelta(days=3))
+
+    rows = recommendation_rows_for_customer(customer=served["customer"], limit=4)
+
+    ids = product_ids(rows)
+    assert served["candles"][0].pk not in ids and served["chair"].pk not in ids
+    assert rows[0]["product_id"] == served["parasol"].pk
+    assert rows[0]["reason"] == "Goes with Garden chair in your basket"
+
+    # an ordered basket is no longer a basket
+    Basket.objects.filter(pk=basket.pk).update(status=Basket.Status.ORDERED)
+    assert served["candles"][0].pk in product_ids(
+        recommendation_rows_for_customer(customer=served["customer"])
+    )
+
+
+def test_the_basket_api_completes_the_shoppers_own_basket(served):
+    client = api_client_for(served["customer"].user)
+    assert (
+        client.get("/api/baskets/current/recommendations/").json()["results"][0]["product"]["name"]
+        == "Candle"
+    )
+
+    client.post("/api/baskets/current/lines/", {"product_id": "CHAIR", "quantity": 1}, format="json")
+    body = client.get("/api/baskets/current/recommendations/?limit=2").json()
+
+    assert body["customer_id"] == "C1"
+    assert [row["product"]["name"] for row in body["results"]] == ["Parasol", "Cushion"]
+    assert body["results"][0]["reason"] == "Goes with Garden chair in your basket"
+    # a login with no customer record is told so
+    staff = api_client_for(StaffUserFactory())
+    assert staff.get("/api/baskets/current/recommendations/").status_code == 404
