@@ -5,6 +5,12 @@ requests/s by default: does the service hold that rate, and at what latency?), a
 connections that send the next request as soon as the last is answered (how many requests/s at most?).
 Then the customer 360 page, sequentially, for p50/p95.
 
+With ``--probes N``, while the offered load runs, N times: a customer views a product (``POST
+/api/ingest/events/``) whose "bought together" neighbour is not in their list, and their list is read
+every 10 ms until it shows the change: the event-to-changed-list latency. With ``--recent-activity``
+every customer of the load viewed a product a minute ago, so each request re-ranks (the read path's
+cost when every shopper is active; without it, only the probes' customers are).
+
 Needs a database with the demo loaded and a model served (``make setup`` then ``train_recommender --wait``,
 or a finished ``make run``), locust (``make bench-tools``) and wrk (``apt-get install wrk``). Example:
 
@@ -20,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -59,6 +66,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300, help="requests/s the locust clients offer")
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--pages", type=int, default=200, help="customer 360 requests")
+    parser.add_argument("--probes", type=int, default=0, help="event-to-changed-list probes under load")
+    parser.add_argument(
+        "--recent-activity", action="store_true", help="every customer of the load viewed a product just now"
+    )
     args = parser.parse_args()
 
     setup_django()
@@ -80,11 +91,15 @@ def main() -> None:
     password = secrets.token_urlsafe(12)
     user, _ = get_user_model().objects.get_or_create(username="bench-staff", defaults={"is_staff": True})
     user.is_staff = True
+    user.is_superuser = True  # every staff role: the probes ingest events
     user.set_password(password)
     user.save()
     # Any customer's recommendations and 360 page need a role that sees customers.
     user.groups.set(Group.objects.filter(name=MARKETING))
     _, token_key = api_token_create(user=user)
+    probes = probe_plan(version, customers, args.probes)
+    if args.recent_activity:
+        recent_activity_give(version, [customer_id for customer_id, _ in customers])
 
     env = {**os.environ, "DEBUG": "false", "API_THROTTLE_USER": "100000000/hour"}
     server = subprocess.Popen(
@@ -112,7 +127,10 @@ def main() -> None:
         ).raise_for_status()
 
         paths = [f"/api/customers/{external}/recommendations/" for _, external in customers]
+        prober = EventProbes(base, token_key, probes, spread=args.duration * 0.8)
+        prober.start()
         held = offered_load(base, token_key, paths, args)
+        prober.join()
         saturated = closed_loop_load(base, token_key, paths, args)
 
         session = requests.Session()
@@ -146,6 +164,12 @@ def main() -> None:
             f"most requests/s | {saturated['rps']:,.0f} ({saturated['errors']} non-2xx) |"
         )
         print(f"| the same, latency p50 / p99 | {saturated['p50']:.0f} / {saturated['p99']:.0f} ms |")
+        if prober.latencies:
+            print(
+                f"| event to changed list under the offered load, p50 / p95 / max ({len(prober.latencies)} "
+                f"probes, {prober.missed} unchanged after 10 s) | {percentile(prober.latencies, 0.5):.0f} / "
+                f"{percentile(prober.latencies, 0.95):.0f} / {max(prober.latencies):.0f} ms |"
+            )
         print(
             f"| customer 360 page, p50 / p95 ({args.pages} sequential requests) | "
             f"{percentile(timings, 0.5):.1f} ms / {percentile(timings, 0.95):.1f} ms |"
@@ -153,6 +177,109 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def probe_plan(version, customers: list[tuple[int, str]], count: int) -> list[tuple[str, str]]:
+    """(customer id, product id) pairs, retailer's ids: the product's best "bought together" neighbour
+    is not in the customer's top 10, and the customer did nothing recently, so a view must change the
+    list. The last customers of the load, one probe each."""
+    from django.db.models import Q
+
+    from crm.models import BehaviourEvent
+    from recommender.models import ProductNeighbour, Recommendation
+
+    plan: list[tuple[str, str]] = []
+    first_neighbours = list(
+        ProductNeighbour.objects.filter(model_version=version, rank=1)
+        .order_by("product_id")
+        .values_list("product_id", "product__external_id", "neighbour_id")
+    )
+    for customer_id, external_id in reversed(customers):
+        if len(plan) >= count:
+            break
+        if BehaviourEvent.objects.filter(Q(customer_id=customer_id)).exists():
+            continue
+        listed = set(
+            Recommendation.objects.filter(
+                model_version=version, customer_id=customer_id, rank__lte=10
+            ).values_list("product_id", flat=True)
+        )
+        for product_id, product_external_id, neighbour_id in first_neighbours[len(plan) :: 7]:
+            if product_id not in listed and neighbour_id not in listed:
+                plan.append((external_id, product_external_id))
+                break
+    return plan
+
+
+def recent_activity_give(version, customer_ids: list[int]) -> None:
+    """Each customer viewed a product with neighbours a minute ago."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from crm.models import BehaviourEvent
+    from recommender.models import ProductNeighbour
+
+    products = list(
+        ProductNeighbour.objects.filter(model_version=version, rank=1).values_list("product_id", flat=True)[
+            :500
+        ]
+    )
+    at = timezone.now() - dt.timedelta(minutes=1)
+    BehaviourEvent.objects.bulk_create(
+        BehaviourEvent(
+            customer_id=customer_id, product_id=products[index % len(products)], kind="view", at=at
+        )
+        for index, customer_id in enumerate(customer_ids)
+    )
+
+
+class EventProbes(threading.Thread):
+    """Views sent while the load runs, each followed by reads of the list until it changes."""
+
+    def __init__(self, base: str, token: str, plan: list[tuple[str, str]], *, spread: float) -> None:
+        super().__init__(daemon=True)
+        self.base, self.plan, self.spread = base, plan, spread
+        self.headers = {"Authorization": f"Token {token}"}
+        self.latencies: list[float] = []
+        self.missed = 0
+
+    def run(self) -> None:
+        import datetime as dt
+
+        if not self.plan:
+            return
+        session = requests.Session()
+        time.sleep(min(5.0, self.spread / 4))  # the load is up
+        gap = self.spread / len(self.plan)
+        for customer_id, product_id in self.plan:
+            url = f"{self.base}/api/customers/{customer_id}/recommendations/?limit=10"
+            before = [
+                row["product"]["external_id"]
+                for row in session.get(url, headers=self.headers).json()["results"]
+            ]
+            event = {
+                "customer_id": customer_id,
+                "product_id": product_id,
+                "kind": "view",
+                "at": dt.datetime.now(dt.UTC).isoformat(),
+            }
+            started = time.perf_counter()
+            session.post(
+                f"{self.base}/api/ingest/events/", json=[event], headers=self.headers
+            ).raise_for_status()
+            while time.perf_counter() - started < 10:
+                now = [
+                    row["product"]["external_id"]
+                    for row in session.get(url, headers=self.headers).json()["results"]
+                ]
+                if now != before:
+                    self.latencies.append((time.perf_counter() - started) * 1000)
+                    break
+                time.sleep(0.01)
+            else:
+                self.missed += 1
+            time.sleep(max(0.0, gap - (time.perf_counter() - started)))
 
 
 def _wrk_ms(text: str, label: str) -> float:

@@ -4,6 +4,8 @@ of queries whatever its length."""
 from django.contrib import admin
 
 from crm.models import (
+    Basket,
+    BasketLine,
     BehaviourEvent,
     Category,
     Customer,
@@ -78,6 +80,41 @@ class OrderLineAdmin(admin.ModelAdmin):
     list_select_related = ["order", "product"]
     search_fields = ["item_code", "item_name", "order__external_id"]
     raw_id_fields = ["order", "product"]
+
+
+class BasketLineInline(admin.TabularInline):
+    model = BasketLine
+    extra = 0
+    fields = ["product", "quantity", "added_at", "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Basket)
+class BasketAdmin(admin.ModelAdmin):
+    """Read only: a basket changes through the shop and the API, whose services keep its rules (stock,
+    one open basket per customer)."""
+
+    list_display = ["id", "customer", "status", "order", "created_at", "updated_at"]
+    list_filter = ["status"]
+    list_select_related = ["customer", "order"]
+    search_fields = ["customer__external_id", "order__external_id"]
+    date_hierarchy = "updated_at"
+    inlines = [BasketLineInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(BehaviourEvent)

@@ -1,11 +1,16 @@
 """What pages and the API read of the recommender: always the served (active) version's rows."""
 
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from core.prepared import PreparedValues
-from crm.models import Customer, Product
+from crm.models import Basket, BasketLine, BehaviourEvent, Customer, Product
 from crm.models.catalogue import available_product_q
+from recommender.ml import realtime
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
 
 
@@ -26,8 +31,6 @@ def similar_product_list(*, product: Product, limit: int = 10) -> QuerySet[Produ
 def click_through_rate_by_version() -> list[dict]:
     """Recommendation impressions, clicks and CTR per model version, newest version first."""
     from django.db.models import Count
-
-    from crm.models import BehaviourEvent
 
     rows = (
         BehaviourEvent.objects.filter(
@@ -125,21 +128,201 @@ def popular_rows_for_country(*, country: str, limit: int) -> list[dict]:
     return result
 
 
-def recommendation_rows_for_customer(*, customer: Customer, limit: int | None = None) -> list[dict]:
+def recommendation_rows_for_customer(
+    *, customer: Customer | None = None, customer_external_id: str | None = None, limit: int | None = None
+) -> list[dict]:
     """The customer's recommendations from the served version, best first, each with its reason: the one
-    read of every face (shop, portal, API).
+    read of every face (shop, portal, API). The customer is the row or, for staff callers who only have
+    it, the retailer's id (one query fewer; an unknown id gives no rows).
 
-    Plain values, one query, no model instances (hundreds of requests a second on the API). One version
-    only: the filter on the active status and the rows are one query, so a switch of version in between
-    cannot mix two versions. Customers the version did not score (new since training) get the
-    popular-in-country list, then popular overall. Inactive and out-of-stock products are filtered at
-    read time as well, since stock changes between scorings. Reasons were rendered when the rows were
-    written.
+    Plain values, no model instances (hundreds of requests a second on the API). The stored rows are one
+    query of one version: the filter on the active status and the rows are one query, so a switch of
+    version in between cannot mix two versions. Customers the version did not score (new since training)
+    get the popular-in-country list, then popular overall. Inactive and out-of-stock products are
+    filtered at read time as well, since stock changes between scorings. Reasons were rendered when the
+    rows were written.
+
+    What the shopper did in the last minutes (``recent_signals``: the basket, products just added, bought
+    or viewed) re-ranks the stored rows at read time (``realtime_rows``), so a page reflects it at once.
     """
     limit = limit or settings.RECOMMENDER_TOP_N
-    return served_recommendation_rows(customer=customer, limit=limit) or popular_rows_for_country(
-        country=customer.country, limit=limit
+    by = (
+        {"customer_id": customer.pk}
+        if customer is not None
+        else {"customer_external_id": customer_external_id}
     )
+    signals = recent_signals(**by)
+    # With signals, products further down the stored list may move up: read all of it.
+    wanted = max(limit, settings.RECOMMENDER_TOP_N) if signals else limit
+    rows = served_recommendation_rows(
+        customer=customer, customer_external_id=customer_external_id, limit=wanted
+    )
+    if not rows and customer is not None:
+        rows = popular_rows_for_country(country=customer.country, limit=wanted)
+    return realtime_rows(rows=rows, signals=signals, limit=limit)
+
+
+def recommendation_rows_for_session(
+    *, session_key: str, basket_id: int | None = None, country: str = "", limit: int | None = None
+) -> list[dict]:
+    """A visitor who is not signed in: the popular list, re-ranked by what this visit did (the events
+    recorded under the session's ``session_key`` and the basket the session holds)."""
+    limit = limit or settings.RECOMMENDER_TOP_N
+    signals = recent_signals(session_key=session_key, basket_id=basket_id)
+    wanted = max(limit, settings.RECOMMENDER_TOP_N) if signals else limit
+    rows = popular_rows_for_country(country=country, limit=wanted)
+    return realtime_rows(rows=rows, signals=signals, limit=limit)
+
+
+def basket_completion_rows(
+    *, basket: Sequence[tuple[int, str]], customer: Customer | None = None, limit: int | None = None
+) -> list[dict]:
+    """ "Complete your basket": what goes with the ``basket``'s products ((id, name), the last added
+    last), blended with the customer's stored list (and their recent activity) when there is a
+    customer, else with the popular list. The basket's products themselves are never recommended."""
+    limit = limit or settings.RECOMMENDER_TOP_N
+    signals = [realtime.Signal(product_id, "basket", name) for product_id, name in reversed(basket)]
+    wanted = max(limit, settings.RECOMMENDER_TOP_N)
+    rows = []
+    if customer is not None:
+        signals += recent_signals(customer_id=customer.pk, with_basket=False)
+        rows = served_recommendation_rows(customer=customer, limit=wanted)
+    if not rows:
+        rows = popular_rows_for_country(country=customer.country if customer else "", limit=wanted)
+    return realtime_rows(
+        rows=rows, signals=signals, limit=limit, version_id=None if rows else model_version_active_id()
+    )
+
+
+# --- Real time: recent signals and the neighbours that re-rank the stored rows ---------------------
+
+# Kinds of behaviour event that say what the shopper wants next (impressions, searches and clicks on
+# recommendations do not name a product they want more of).
+SIGNAL_EVENT_KINDS = ("view", "add_to_cart", "purchase")
+# How far ahead of this server's clock an ingested event's time may be and still count.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def _recent_events_queryset(value, *, by: str) -> QuerySet:
+    return (
+        BehaviourEvent.objects.filter(**{by: value}, kind__in=SIGNAL_EVENT_KINDS, product__isnull=False)
+        .order_by("-at")
+        .values("product_id", "product__name", "kind", "at")[: realtime.MAX_SIGNALS]
+    )
+
+
+def _basket_lines_queryset(value, *, by: str) -> QuerySet:
+    return (
+        BasketLine.objects.filter(**{by: value}, basket__status=Basket.Status.OPEN)
+        .order_by("-added_at", "-pk")
+        .values("product_id", "product__name")[: realtime.MAX_SIGNALS]
+    )
+
+
+# Read on every recommendation request: compiled once per process, one indexed query each.
+_RECENT_EVENTS = PreparedValues(_recent_events_queryset)
+_BASKET_LINES = PreparedValues(_basket_lines_queryset)
+
+
+def recent_signals(
+    *,
+    customer_id: int | None = None,
+    customer_external_id: str | None = None,
+    session_key: str = "",
+    basket_id: int | None = None,
+    with_basket: bool = True,
+) -> list[realtime.Signal]:
+    """What the customer (or the anonymous session, with the basket it holds) has in the basket, the
+    last added first, then what they did in the last ``RECOMMENDER_REALTIME_WINDOW_MINUTES``, newest
+    first. ``with_basket=False`` leaves the basket to the caller, who has read it already."""
+    lines: list[dict] = []
+    if customer_id is not None:
+        if with_basket:
+            lines = _BASKET_LINES.rows(customer_id, by="basket__customer_id")
+        events = _RECENT_EVENTS.rows(customer_id, by="customer_id")
+    elif customer_external_id is not None:
+        if with_basket:
+            lines = _BASKET_LINES.rows(customer_external_id, by="basket__customer__external_id")
+        events = _RECENT_EVENTS.rows(customer_external_id, by="customer__external_id")
+    else:
+        if with_basket and basket_id is not None:
+            lines = _BASKET_LINES.rows(basket_id, by="basket_id")
+        events = _RECENT_EVENTS.rows(session_key, by="session_key") if session_key else []
+    now = timezone.now()
+    since = now - dt.timedelta(minutes=settings.RECOMMENDER_REALTIME_WINDOW_MINUTES)
+    # An event stamped in the future by a sender's clock would otherwise lead the list for as long.
+    until = now + CLOCK_SKEW
+    return [realtime.Signal(line["product_id"], "basket", line["product__name"]) for line in lines] + [
+        realtime.Signal(event["product_id"], event["kind"], event["product__name"])
+        for event in events
+        if since <= event["at"] <= until
+    ]
+
+
+def model_version_active_id() -> int | None:
+    return ModelVersion.objects.active().values_list("id", flat=True).first()
+
+
+# A neighbour's fields under the names of a recommendation row's product fields.
+_NEIGHBOUR_AS_PRODUCT = {
+    field: "neighbour_id" if field == "product_id" else "neighbour__" + field.removeprefix("product__")
+    for field in RECOMMENDATION_ROW_FIELDS
+    if field.startswith("product")
+}
+
+
+def _neighbour_rows(*, version_id: int, product_ids: Iterable[int]) -> list[dict]:
+    """The served version's "bought together" neighbours of these products that may be shown, with the
+    neighbour's fields in the shape of a recommendation row."""
+    return list(
+        ProductNeighbour.objects.filter(
+            model_version_id=version_id,
+            product_id__in=list(product_ids),
+            rank__lte=settings.RECOMMENDER_REALTIME_NEIGHBOURS,
+        )
+        .filter(available_product_q("neighbour__"))
+        .values("product_id", "score", *_NEIGHBOUR_AS_PRODUCT.values())
+    )
+
+
+def realtime_rows(
+    *, rows: list[dict], signals: list[realtime.Signal], limit: int, version_id: int | None = None
+) -> list[dict]:
+    """The stored ``rows`` re-ranked by the neighbours of ``signals`` (``recommender.ml.realtime.blend``),
+    products in the basket left out, ranked 1..``limit``. A product the signals brought up carries the
+    reason naming the product behind it ("Because you viewed X") and the blended score."""
+    if not signals:
+        return rows[:limit]
+    version_id = version_id or next((row["model_version_id"] for row in rows), None)
+    if version_id is None:
+        return rows[:limit]
+    by_product = {row["product_id"]: row for row in rows}
+    neighbours: dict[int, list[tuple[int, float]]] = {}
+    for neighbour in _neighbour_rows(version_id=version_id, product_ids={s.product_id for s in signals}):
+        neighbours.setdefault(neighbour["product_id"], []).append(
+            (neighbour["neighbour_id"], neighbour["score"])
+        )
+        if neighbour["neighbour_id"] not in by_product:
+            by_product[neighbour["neighbour_id"]] = {
+                **{field: neighbour[name] for field, name in _NEIGHBOUR_AS_PRODUCT.items()},
+                "reason": "",
+                "model_version_id": version_id,
+            }
+    blended = realtime.blend(
+        stored=[(row["product_id"], row["score"]) for row in rows],
+        signals=signals,
+        neighbours=neighbours,
+        exclude={signal.product_id for signal in signals if signal.kind == "basket"},
+        limit=limit,
+        weight=settings.RECOMMENDER_REALTIME_WEIGHT,
+    )
+    result = []
+    for position, choice in enumerate(blended, start=1):
+        row = dict(by_product[choice.product_id], rank=position, score=round(choice.score, 6))
+        if choice.because_of is not None:
+            row["reason"] = realtime.signal_reason(choice.because_of)
+        result.append(row)
+    return result
 
 
 def recommendation_was_shown(*, customer: Customer, product_id: int, model_version_id: int) -> bool:

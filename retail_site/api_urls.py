@@ -8,7 +8,7 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from crm.api import auth_views, privacy_views
+from crm.api import auth_views, basket_views, privacy_views
 from crm.api import views as crm_views
 from inventory.api import views as inventory_views
 from recommender.api import views as recommender_views
@@ -55,6 +55,16 @@ urlpatterns = [
         "me/recommendations/", recommender_views.MyRecommendationListView.as_view(), name="my-recommendations"
     ),
     path(
+        "baskets/current/recommendations/",
+        recommender_views.BasketRecommendationListView.as_view(),
+        name="basket-recommendations",
+    ),
+    path(
+        "recommendations/for-items/",
+        recommender_views.ItemsRecommendationListView.as_view(),
+        name="recommendations-for-items",
+    ),
+    path(
         "customers/<external_id:external_id>/recommendations/",
         recommender_views.CustomerRecommendationListView.as_view(),
         name="customer-recommendations",
@@ -77,6 +87,15 @@ urlpatterns = [
         privacy_views.CustomerConsentView.as_view(),
         name="customer-consent",
     ),
+    # The signed-in shopper's own basket.
+    path("baskets/current/", basket_views.BasketCurrentView.as_view(), name="basket-current"),
+    path("baskets/current/lines/", basket_views.BasketLineListView.as_view(), name="basket-lines"),
+    path(
+        "baskets/current/lines/<external_id:product_id>/",
+        basket_views.BasketLineDetailView.as_view(),
+        name="basket-line",
+    ),
+    path("baskets/current/order/", basket_views.BasketOrderView.as_view(), name="basket-order"),
     path("segments/", crm_views.SegmentRunLatestView.as_view(), name="segments"),
     path("segments/customers/", crm_views.CustomerSegmentListView.as_view(), name="segment-customers"),
     path(

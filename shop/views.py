@@ -1,16 +1,18 @@
-"""The shop: catalogue, product pages, a shopper's home with recommendations, order history.
+"""The shop: catalogue, product pages, the basket, a shopper's home with recommendations, order history.
 
-Product views and recommendation clicks are recorded as behaviour events; showing recommendations
+Product views, basket views and changes, and recommendation clicks are recorded as behaviour events
+(an anonymous visitor's under the key ``shop.sessions`` keeps in their session); showing recommendations
 records one impression per product with the model version that produced it.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.models import (
@@ -22,6 +24,7 @@ from crm.models import (
     Order,
     OrderLine,
 )
+from crm.selectors.baskets import basket_line_get, basket_of_customer, basket_summary
 from crm.selectors.catalogue import (
     category_list,
     product_get_for_shop,
@@ -29,18 +32,36 @@ from crm.selectors.catalogue import (
     shopper_order_list,
 )
 from crm.selectors.privacy import consent_current, consent_history, customer_data_export
+from crm.services.baskets import (
+    BasketError,
+    basket_line_add,
+    basket_line_remove,
+    basket_line_set_quantity,
+    basket_order_place,
+)
 from crm.services.behaviour import behaviour_event_record, behaviour_impressions_record
 from crm.services.privacy import audit_record, consent_set, customer_subject
 from recommender.models import ModelVersion
 from recommender.selectors import (
+    basket_completion_rows,
     recommendation_rows_for_customer,
+    recommendation_rows_for_session,
     recommendation_was_shown,
     similar_product_list,
+)
+from shop.forms import BasketAddForm, BasketOrderForm, BasketQuantityForm
+from shop.sessions import (
+    ANONYMOUS_KEY,
+    session_basket_id,
+    shopper_basket,
+    shopper_basket_or_new,
+    shopper_event_key,
 )
 
 PRODUCTS_PER_PAGE = 24
 RECOMMENDATIONS_SHOWN = 8
 BOUGHT_TOGETHER_SHOWN = 6
+BASKET_COMPLETION_SHOWN = 4
 
 
 def shopper_customer(request: HttpRequest) -> Customer | None:
@@ -71,6 +92,17 @@ def home(request: HttpRequest) -> HttpResponse:
         for model_version_id, product_ids in by_version.items():
             behaviour_impressions_record(
                 customer=customer, product_ids=product_ids, model_version_id=model_version_id
+            )
+    elif request.session.get(ANONYMOUS_KEY) or session_basket_id(request) is not None:
+        # A visitor: the popular list, re-ranked by what this visit did.
+        recommendations = recommendation_rows_for_session(
+            session_key=request.session.get(ANONYMOUS_KEY) or "",
+            basket_id=session_basket_id(request),
+            limit=RECOMMENDATIONS_SHOWN,
+        )
+        for recommendation in recommendations:
+            recommendation["click_url"] = reverse(
+                "shop:product_detail", kwargs={"product_id": recommendation["product_id"]}
             )
     featured = list(product_list_for_shop()[: PRODUCTS_PER_PAGE // 2])
     return render(
@@ -119,12 +151,13 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     if product is None:
         raise Http404("No such product.")
     customer = shopper_customer(request)
-    if customer is not None:
-        behaviour_event_record(kind=BehaviourEvent.Kind.VIEW, customer=customer, product=product)
-    elif request.session.session_key:
-        behaviour_event_record(
-            kind=BehaviourEvent.Kind.VIEW, product=product, session_key=request.session.session_key
-        )
+    # A first-time visitor's view counts too: recording it starts their session.
+    behaviour_event_record(
+        kind=BehaviourEvent.Kind.VIEW,
+        customer=customer,
+        product=product,
+        session_key=shopper_event_key(request, customer),
+    )
     bought_together = list(similar_product_list(product=product, limit=BOUGHT_TOGETHER_SHOWN))
     return render(
         request,
@@ -179,6 +212,158 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = get_object_or_404(Order, pk=order_id, customer=customer)
     lines = OrderLine.objects.filter(order=order).select_related("product").order_by("line_number")
     return render(request, "shop/order_detail.html", {"order": order, "lines": list(lines)})
+
+
+# --- The basket ---------------------------------------------------------------------------------
+
+
+def _back_to(request: HttpRequest, default: str) -> str:
+    """Where a basket form came from (its ``next`` field), if that is a page of this site."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _basket_page(
+    request: HttpRequest, customer: Customer | None, *, errors: list[str] | None = None, status: int = 200
+) -> HttpResponse:
+    summary = basket_summary(basket=shopper_basket(request, customer))
+    completing = []
+    if summary.lines:
+        completing = basket_completion_rows(
+            basket=[(line.product_id, line.product.name) for line in summary.lines],
+            customer=customer,
+            limit=BASKET_COMPLETION_SHOWN,
+        )
+        for recommendation in completing:
+            recommendation["click_url"] = (
+                recommendation_click_url(recommendation)
+                if customer is not None
+                else reverse("shop:product_detail", kwargs={"product_id": recommendation["product_id"]})
+            )
+    return render(
+        request,
+        "shop/basket.html",
+        {"customer": customer, "summary": summary, "errors": errors or [], "completing": completing},
+        status=status,
+    )
+
+
+def _form_errors(form) -> list[str]:
+    return [message for messages_of_field in form.errors.values() for message in messages_of_field]
+
+
+@require_GET
+def basket(request: HttpRequest) -> HttpResponse:
+    customer = shopper_customer(request)
+    behaviour_event_record(
+        kind=BehaviourEvent.Kind.BASKET_VIEW,
+        customer=customer,
+        session_key=shopper_event_key(request, customer),
+    )
+    return _basket_page(request, customer)
+
+
+@require_POST
+def basket_add(request: HttpRequest) -> HttpResponse:
+    """Put a product in the basket (an anonymous visitor gets a basket kept in their session)."""
+    customer = shopper_customer(request)
+    form = BasketAddForm(request.POST)
+    if not form.is_valid():
+        return _basket_page(request, customer, errors=_form_errors(form), status=400)
+    product = product_get_for_shop(product_id=form.cleaned_data["product_id"])
+    if product is None:
+        raise Http404("No such product.")
+    quantity = form.cleaned_data["quantity"]
+    try:
+        basket_line_add(
+            basket=shopper_basket_or_new(request, customer),
+            product=product,
+            quantity=quantity,
+            session_key=shopper_event_key(request, customer),
+        )
+    except BasketError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Added {quantity} × {product.name} to your basket.")
+    return redirect(_back_to(request, reverse("shop:basket")))
+
+
+@require_POST
+def basket_line_update(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Change how many of a product the basket holds; 0 takes it out."""
+    customer = shopper_customer(request)
+    line = basket_line_get(basket=shopper_basket(request, customer), product_id=product_id)
+    if line is None:
+        raise Http404("That product is not in your basket.")
+    form = BasketQuantityForm(request.POST)
+    if not form.is_valid():
+        return _basket_page(request, customer, errors=_form_errors(form), status=400)
+    try:
+        basket_line_set_quantity(
+            basket=line.basket,
+            product=line.product,
+            quantity=form.cleaned_data["quantity"],
+            session_key=shopper_event_key(request, customer),
+        )
+    except BasketError as refusal:
+        messages.error(request, str(refusal))
+    return redirect("shop:basket")
+
+
+@require_POST
+def basket_line_remove_view(request: HttpRequest, product_id: int) -> HttpResponse:
+    customer = shopper_customer(request)
+    line = basket_line_get(basket=shopper_basket(request, customer), product_id=product_id)
+    if line is None:
+        raise Http404("That product is not in your basket.")
+    try:
+        basket_line_remove(
+            basket=line.basket, product=line.product, session_key=shopper_event_key(request, customer)
+        )
+    except BasketError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"{line.product.name} is out of your basket.")
+    return redirect("shop:basket")
+
+
+@require_POST
+def basket_order(request: HttpRequest) -> HttpResponse:
+    """Place the order of the basket (no payment); a visitor signs in first and comes back here."""
+    basket_url = reverse("shop:basket")
+    if not request.user.is_authenticated:
+        return redirect_to_login(basket_url)
+    customer = shopper_customer(request)
+    if customer is None:
+        messages.error(request, "Your login is not linked to a customer account, so it cannot place orders.")
+        return redirect(basket_url)
+    form = BasketOrderForm(request.POST)
+    if not form.is_valid():
+        return _basket_page(request, customer, errors=_form_errors(form), status=400)
+    basket_id = form.cleaned_data["basket_id"]
+    # The basket the form was shown with: sending it twice (a double click) finds the first order.
+    placing = (
+        basket_of_customer(customer=customer, basket_id=basket_id)
+        if basket_id
+        else shopper_basket(request, customer)
+    )
+    if placing is None:
+        messages.error(request, "Your basket is empty.")
+        return redirect(basket_url)
+    try:
+        placement = basket_order_place(basket=placing)
+    except BasketError as refusal:
+        messages.error(request, str(refusal))
+        return redirect(basket_url)
+    if placement.created:
+        messages.success(request, f"Thank you: your order {placement.order.external_id} is placed.")
+    else:
+        messages.info(request, f"Your order {placement.order.external_id} was placed already.")
+    return redirect("shop:order_detail", order_id=placement.order.pk)
 
 
 # --- My data: access, portability and consent -------------------------------------------------

@@ -96,6 +96,22 @@ class BehaviourEventFactory(factory.django.DjangoModelFactory):
     at = factory.LazyFunction(timezone.now)
 
 
+class BasketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Basket"
+
+    customer = factory.SubFactory(CustomerFactory)
+
+
+class BasketLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.BasketLine"
+
+    basket = factory.SubFactory(BasketFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = 1
+
+
 class JobFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "core.Job"

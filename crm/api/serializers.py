@@ -14,6 +14,7 @@ from rest_framework import serializers
 from core.models import Job
 from crm.api.schema import NOT_BLANK
 from crm.models import (
+    Basket,
     BehaviourEvent,
     Customer,
     CustomerSegment,
@@ -24,6 +25,7 @@ from crm.models import (
     PromotionTarget,
     SegmentRun,
 )
+from crm.services.baskets import BASKET_LINE_MAX_QUANTITY
 
 # --- Customers ------------------------------------------------------------------------------------
 
@@ -397,3 +399,70 @@ class IngestOrdersResultSerializer(serializers.Serializer):
 
 class IngestEventsResultSerializer(serializers.Serializer):
     events = serializers.IntegerField(help_text="Events written.")
+
+
+# --- A shopper's basket ---------------------------------------------------------------------------
+
+
+class BasketLineSerializer(serializers.Serializer):
+    """One product in the basket, at its price now."""
+
+    product_id = serializers.CharField(source="product.external_id", read_only=True)
+    name = serializers.CharField(source="product.name", read_only=True)
+    quantity = serializers.IntegerField(read_only=True, min_value=1, max_value=BASKET_LINE_MAX_QUANTITY)
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="The product's price now."
+    )
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    orderable = serializers.BooleanField(
+        read_only=True, help_text="Still sold, with enough units in stock for this line."
+    )
+
+
+class BasketSerializer(serializers.Serializer):
+    """The shopper's open basket (an empty one, with no id, before anything is put in it)."""
+
+    id = serializers.IntegerField(
+        source="basket.pk",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="Send it as `basket_id` when placing the order, so that a retry finds the same order.",
+    )
+    status = serializers.ChoiceField(
+        choices=Basket.Status.choices, source="basket.status", default=Basket.Status.OPEN, read_only=True
+    )
+    lines = BasketLineSerializer(many=True, read_only=True)
+    item_count = serializers.IntegerField(read_only=True, min_value=0)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    orderable = serializers.BooleanField(read_only=True, help_text="Not empty, and every line orderable.")
+
+
+class BasketLineAddSerializer(JSONInputSerializer):
+    """A product to put in the basket, by the retailer's id, and how many (added to any already in it)."""
+
+    product_id = serializers.CharField(max_length=64, help_text="The retailer's id of the product.")
+    quantity = serializers.IntegerField(min_value=1, max_value=BASKET_LINE_MAX_QUANTITY, default=1)
+
+
+class BasketLineQuantitySerializer(JSONInputSerializer):
+    """A line's new quantity."""
+
+    quantity = serializers.IntegerField(
+        min_value=0, max_value=BASKET_LINE_MAX_QUANTITY, help_text="0 takes the product out of the basket."
+    )
+
+
+class BasketOrderSerializer(JSONInputSerializer):
+    """Which basket to place (optional)."""
+
+    basket_id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text=(
+            "The basket being placed (its `id`); placing it again answers its order. Without it, the "
+            "open basket is placed."
+        ),
+    )

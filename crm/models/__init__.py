@@ -1,3 +1,4 @@
+from .baskets import Basket, BasketLine
 from .behaviour import BehaviourEvent
 from .catalogue import Category, Product
 from .customers import Customer, CustomerNote
@@ -10,6 +11,8 @@ __all__ = [
     "ConsentChannel",
     "ConsentEvent",
     "ErasureRecord",
+    "Basket",
+    "BasketLine",
     "BehaviourEvent",
     "Category",
     "Customer",

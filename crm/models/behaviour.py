@@ -2,7 +2,8 @@ from django.db import models
 
 
 class BehaviourEvent(models.Model):
-    """Something a shopper did: viewed, carted, wished for, searched, clicked a recommendation."""
+    """Something a shopper did: viewed, carted, wished for, searched, clicked a recommendation, took
+    something out of the basket, looked at the basket, bought."""
 
     class Kind(models.TextChoices):
         VIEW = "view", "Product view"
@@ -11,6 +12,9 @@ class BehaviourEvent(models.Model):
         SEARCH = "search", "Search"
         RECOMMENDATION_IMPRESSION = "recommendation_impression", "Recommendation shown"
         RECOMMENDATION_CLICK = "recommendation_click", "Recommendation click"
+        REMOVE_FROM_CART = "remove_from_cart", "Remove from cart"
+        BASKET_VIEW = "basket_view", "Basket view"
+        PURCHASE = "purchase", "Purchase"
 
     customer = models.ForeignKey(
         "crm.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
@@ -32,6 +36,10 @@ class BehaviourEvent(models.Model):
             models.Index(fields=["customer", "at"]),
             models.Index(fields=["kind", "model_version_id"]),
             models.Index(fields=["product", "kind"]),
+            # An anonymous visitor's events are found by their session's key when they sign in.
+            models.Index(
+                fields=["session_key"], name="behaviour_session_key", condition=~models.Q(session_key="")
+            ),
         ]
 
     def __str__(self) -> str:

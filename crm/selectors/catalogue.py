@@ -22,8 +22,14 @@ def product_list_for_shop(*, category: Category | None = None, search: str = "")
     return products.order_by("name", "pk")
 
 
-def product_get_for_shop(*, product_id: int) -> Product | None:
-    return Product.objects.filter(pk=product_id, active=True).select_related("category").first()
+def product_get_for_shop(*, product_id: int | None = None, external_id: str | None = None) -> Product | None:
+    """A product the shop sells (active), by its database id or by the retailer's id."""
+    products = Product.objects.filter(active=True).select_related("category")
+    if product_id is not None:
+        return products.filter(pk=product_id).first()
+    if external_id is not None:
+        return products.filter(external_id=external_id).first()
+    return None
 
 
 def shopper_order_list(*, customer: Customer, limit: int = 50) -> list[Order]:

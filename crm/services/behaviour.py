@@ -32,6 +32,16 @@ def behaviour_event_record(
     )
 
 
+def behaviour_events_claim(*, session_key: str, customer: Customer) -> int:
+    """The events an anonymous visitor made under ``session_key`` become ``customer``'s (they signed
+    in); returns how many."""
+    if not session_key:
+        return 0
+    return BehaviourEvent.objects.filter(session_key=session_key, customer__isnull=True).update(
+        customer=customer
+    )
+
+
 def behaviour_impressions_record(
     *, customer: Customer, product_ids: Iterable[int], model_version_id: int | None
 ) -> int:

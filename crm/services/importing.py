@@ -233,10 +233,15 @@ def import_canonical_frame(
     source: str,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    order_channel: str = Order.Channel.IMPORT,
+    order_status: str | None = None,
 ) -> ImportReport:
     """Import a frame in the canonical layout; ``ordered_at`` may hold ISO strings or datetimes.
 
     Errors name the row position + 2 as their line, as if the frame were a CSV file with a header.
+    New orders get ``order_channel``; ``order_status``, when given, is the status of every order of the
+    frame (otherwise completed, or returned for an order of only negative quantities), e.g. placed for
+    an order from the shop's basket.
     """
     return _import_raw(
         raw=frame.reset_index(drop=True),
@@ -246,6 +251,8 @@ def import_canonical_frame(
         rejects_path=None,
         progress=progress or _no_progress,
         started=time.monotonic(),
+        order_channel=order_channel,
+        order_status=order_status,
     )
 
 
@@ -527,6 +534,8 @@ def _import_raw(
     rejects_path: Path | None,
     progress: Progress,
     started: float,
+    order_channel: str = Order.Channel.IMPORT,
+    order_status: str | None = None,
 ) -> ImportReport:
     raw.columns = [str(column).strip() for column in raw.columns]
     layout = _detect_layout(list(raw.columns), layout, source)
@@ -555,15 +564,32 @@ def _import_raw(
         return report
     progress(0.2, "Writing customers, categories and products")
     with transaction.atomic():
-        _write_rows(rows, layout=layout, report=report, progress=progress)
+        _write_rows(
+            rows,
+            layout=layout,
+            report=report,
+            progress=progress,
+            order_channel=order_channel,
+            order_status=order_status,
+        )
     report.seconds = round(time.monotonic() - started, 2)
     progress(1.0, "Imported")
     return report
 
 
-def _write_rows(rows: pd.DataFrame, *, layout: str, report: ImportReport, progress: Progress) -> None:
+def _write_rows(
+    rows: pd.DataFrame,
+    *,
+    layout: str,
+    report: ImportReport,
+    progress: Progress,
+    order_channel: str = Order.Channel.IMPORT,
+    order_status: str | None = None,
+) -> None:
     now = timezone.now()
     orders = _order_frame(rows, layout=layout)
+    if order_status is not None:
+        orders["status"] = order_status
     report.guest_orders = int((orders["customer_id"] == "").sum())
     report.return_orders = int((orders["status"] == Order.Status.RETURNED).sum())
     report.non_product_lines = int((~rows["is_product"]).sum())
@@ -573,7 +599,9 @@ def _write_rows(rows: pd.DataFrame, *, layout: str, report: ImportReport, progre
     category_pks = _write_categories(rows, report=report)
     product_pks = _write_products(rows, category_pks, report=report, now=now)
     progress(0.3, "Writing orders")
-    order_pks, new_order_keys = _write_orders(orders, customer_pks, report=report, now=now)
+    order_pks, new_order_keys = _write_orders(
+        orders, customer_pks, report=report, now=now, channel=order_channel
+    )
     progress(0.4, "Writing order lines")
     _write_lines(rows, order_pks, new_order_keys, product_pks, report=report, progress=progress)
 
@@ -839,7 +867,12 @@ def _write_products(
 
 
 def _write_orders(
-    orders: pd.DataFrame, customer_pks: dict[str, int], *, report: ImportReport, now
+    orders: pd.DataFrame,
+    customer_pks: dict[str, int],
+    *,
+    report: ImportReport,
+    now,
+    channel: str = Order.Channel.IMPORT,
 ) -> tuple[dict[str, int], set[str]]:
     wanted = orders.rename(columns={"order_id": "external_id"})
     wanted["customer_pk"] = wanted["customer_id"].map(customer_pks).astype("Int64")
@@ -862,7 +895,7 @@ def _write_orders(
     ].copy()
     if len(new):
         new = new.drop(columns="customer_id").rename(columns={"customer_pk": "customer_id"})
-        new = new.assign(channel=Order.Channel.IMPORT, created_at=now)
+        new = new.assign(channel=channel, created_at=now)
         fields = ["external_id", "customer_id", "placed_at", "channel", "status", "country", "created_at"]
         _insert(Order, fields, new)
     if len(changed):

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from crm.api.serializers import ProductBriefSerializer
+from crm.api.serializers import JSONInputSerializer, ProductBriefSerializer
 from recommender.models import ModelVersion
 
 
@@ -13,11 +13,35 @@ class RecommendationSerializer(serializers.Serializer):
 
 
 class RecommendationListSerializer(serializers.Serializer):
-    customer_id = serializers.CharField()
+    customer_id = serializers.CharField(allow_null=True, help_text="Null for a list that is no customer's.")
     model_version_id = serializers.IntegerField(
         allow_null=True, help_text="The served version; null when no version is active."
     )
     results = RecommendationSerializer(many=True)
+
+
+# A cart from another system may name at most this many products.
+MAX_CART_PRODUCTS = 50
+
+
+class ItemsRecommendationInputSerializer(JSONInputSerializer):
+    """A cart of another system: what goes with these products."""
+
+    product_ids = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        min_length=1,
+        max_length=MAX_CART_PRODUCTS,
+        help_text="The retailer's ids of the products in the cart, the last added last.",
+    )
+    customer_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text="Blend with this customer's stored list (staff: any customer; a shopper: their own id). "
+        "Without it the popular list is blended.",
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=100, required=False, help_text="How many to return."
+    )
 
 
 class SimilarProductSerializer(serializers.Serializer):

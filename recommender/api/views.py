@@ -3,12 +3,13 @@
 Nothing here loads a model: a request reads precomputed rows (a couple of indexed queries).
 """
 
-from django.conf import settings
 from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,13 +25,15 @@ from crm.api.permissions import (
     holds_staff_permission,
 )
 from crm.api.query import query_validated
+from crm.api.schema import error_response
 from crm.models import Customer, Product
+from crm.selectors.baskets import basket_open_for_customer, basket_summary
 from recommender.api import serializers
 from recommender.models import ModelVersion
 from recommender.reasons import ReasonRenderer
 from recommender.selectors import (
+    basket_completion_rows,
     recommendation_rows_for_customer,
-    served_recommendation_rows,
     similar_product_list,
 )
 
@@ -78,7 +81,7 @@ def _recommendations_response(
     ]
     return Response(
         {
-            "customer_id": customer.external_id if customer is not None else external_id,
+            "customer_id": customer.external_id if customer is not None else (external_id or None),
             "model_version_id": results[0]["model_version_id"] if results else None,
             "results": results,
         }
@@ -100,9 +103,7 @@ class CustomerRecommendationListView(APIView):
         if holds_staff_permission(request.user, "view_customers"):
             # Staff may read any customer: the served rows are found by the retailer's id directly,
             # one query fewer; the customer row is read only for a cold start or an unknown id.
-            rows = served_recommendation_rows(
-                customer_external_id=external_id, limit=limit or settings.RECOMMENDER_TOP_N
-            )
+            rows = recommendation_rows_for_customer(customer_external_id=external_id, limit=limit)
             if rows:
                 return _recommendations_response(None, limit, external_id=external_id, rows=rows)
         customer = customer_for_request(request=request, external_id=external_id)
@@ -122,6 +123,66 @@ class MyRecommendationListView(APIView):
         limit = _limit(request, default=None)
         customer = customer_for_request(request=request)
         return _recommendations_response(customer, limit)
+
+
+class BasketRecommendationListView(APIView):
+    """ "Complete your basket": products that go with what is in this login's open basket, blended with
+    their own recommendations; never what is already in the basket."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[LimitQuerySerializer],
+        responses={200: serializers.RecommendationListSerializer, 404: NO_LINKED_CUSTOMER},
+    )
+    def get(self, request: Request) -> Response:
+        limit = _limit(request, default=None)
+        customer = customer_for_request(request=request)
+        summary = basket_summary(basket=basket_open_for_customer(customer=customer))
+        rows = basket_completion_rows(
+            basket=[(line.product_id, line.product.name) for line in summary.lines],
+            customer=customer,
+            limit=limit,
+        )
+        return _recommendations_response(customer, limit, rows=rows)
+
+
+class ItemsRecommendationListView(APIView):
+    """ "Complete the cart" for another system's cart: products that go with the given ones, never the
+    given ones themselves, blended with a customer's stored list when a customer is named."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=serializers.ItemsRecommendationInputSerializer,
+        responses={
+            200: serializers.RecommendationListSerializer,
+            404: error_response("No customer with that id (or not yours)."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        given = serializers.ItemsRecommendationInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        external_ids = given.validated_data["product_ids"]
+        known = {
+            external_id: (pk, name)
+            for external_id, pk, name in Product.objects.filter(external_id__in=external_ids).values_list(
+                "external_id", "pk", "name"
+            )
+        }
+        unknown = [external_id for external_id in external_ids if external_id not in known]
+        if unknown:
+            raise ValidationError({"product_ids": [f"Unknown product ids: {', '.join(map(repr, unknown))}."]})
+        customer = None
+        if "customer_id" in given.validated_data:
+            customer = customer_for_request(request=request, external_id=given.validated_data["customer_id"])
+        rows = basket_completion_rows(
+            basket=[known[external_id] for external_id in dict.fromkeys(external_ids)],
+            customer=customer,
+            limit=given.validated_data.get("limit"),
+        )
+        return _recommendations_response(customer, None, rows=rows)
 
 
 class SimilarProductListView(APIView):

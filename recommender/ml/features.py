@@ -311,7 +311,8 @@ def _event_counts(
 
 
 def item_similarity(bought: sp.csr_matrix, *, neighbours: int) -> sp.csr_matrix:
-    """Cosine of co-purchase between products (same customers), keeping the top ``neighbours`` of each.
+    """Cosine of co-purchase between products (the columns; same customers, or same orders for
+    ``basket_similarity``), keeping the top ``neighbours`` of each.
 
     ``implicit``'s all-pairs k-nearest-neighbours keeps a heap per product while it walks the sparse
     co-purchase counts, so neither the product x product counts nor a dense row of them is ever held
@@ -336,6 +337,28 @@ def item_similarity(bought: sp.csr_matrix, *, neighbours: int) -> sp.csr_matrix:
     # a row whose own product was not among its nearest (ties at 1) has one too many
     top = top_per_row(row.astype(np.int64), value, keep, n_products)
     return sp.csr_matrix((value[top], (row[top], col[top])), shape=(n_products, n_products))
+
+
+def basket_similarity(
+    order_lines: pd.DataFrame, product_ids: np.ndarray, *, neighbours: int
+) -> sp.csr_matrix:
+    """Cosine of being in the same order ("bought together"), indexed like ``product_ids`` (sorted),
+    keeping the top ``neighbours`` of each.
+
+    Sharper than ``item_similarity``'s same-customer co-purchase for completing a basket: two products a
+    customer bought a year apart are not bought together (BENCHMARKS.md, basket completion).
+    """
+    known = np.isin(order_lines["product_id"].to_numpy(), product_ids)
+    lines = order_lines[known]
+    orders = pd.factorize(lines["order_id"])[0]
+    products = np.searchsorted(product_ids, lines["product_id"].to_numpy())
+    in_order = sp.csr_matrix(
+        (np.ones(len(lines), dtype=np.float64), (orders, products)),
+        shape=(int(orders.max()) + 1 if len(orders) else 0, len(product_ids)),
+    )
+    in_order.sum_duplicates()
+    in_order.data[:] = 1.0
+    return item_similarity(in_order, neighbours=neighbours)
 
 
 @dataclass

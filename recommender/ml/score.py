@@ -266,9 +266,10 @@ def score_pairs(
 def similar_products(
     model: TrainedRecommender, *, top_n: int = 10, available_product_ids: np.ndarray | None = None
 ) -> pd.DataFrame:
-    """ "Bought together": product_id, neighbour_id, rank, score (co-purchase cosine, 0..1)."""
+    """ "Bought together": product_id, neighbour_id, rank, score (cosine of being in the same order,
+    0..1; same-customer co-purchase for an artifact that predates it)."""
     history = model.history
-    similar = history.similar.tocoo()
+    similar = (model.bought_together if model.bought_together is not None else history.similar).tocoo()
     allowed = (
         np.ones(history.n_products, dtype=bool)
         if available_product_ids is None

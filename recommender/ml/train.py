@@ -11,13 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from recommender.ml.config import TrainConfig, config_from_dict
 from recommender.ml.evaluate import evaluate_protocol, prepare_frames
-from recommender.ml.features import DAY, History
+from recommender.ml.features import DAY, History, basket_similarity
 from recommender.ml.model import MlpRanker, WindowCache, choose_period, fit_mlp, seed_everything
 
 ARTIFACT_VERSION = 1
+# "Bought together" neighbours kept per product in the artifact; the database keeps the first ones
+# (recommender.services.scoring.NEIGHBOURS_PER_PRODUCT).
+BOUGHT_TOGETHER_KEPT = 24
 
 
 @dataclass
@@ -30,6 +34,9 @@ class TrainedRecommender:
     params: dict = field(default_factory=dict)
     counts: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    # product x product (the History's product order): cosine of being in the same order; None in an
+    # artifact saved before it was kept, where "bought together" falls back to the History's co-purchase.
+    bought_together: sp.csr_matrix | None = None
 
     @property
     def history(self) -> History:
@@ -48,6 +55,8 @@ class TrainedRecommender:
             pickle.dump(self.ranker.history, file, protocol=pickle.HIGHEST_PROTOCOL)
         np.savez(directory / "scaling.npz", mean=self.ranker.mean, std=self.ranker.std)
         self.products.to_parquet(directory / "products.parquet", index=False)
+        if self.bought_together is not None:
+            sp.save_npz(directory / "bought_together.npz", self.bought_together)
         meta = {
             "artifact_version": ARTIFACT_VERSION,
             "config": self.config.as_dict(),
@@ -78,6 +87,8 @@ class TrainedRecommender:
         scaling = np.load(directory / "scaling.npz")
         products = pd.read_parquet(directory / "products.parquet")
         products["category_id"] = products["category_id"].astype("Int64")
+        bought_together_path = directory / "bought_together.npz"
+        bought_together = sp.load_npz(bought_together_path).tocsr() if bought_together_path.exists() else None
         ranker = MlpRanker(
             history=history, network=network, mean=scaling["mean"], std=scaling["std"], config=config
         )
@@ -88,6 +99,7 @@ class TrainedRecommender:
             params=meta["params"],
             counts=meta["counts"],
             timings=meta["timings"],
+            bought_together=bought_together,
         )
 
 
@@ -151,6 +163,7 @@ def train_recommender(
         cache=cache,
     )
     del cache
+    bought_together = basket_similarity(lines, ranker.history.product_ids, neighbours=BOUGHT_TOGETHER_KEPT)
     final_seconds = time.monotonic() - began
     timings = {
         "prepare_seconds": round(prepared_seconds, 3),
@@ -184,4 +197,5 @@ def train_recommender(
         params=params,
         counts=counts,
         timings=timings,
+        bought_together=bought_together,
     )

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "recommender",
     "inventory",
     "portal",
+    "shop",
     "demo",
 ]
 
@@ -321,6 +322,12 @@ RECOMMENDER_MAX_PER_CATEGORY = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=0
 # Products the customer never bought in each served list (the MLP's best new ones), so a regular
 # customer's list is not all repeat buying; default measured on a validation split (BENCHMARKS.md).
 RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=2)
+# Real time: what a shopper did in the last minutes re-ranks the stored list at read time
+# (recommender.ml.realtime). The window is one visit; the weight (the neighbours' share of the blend)
+# and the neighbours read per signal were chosen on a validation split (BENCHMARKS.md, basket completion).
+RECOMMENDER_REALTIME_WINDOW_MINUTES = env.int("RECOMMENDER_REALTIME_WINDOW_MINUTES", default=60)
+RECOMMENDER_REALTIME_WEIGHT = env.float("RECOMMENDER_REALTIME_WEIGHT", default=0.55)
+RECOMMENDER_REALTIME_NEIGHBOURS = env.int("RECOMMENDER_REALTIME_NEIGHBOURS", default=12)
 # Overrides of recommender.ml.TrainConfig, e.g. '{"epochs": 10}'.
 RECOMMENDER_TRAIN_CONFIG = env.json("RECOMMENDER_TRAIN_CONFIG", default={})
 RECOMMENDER_SCORE_CHUNK_SIZE = env.int("RECOMMENDER_SCORE_CHUNK_SIZE", default=2000)

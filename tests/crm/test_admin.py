@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from core.models import Job
 from crm.models import (
+    Basket,
     BehaviourEvent,
     Category,
     Customer,
@@ -18,6 +19,8 @@ from crm.models import (
     SegmentRun,
 )
 from tests.factories import (
+    BasketFactory,
+    BasketLineFactory,
     BehaviourEventFactory,
     CategoryFactory,
     CustomerFactory,
@@ -74,6 +77,7 @@ BUILDERS = {
     CustomerSegment: lambda: CustomerSegmentFactory.create_batch(ROWS, run=SegmentRunFactory()),
     Promotion: lambda: PromotionFactory.create_batch(ROWS, category=CategoryFactory()),
     PromotionTarget: lambda: PromotionTargetFactory.create_batch(ROWS, promotion=PromotionFactory()),
+    Basket: lambda: BasketFactory.create_batch(ROWS),
 }
 
 
@@ -119,3 +123,17 @@ def test_order_page_shows_its_lines_inline(staff_client):
     assert response.status_code == 200
     assert response.content.count(b'name="lines-') > 0
     assert b"POST" in response.content and b"85123A" in response.content
+
+
+def test_a_basket_is_shown_with_its_lines_and_cannot_be_changed_there(staff_client):
+    line = BasketLineFactory(product=ProductFactory(name="White lantern"), quantity=3)
+
+    page = staff_client.get(reverse("admin:crm_basket_change", args=[line.basket.pk]))
+    changed = staff_client.post(
+        reverse("admin:crm_basket_change", args=[line.basket.pk]), {"status": "ordered"}
+    )
+
+    assert page.status_code == 200
+    assert "White lantern" in page.content.decode()
+    assert changed.status_code == 403
+    assert staff_client.get(reverse("admin:crm_basket_add")).status_code == 403

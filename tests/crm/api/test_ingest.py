@@ -250,7 +250,7 @@ def test_unknown_ids_are_named_and_no_event_is_written(staff_client, catalogue):
         ({"product_id": "85123A", "kind": "view", "at": "2024-05-01T10:00Z"}, "customer_id"),
         ({"customer_id": "17850", "kind": "view", "at": "2024-05-01T10:00Z"}, "product_id"),
         (
-            {"customer_id": "17850", "product_id": "85123A", "kind": "purchase", "at": "2024-05-01T10:00Z"},
+            {"customer_id": "17850", "product_id": "85123A", "kind": "teleport", "at": "2024-05-01T10:00Z"},
             "kind",
         ),
         ({"customer_id": "17850", "product_id": "85123A", "kind": "view", "at": "noon"}, "at"),

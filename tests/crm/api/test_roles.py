@@ -68,9 +68,13 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("inventory-replenishment", "GET"): {BUYER},
     ("inventory-run", "GET"): {BUYER},
 }
-# Open to any signed-in login (a shopper's own data, the shop's "bought together", the token) or to
-# anyone (the login, the docs for staff by is_staff alone): not staff endpoints.
-NOT_STAFF = {"token", "schema", "docs", "redoc", "me", "my-orders", "my-recommendations", "product-similar"}
+# Open to any signed-in login (a shopper's own data and basket, the shop's "bought together", completing
+# a cart, the token) or to anyone (the login, the docs for staff by is_staff alone): not staff endpoints.
+NOT_STAFF = {
+    *("token", "schema", "docs", "redoc", "me", "my-orders", "my-recommendations", "product-similar"),
+    *("basket-current", "basket-lines", "basket-line", "basket-order", "basket-recommendations"),
+    "recommendations-for-items",
+}
 
 
 def _api_routes(patterns=None) -> dict[str, object]:

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.factories import (
+    BehaviourEventFactory,
     CustomerFactory,
     ModelVersionFactory,
     PopularProductFactory,
@@ -97,12 +98,18 @@ def test_recommendations_cost_a_few_queries_and_no_model(staff_client, django_as
     for rank in range(1, 21):
         RecommendationFactory(model_version=version, customer=customer, rank=rank)
 
-    # token + user, the staff permission (core.view_customers), then the served recommendations found
-    # by the retailer's customer id
-    with django_assert_max_num_queries(3):
+    # token + user, the staff permission (core.view_customers), the customer's basket and recent activity
+    # (none), then the served recommendations found by the retailer's customer id
+    with django_assert_max_num_queries(5):
         response = staff_client.get("/api/customers/C1/recommendations/")
 
     assert response.json()["customer_id"] == "C1"
+    assert len(response.json()["results"]) == 20
+
+    # recent activity costs one query more: the neighbours of what the customer did
+    BehaviourEventFactory(customer=customer, product=ProductFactory())
+    with django_assert_max_num_queries(6):
+        response = staff_client.get("/api/customers/C1/recommendations/")
     assert len(response.json()["results"]) == 20
 
 

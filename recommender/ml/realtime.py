@@ -1,0 +1,139 @@
+"""Recommendations that react to what a shopper just did, without running the network in a request.
+
+The stored list of a model version (the MLP's top N for the customer, or the popular list for a visitor
+it does not know) is blended at read time with the "bought together" neighbours of the shopper's recent
+signals: products in the basket, just added, bought or viewed. Both sources are scaled to 0..1 within
+the request (a list's best score is 1), so the blend does not depend on how a retailer's scores are
+spread, and
+
+    blended = (1 - weight) * stored + weight * neighbours
+
+where ``neighbours`` sums, over the signals, the signal's weight (by kind, then fading with how many
+signals came after it) times its co-purchase similarity to the product. Products in the basket are never
+recommended. With no signal the stored list comes back unchanged.
+
+``weight`` is chosen on a validation period before the protocol's test period
+(``bench/basket_completion.py``); the kinds' weights relative to the basket are a judgment, since the
+order data of a benchmark has baskets and purchases but no views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+# What each kind of signal says about what the shopper wants next, relative to a basket item.
+SIGNAL_WEIGHTS = {"basket": 1.0, "add_to_cart": 1.0, "purchase": 0.8, "view": 0.5}
+# Each later signal makes an earlier one count this much less: the latest interest leads.
+SIGNAL_FADE = 0.85
+# At most this many recent signals are read per request (the basket counts first).
+MAX_SIGNALS = 10
+# The share of the blend that goes to the neighbours of recent signals; chosen on the validation split.
+DEFAULT_WEIGHT = 0.55
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Something the shopper did with a product, newest first in a list of signals."""
+
+    product_id: int
+    kind: str  # a key of SIGNAL_WEIGHTS
+    product_name: str = ""
+
+
+@dataclass(frozen=True)
+class Blended:
+    product_id: int
+    score: float
+    stored_rank: int | None  # position in the stored list (1..), None when only the signals brought it
+    because_of: Signal | None  # the signal behind the product's place, when the signals decided it
+
+
+def signal_strengths(signals: Sequence[Signal]) -> dict[int, tuple[float, Signal]]:
+    """Each signalled product's strength (kind weight x fade by position), keeping its strongest signal.
+
+    ``signals`` are newest first; a product signalled twice keeps the larger of its strengths."""
+    strengths: dict[int, tuple[float, Signal]] = {}
+    for position, signal in enumerate(signals[:MAX_SIGNALS]):
+        strength = SIGNAL_WEIGHTS.get(signal.kind, 0.0) * SIGNAL_FADE**position
+        if strength > strengths.get(signal.product_id, (0.0, signal))[0]:
+            strengths[signal.product_id] = (strength, signal)
+    return strengths
+
+
+def neighbour_scores(
+    signals: Sequence[Signal], neighbours: Mapping[int, Iterable[tuple[int, float]]]
+) -> dict[int, tuple[float, Signal]]:
+    """Summed, strength-weighted similarity of each product to the signals, with the signal that gave
+    the most of it."""
+    totals: dict[int, float] = {}
+    best: dict[int, tuple[float, Signal]] = {}
+    for product_id, (strength, signal) in signal_strengths(signals).items():
+        for neighbour_id, similarity in neighbours.get(product_id, ()):
+            share = strength * similarity
+            if share <= 0:
+                continue
+            totals[neighbour_id] = totals.get(neighbour_id, 0.0) + share
+            if share > best.get(neighbour_id, (0.0, signal))[0]:
+                best[neighbour_id] = (share, signal)
+    return {product_id: (total, best[product_id][1]) for product_id, total in totals.items()}
+
+
+def blend(
+    *,
+    stored: Sequence[tuple[int, float]],
+    signals: Sequence[Signal],
+    neighbours: Mapping[int, Iterable[tuple[int, float]]],
+    exclude: Iterable[int] = (),
+    limit: int,
+    weight: float = DEFAULT_WEIGHT,
+) -> list[Blended]:
+    """The top ``limit`` products of the stored list ((product id, score), best first) re-ranked by
+    the neighbours of the signals (newest first); products in ``exclude`` (the basket) left out."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must be between 0 and 1, got {weight}")
+    excluded = set(exclude)
+    if not signals:
+        return [
+            Blended(product_id, score, rank, None)
+            for rank, (product_id, score) in enumerate(stored, start=1)
+            if product_id not in excluded
+        ][:limit]
+    top_stored = max((score for _, score in stored), default=0.0)
+    stored_part = {
+        product_id: (rank, (score / top_stored) if top_stored > 0 else 0.0)
+        for rank, (product_id, score) in enumerate(stored, start=1)
+    }
+    from_signals = neighbour_scores(signals, neighbours)
+    top_signal = max((total for total, _ in from_signals.values()), default=0.0)
+    candidates = (stored_part.keys() | from_signals.keys()) - excluded
+    blended: list[Blended] = []
+    for product_id in candidates:
+        rank, stored_score = stored_part.get(product_id, (None, 0.0))
+        signal_total, signal = from_signals.get(product_id, (0.0, None))
+        signal_score = signal_total / top_signal if top_signal > 0 else 0.0
+        stored_share, signal_share = (1.0 - weight) * stored_score, weight * signal_score
+        blended.append(
+            Blended(
+                product_id,
+                stored_share + signal_share,
+                rank,
+                signal if signal is not None and signal_share > stored_share else None,
+            )
+        )
+    # Ties keep the stored order, then the product id, so a page does not flicker between requests.
+    blended.sort(key=lambda row: (-row.score, row.stored_rank or len(stored) + 1, row.product_id))
+    return blended[:limit]
+
+
+REASONS = {
+    "basket": "Goes with {name} in your basket",
+    "add_to_cart": "Goes with {name} in your basket",
+    "purchase": "Goes with {name} you just bought",
+    "view": "Because you viewed {name}",
+}
+
+
+def signal_reason(signal: Signal) -> str:
+    """The shopper's one-line reason for a product the signals brought up, naming the product."""
+    return REASONS.get(signal.kind, "Because you viewed {name}").format(name=signal.product_name or "it")

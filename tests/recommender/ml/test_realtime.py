@@ -1,0 +1,73 @@
+"""The read-time blend of a stored list with the neighbours of what the shopper just did."""
+
+import pytest
+
+from recommender.ml.realtime import Signal, blend, neighbour_scores, signal_reason, signal_strengths
+
+STORED = [(1, 0.9), (2, 0.6), (3, 0.3)]
+NEIGHBOURS = {10: [(20, 0.8), (3, 0.5)], 11: [(21, 0.9)]}
+
+
+def test_without_signals_the_stored_list_comes_back_unchanged():
+    rows = blend(stored=STORED, signals=[], neighbours=NEIGHBOURS, limit=10)
+    assert [(row.product_id, row.score, row.stored_rank, row.because_of) for row in rows] == [
+        (1, 0.9, 1, None),
+        (2, 0.6, 2, None),
+        (3, 0.3, 3, None),
+    ]
+
+
+def test_a_viewed_products_neighbour_moves_up_and_names_the_view():
+    viewed = Signal(10, "view", "Garden chair")
+    rows = blend(stored=STORED, signals=[viewed], neighbours=NEIGHBOURS, limit=10, weight=0.6)
+    order = [row.product_id for row in rows]
+    # 20 is not in the stored list at all; the view brings it above the stored list's second product
+    assert order.index(20) < order.index(2)
+    # 3 is in the stored list and a neighbour: it moves above 2
+    assert order.index(3) < order.index(2)
+    brought = next(row for row in rows if row.product_id == 20)
+    assert brought.stored_rank is None and brought.because_of == viewed
+    assert signal_reason(brought.because_of) == "Because you viewed Garden chair"
+    # the stored list's best keeps its reason: its stored share is larger
+    assert next(row for row in rows if row.product_id == 1).because_of is None
+
+
+def test_basket_products_are_never_recommended_and_their_neighbours_say_so():
+    basket = Signal(1, "basket", "Tea set")
+    rows = blend(
+        stored=STORED, signals=[basket], neighbours={1: [(30, 1.0)]}, exclude={1}, limit=10, weight=0.5
+    )
+    assert 1 not in [row.product_id for row in rows]
+    completing = next(row for row in rows if row.product_id == 30)
+    assert signal_reason(completing.because_of) == "Goes with Tea set in your basket"
+
+
+def test_weight_zero_keeps_the_stored_order_and_weight_one_follows_the_neighbours():
+    signals = [Signal(11, "view", "x")]
+    assert [
+        row.product_id
+        for row in blend(stored=STORED, signals=signals, neighbours=NEIGHBOURS, limit=3, weight=0.0)
+    ] == [1, 2, 3]
+    assert (
+        blend(stored=STORED, signals=signals, neighbours=NEIGHBOURS, limit=1, weight=1.0)[0].product_id == 21
+    )
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        blend(stored=STORED, signals=signals, neighbours=NEIGHBOURS, limit=3, weight=1.5)
+
+
+def test_newer_and_stronger_signals_count_more():
+    strengths = signal_strengths([Signal(1, "view"), Signal(2, "view"), Signal(3, "basket")])
+    assert strengths[1][0] > strengths[2][0]  # the newest view counts more than the one before
+    assert strengths[3][0] > strengths[2][0]  # a basket item outweighs a view even when older
+    # a product related to two signals sums them, and names the one that gave most
+    scores = neighbour_scores(
+        [Signal(1, "view", "a"), Signal(2, "basket", "b")], {1: [(9, 0.5)], 2: [(9, 0.5)]}
+    )
+    total, signal = scores[9]
+    assert total == pytest.approx(0.5 * 1.0 * 0.5 + 0.5 * 0.85 * 1.0)
+    assert signal.product_id == 2
+
+
+def test_unknown_kinds_and_non_positive_similarities_add_nothing():
+    assert neighbour_scores([Signal(1, "search")], {1: [(9, 0.5)]}) == {}
+    assert neighbour_scores([Signal(1, "view")], {1: [(9, 0.0)]}) == {}
