@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from recommender.ml.discovery import keep_new_items
-from recommender.ml.features import Candidates, _lookup, generate_candidates
+from recommender.ml.explain import co_purchase_sources, explain_features, explanation_documents
+from recommender.ml.features import Candidates, _lookup, generate_candidates, pair_features
+from recommender.ml.model import _subset
 from recommender.ml.reasons import POPULAR, POPULAR_IN_COUNTRY, explain
 from recommender.ml.train import TrainedRecommender
 
@@ -65,6 +67,7 @@ def recommend(
     max_per_category: int = 0,
     min_new_items: int = 0,
     batch_size: int = 2000,
+    explanations: bool = False,
     progress: Callable[[float, str], None] | None = None,
 ) -> pd.DataFrame:
     """Top ``top_n`` products per customer: customer_id, product_id, rank (1..), score (0..1), reason.
@@ -74,6 +77,10 @@ def recommend(
     never bought (the ranker's best new ones) where its candidates have that many (``keep_new_items``).
     Customers without a purchase history get popular-in-country, then popular overall. A list can
     be shorter than ``top_n`` when the rules leave fewer products.
+
+    With ``explanations``, an ``explanation`` column holds, for each row the network scored, which
+    inputs drove its score (``explain.explanation_documents``: integrated gradients, computed for the
+    rows kept only); cold-start rows, which the network did not score, hold None.
     """
     if top_n < 1:
         raise ValueError(f"top_n must be at least 1, got {top_n}")
@@ -124,17 +131,18 @@ def recommend(
             from_popular=frame["from_popular"].to_numpy(),
             from_country_popular=frame["from_country"].to_numpy(),
         )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "customer_id": history.customer_ids[frame["row"].to_numpy()],
-                    "product_id": history.product_ids[frame["product"].to_numpy()],
-                    "rank": frame["rank"].to_numpy(dtype=np.int64),
-                    "score": frame["score"].to_numpy(dtype=np.float64),
-                    "reason": reasons,
-                }
-            )
+        part = pd.DataFrame(
+            {
+                "customer_id": history.customer_ids[frame["row"].to_numpy()],
+                "product_id": history.product_ids[frame["product"].to_numpy()],
+                "rank": frame["rank"].to_numpy(dtype=np.int64),
+                "score": frame["score"].to_numpy(dtype=np.float64),
+                "reason": reasons,
+            }
         )
+        if explanations:
+            part["explanation"] = _explanations(model, candidates, frame)
+        parts.append(part)
         if progress:
             progress(
                 min(done / total_chunks, 1.0),
@@ -145,15 +153,32 @@ def recommend(
         country = np.full(len(cold), -1, dtype=np.int64)
         in_index = found[~known]
         country[in_index] = history.customer_country[index[~known][in_index]]
-        parts.append(
-            _cold_start(model, cold, country, allowed=allowed, top_n=top_n, max_per_category=max_per_category)
+        cold_rows = _cold_start(
+            model, cold, country, allowed=allowed, top_n=top_n, max_per_category=max_per_category
         )
+        if explanations:
+            cold_rows["explanation"] = None
+        parts.append(cold_rows)
     if progress:
         progress(1.0, f"scored {len(customer_ids)} customers")
     if not parts:
-        return _empty_recommendations()
+        empty = _empty_recommendations()
+        if explanations:
+            empty["explanation"] = pd.Series([], dtype=object)
+        return empty
     result = pd.concat(parts, ignore_index=True)
     return result.sort_values(["customer_id", "rank"], ignore_index=True)
+
+
+def _explanations(model: TrainedRecommender, candidates: Candidates, frame: pd.DataFrame) -> list[dict]:
+    """Explanation documents of the rows of ``frame`` (indexed by their position in ``candidates``)."""
+    kept = _subset(candidates, frame.index.to_numpy())
+    attributions = explain_features(model.ranker, pair_features(model.history, kept))
+    return explanation_documents(
+        attributions,
+        scores=frame["score"].to_numpy(dtype=np.float64),
+        co_purchase=co_purchase_sources(model.history, kept.customer, kept.product),
+    )
 
 
 def _cold_start(
