@@ -25,14 +25,27 @@ def bulk_insert_rows(
     connection = connections[using]
     columns = [model._meta.get_field(_field_name(model, name)).column for name in fields]
     if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
         table = connection.ops.quote_name(model._meta.db_table)
         column_sql = ", ".join(connection.ops.quote_name(column) for column in columns)
+        # COPY adapts values by their Python type: a JSON field's dict or list is sent as jsonb
+        json_positions = [
+            position
+            for position, name in enumerate(fields)
+            if isinstance(model._meta.get_field(_field_name(model, name)), models.JSONField)
+        ]
         written = 0
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy,
         ):
             for row in rows:
+                if json_positions:
+                    row = list(row)
+                    for position in json_positions:
+                        if row[position] is not None:
+                            row[position] = Jsonb(row[position])
                 copy.write_row(row)
                 written += 1
         return written

@@ -73,6 +73,11 @@ class Recommendation(models.Model):
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
     reason = models.CharField(max_length=255)
+    # Staff only: which inputs drove the score (``recommender.ml.explain``), written with the row and
+    # read apart from it (``recommender.selectors_explain``): {"base", "output", "residual", "groups":
+    # {group key: contribution}, "co_purchase_products": [{"external_id", "name"}]}. Null where the
+    # network did not score the row (cold start) or explanations are off.
+    explanation = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["model_version", "customer", "rank"]

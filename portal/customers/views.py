@@ -17,6 +17,7 @@ from portal.csv import csv_response
 from portal.customers.forms import CustomerEraseForm, CustomerFilterForm, CustomerNoteForm
 from portal.guards import staff_required
 from recommender.selectors import recommendation_rows_for_customer
+from recommender.selectors_explain import recommendation_explanations
 
 CUSTOMERS_PER_PAGE = 50
 
@@ -63,12 +64,13 @@ def customer_list_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 def _customer_detail_context(customer: Customer, note_form: CustomerNoteForm) -> dict:
     recommendations = recommendation_rows_for_customer(customer=customer, limit=RECOMMENDATIONS_SHOWN)
+    explanations = recommendation_explanations(customer=customer, rows=recommendations)
     return {
         "customer": customer,
         "orders": customer_selectors.customer_order_list(customer=customer),
         "totals": customer_selectors.customer_order_totals(customer=customer),
         "segment": marketing.customer_segment_latest(customer=customer),
-        "recommendations": recommendations,
+        "recommendations": list(zip(recommendations, explanations, strict=True)),
         "notes": customer_selectors.customer_note_list(customer=customer),
         "note_form": note_form,
     }

@@ -40,3 +40,39 @@ def change_badge(change) -> str:
 @register.simple_tag
 def status_badge(status: str, label: str = "") -> str:
     return format_html('<span class="badge status-{}">{}</span>', status, label or status)
+
+
+# Contributions shown as bars per recommendation; the rest are summed into one line, so the figures
+# shown still add up to the score.
+EXPLANATION_BARS = 4
+
+
+@register.inclusion_tag("includes/explanation_bars.html")
+def explanation_bars(explanation: dict | None) -> dict:
+    """A recommendation's largest contributions as bars (width: its size against the largest; green
+    up, red down), the rest summed, and ``base + contributions = score``."""
+    if not explanation:
+        return {"explanation": None}
+    contributions = explanation["contributions"]
+    largest = max((abs(contribution["value"]) for contribution in contributions), default=0.0) or 1.0
+    shown = [
+        {**contribution, "width": round(100 * abs(contribution["value"]) / largest, 1)}
+        for contribution in contributions[:EXPLANATION_BARS]
+    ]
+    rest = contributions[EXPLANATION_BARS:]
+    return {
+        "explanation": explanation,
+        "shown": shown,
+        "rest_count": len(rest),
+        "rest_value": sum(contribution["value"] for contribution in rest),
+        "co_purchase_shown": any(contribution["key"] == "co_purchase" for contribution in shown),
+    }
+
+
+@register.filter
+def signed(value, digits: int = 3) -> str:
+    """+0.123 / −0.045 (a real minus sign)."""
+    if value is None:
+        return "–"
+    text = f"{abs(float(value)):.{int(digits)}f}"
+    return f"−{text}" if float(value) < 0 and float(text) != 0 else f"+{text}"

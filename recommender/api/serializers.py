@@ -44,6 +44,45 @@ class ItemsRecommendationInputSerializer(JSONInputSerializer):
     )
 
 
+class ExplanationContributionSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The group of inputs, e.g. repeat_buying, co_purchase, country.")
+    label = serializers.CharField(help_text="The group in words.")
+    value = serializers.FloatField(help_text="How much these inputs moved the score (negative: down).")
+
+
+class CoPurchasedProductSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ExplanationSerializer(serializers.Serializer):
+    """Integrated gradients of the ranking network over its inputs, summed per group of inputs:
+    ``base + total + residual = output``, and ``output`` is the recommendation's ``score``."""
+
+    base = serializers.FloatField(help_text="The network's output for an average pair (the baseline).")
+    output = serializers.FloatField(help_text="The network's output for this pair: the score.")
+    total = serializers.FloatField(help_text="The sum of the contributions.")
+    residual = serializers.FloatField(help_text="What rounding leaves: output - base - total.")
+    contributions = ExplanationContributionSerializer(many=True, help_text="Largest (absolute) first.")
+    co_purchase_products = CoPurchasedProductSerializer(
+        many=True,
+        help_text="Products this customer bought that are bought most with this one, strongest first.",
+    )
+
+
+class ExplainedRecommendationSerializer(RecommendationSerializer):
+    explanation = ExplanationSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Only with explain=true, for staff: which inputs drove the score. Null for a row the "
+        "network did not score (a popular list for a customer the version never saw).",
+    )
+
+
+class ExplainedRecommendationListSerializer(RecommendationListSerializer):
+    results = ExplainedRecommendationSerializer(many=True)
+
+
 class SimilarProductSerializer(serializers.Serializer):
     product = ProductBriefSerializer(source="neighbour")
     rank = serializers.IntegerField()

@@ -8,7 +8,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -36,6 +36,7 @@ from recommender.selectors import (
     recommendation_rows_for_customer,
     similar_product_list,
 )
+from recommender.selectors_explain import recommendation_explanations
 
 # The API serves at most this many recommendations or neighbours per request.
 MAX_LIMIT = 100
@@ -51,6 +52,18 @@ class LimitQuerySerializer(drf_serializers.Serializer):
 
 def _limit(request: Request, default: int | None) -> int | None:
     return query_validated(request.query_params, LimitQuerySerializer).get("limit", default)
+
+
+class CustomerRecommendationQuerySerializer(LimitQuerySerializer):
+    explain = drf_serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Staff only: add to each recommendation which inputs drove its score (a shopper asking "
+        "gets 403).",
+    )
+
+
+EXPLANATIONS_ARE_FOR_STAFF = "Explanations (explain=true) are for staff only."
 
 
 def _recommendations_response(
@@ -92,14 +105,29 @@ class CustomerRecommendationListView(APIView):
     """A customer's recommendations from the served model version, best first, with reasons.
 
     Staff holding ``core.view_customers`` (as the portal's customer 360 page) may ask for any customer;
-    a shopper only for their own id (any other id is 404).
+    a shopper only for their own id (any other id is 404). With ``explain=true`` (staff only; a shopper
+    gets 403) each row also says which inputs drove its score.
     """
 
     permission_classes = [CustomerOwnerOrStaff("view_customers")]
 
-    @extend_schema(parameters=[LimitQuerySerializer], responses=serializers.RecommendationListSerializer)
+    @extend_schema(
+        parameters=[CustomerRecommendationQuerySerializer],
+        responses={
+            200: serializers.ExplainedRecommendationListSerializer,
+            403: error_response(
+                "A staff login lacks the staff permission `core.view_customers` (as for the customer 360 "
+                "page; a superuser holds every permission); or a shopper asked for explain=true "
+                "(explanations are for staff only); or a session request lacks its CSRF token."
+            ),
+            404: error_response("No customer with that id (or not yours)."),
+        },
+    )
     def get(self, request: Request, external_id: str) -> Response:
-        limit = _limit(request, default=None)
+        query = query_validated(request.query_params, CustomerRecommendationQuerySerializer)
+        limit = query.get("limit")
+        if query["explain"]:
+            return self._explained(request, external_id, limit)
         if holds_staff_permission(request.user, "view_customers"):
             # Staff may read any customer: the served rows are found by the retailer's id directly,
             # one query fewer; the customer row is read only for a cold start or an unknown id.
@@ -108,6 +136,18 @@ class CustomerRecommendationListView(APIView):
                 return _recommendations_response(None, limit, external_id=external_id, rows=rows)
         customer = customer_for_request(request=request, external_id=external_id)
         return _recommendations_response(customer, limit)
+
+    def _explained(self, request: Request, external_id: str, limit: int | None) -> Response:
+        """The same list with each row's explanation: staff only, one query more than the list."""
+        if not holds_staff_permission(request.user, "view_customers"):
+            raise PermissionDenied(EXPLANATIONS_ARE_FOR_STAFF)
+        customer = customer_for_request(request=request, external_id=external_id)
+        rows = recommendation_rows_for_customer(customer=customer, limit=limit)
+        response = _recommendations_response(customer, limit, rows=rows)
+        explanations = recommendation_explanations(customer=customer, rows=rows)
+        for result, explanation in zip(response.data["results"], explanations, strict=True):
+            result["explanation"] = explanation
+        return response
 
 
 class MyRecommendationListView(APIView):

@@ -21,8 +21,18 @@ from recommender.services import frames
 
 logger = logging.getLogger(__name__)
 
-RECOMMENDATION_FIELDS = ("model_version_id", "customer_id", "product_id", "rank", "score", "reason")
+RECOMMENDATION_FIELDS = (
+    "model_version_id",
+    "customer_id",
+    "product_id",
+    "rank",
+    "score",
+    "reason",
+    "explanation",
+)
 NEIGHBOURS_PER_PRODUCT = 12
+# Product ids per query when naming co-purchased products: well under SQLite's limit of bound values.
+NAMES_PER_QUERY = 5000
 POPULAR_PER_COUNTRY = 50
 STOCK_RISK_PARAM = "stock_risk_product_ids"
 
@@ -102,6 +112,43 @@ def servable_product_ids(*, model_version: ModelVersion) -> np.ndarray:
     return np.setdiff1d(frames.available_product_ids(), np.asarray(sorted(at_risk), dtype="int64"))
 
 
+def explanations_with_product_names(documents: list[dict | None]) -> list[dict | None]:
+    """The ``ml`` explanations as stored: the bought products most co-purchased with the recommended one
+    named by their retailer's id and name (products only: nothing about the customer but that they
+    bought them), read in one query; a product deleted since training is left out."""
+    wanted = {
+        product_id for document in documents if document for product_id in document["co_purchase_product_ids"]
+    }
+    wanted_ids = sorted(wanted)
+    names: dict[int, dict] = {}
+    for start in range(0, len(wanted_ids), NAMES_PER_QUERY):
+        names.update(
+            (product_id, {"external_id": external_id, "name": name})
+            for product_id, external_id, name in Product.objects.filter(
+                pk__in=wanted_ids[start : start + NAMES_PER_QUERY]
+            ).values_list("id", "external_id", "name")
+        )
+    stored: list[dict | None] = []
+    for document in documents:
+        if not document:
+            stored.append(None)
+            continue
+        stored.append(
+            {
+                "base": document["base"],
+                "output": document["output"],
+                "residual": document["residual"],
+                "groups": document["groups"],
+                "co_purchase_products": [
+                    names[product_id]
+                    for product_id in document["co_purchase_product_ids"]
+                    if product_id in names
+                ],
+            }
+        )
+    return stored
+
+
 def model_version_score_range(
     *, model_version: ModelVersion, low: int, high: int | None, customer_ids: np.ndarray | None = None
 ) -> int:
@@ -125,8 +172,14 @@ def model_version_score_range(
             allow_bought=settings.RECOMMENDER_ALLOW_BOUGHT,
             max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
             min_new_items=settings.RECOMMENDER_MIN_NEW_ITEMS,
+            explanations=settings.RECOMMENDER_EXPLANATIONS,
         )
         renderer.prefetch(recommended["reason"].unique())
+        explanations = (
+            explanations_with_product_names(recommended["explanation"].tolist())
+            if "explanation" in recommended
+            else [None] * len(recommended)
+        )
         rows = [
             (
                 model_version.pk,
@@ -135,10 +188,15 @@ def model_version_score_range(
                 int(rank),
                 float(score),
                 renderer.render(reason),
+                explanation,
             )
-            for customer, product, rank, score, reason in recommended[
-                ["customer_id", "product_id", "rank", "score", "reason"]
-            ].itertuples(index=False, name=None)
+            for (customer, product, rank, score, reason), explanation in zip(
+                recommended[["customer_id", "product_id", "rank", "score", "reason"]].itertuples(
+                    index=False, name=None
+                ),
+                explanations,
+                strict=True,
+            )
         ]
     with transaction.atomic():
         stale = Recommendation.objects.filter(model_version=model_version, customer_id__gte=low)

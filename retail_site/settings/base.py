@@ -328,6 +328,9 @@ RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=2)
 RECOMMENDER_REALTIME_WINDOW_MINUTES = env.int("RECOMMENDER_REALTIME_WINDOW_MINUTES", default=60)
 RECOMMENDER_REALTIME_WEIGHT = env.float("RECOMMENDER_REALTIME_WEIGHT", default=0.55)
 RECOMMENDER_REALTIME_NEIGHBOURS = env.int("RECOMMENDER_REALTIME_NEIGHBOURS", default=12)
+# Staff explanations (which inputs drove each score) computed for every written row at scoring time;
+# they cost scoring time (BENCHMARKS.md), so a very large shop may switch them off.
+RECOMMENDER_EXPLANATIONS = env.bool("RECOMMENDER_EXPLANATIONS", default=True)
 # Overrides of recommender.ml.TrainConfig, e.g. '{"epochs": 10}'.
 RECOMMENDER_TRAIN_CONFIG = env.json("RECOMMENDER_TRAIN_CONFIG", default={})
 RECOMMENDER_SCORE_CHUNK_SIZE = env.int("RECOMMENDER_SCORE_CHUNK_SIZE", default=2000)

@@ -12,7 +12,8 @@ STAFF_PAGES = {
     "dashboard": 16,  # two of them check whether the cached aggregates are still current
     "customer_list": 10,
     "customer_list_csv": 10,  # + its audit entry
-    "customer_detail": 16,  # + the customer's basket and recent activity, which re-rank their list
+    "customer_detail": 17,  # + the customer's basket and recent activity, which re-rank their list, and
+    # the explanations of its recommendations
     "segments": 12,
     "segments_csv": 9,  # + its audit entry
     "promotion_list": 8,
