@@ -104,7 +104,7 @@ FEATURE_GROUPS: tuple[FeatureGroup, ...] = (
     FeatureGroup("category", "Their spending in this category", ("category_share_of_spend",)),
     FeatureGroup(
         "customer",
-        "The customer's own profile (orders, tenure, last order)",
+        "The customer's profile (orders, tenure, last order)",
         (
             "customer_orders",
             "customer_days_since_last_order",
@@ -115,7 +115,7 @@ FEATURE_GROUPS: tuple[FeatureGroup, ...] = (
     ),
     FeatureGroup(
         "candidate_source",
-        "Where the candidate came from (co-purchase, country or overall popular list)",
+        "How it was found (co-purchase, country or popular list)",
         ("from_co_purchase", "from_country_popular", "from_popular"),
     ),
 )
