@@ -26,8 +26,9 @@ from crm.api.permissions import (
 )
 from crm.api.query import query_validated
 from crm.api.schema import error_response
-from crm.models import Customer, Product
+from crm.models import AuditEvent, Customer, Product
 from crm.selectors.baskets import basket_open_for_customer, basket_summary
+from crm.services.privacy import audit_record, customer_subject
 from recommender.api import serializers
 from recommender.models import ModelVersion
 from recommender.reasons import ReasonRenderer
@@ -138,7 +139,7 @@ class CustomerRecommendationListView(APIView):
         return _recommendations_response(customer, limit)
 
     def _explained(self, request: Request, external_id: str, limit: int | None) -> Response:
-        """The same list with each row's explanation: staff only, one query more than the list."""
+        """The same list with each row's explanation (staff only): one query more, and an audit entry."""
         if not holds_staff_permission(request.user, "view_customers"):
             raise PermissionDenied(EXPLANATIONS_ARE_FOR_STAFF)
         customer = customer_for_request(request=request, external_id=external_id)
@@ -147,6 +148,14 @@ class CustomerRecommendationListView(APIView):
         explanations = recommendation_explanations(customer=customer, rows=rows)
         for result, explanation in zip(response.data["results"], explanations, strict=True):
             result["explanation"] = explanation
+        # they name products the customer bought: a read of personal data, like their orders
+        audit_record(
+            action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
+            actor=request.user,
+            subject=customer_subject(customer),
+            via="api",
+            detail={"read": "recommendation explanations"},
+        )
         return response
 
 

@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from crm.models import Customer, Product
+from crm.models import AuditEvent, Customer, Product
 from crm.services.demo_data import generate_demo_data
-from crm.services.privacy import customer_erase
+from crm.services.privacy import customer_erase, customer_subject
 from recommender.ml.explain import GROUP_KEYS
 from recommender.models import ModelVersion, Recommendation
 from recommender.services.pipeline import model_version_score_and_switch
@@ -105,6 +105,9 @@ def test_the_staff_api_explains_on_request_and_not_by_default(served_version):
         )
         assert {contribution["key"] for contribution in explanation["contributions"]} == set(GROUP_KEYS)
     assert staff.get(url, {"explain": "perhaps"}).status_code == 400
+    # the explained read names products the customer bought: it is in the audit trail, the plain one not
+    audited = AuditEvent.objects.filter(subject=customer_subject(customer), via="api")
+    assert [event.detail for event in audited] == [{"read": "recommendation explanations"}]
 
 
 def test_a_shopper_never_gets_explanations(served_version):
