@@ -76,7 +76,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from core.roles import MARKETING
+    from core.roles import DATA_ADMIN, MARKETING
     from crm.services.api_tokens import api_token_create
     from recommender.models import ModelVersion, Recommendation
 
@@ -91,11 +91,12 @@ def main() -> None:
     password = secrets.token_urlsafe(12)
     user, _ = get_user_model().objects.get_or_create(username="bench-staff", defaults={"is_staff": True})
     user.is_staff = True
-    user.is_superuser = True  # every staff role: the probes ingest events
+    user.is_superuser = False  # a superuser skips the permission check the other logins pay for
     user.set_password(password)
     user.save()
-    # Any customer's recommendations and 360 page need a role that sees customers.
-    user.groups.set(Group.objects.filter(name=MARKETING))
+    # Any customer's recommendations and 360 page need a role that sees customers; the probes ingest
+    # events, which the data admin does.
+    user.groups.set(Group.objects.filter(name__in=[MARKETING, DATA_ADMIN]))
     _, token_key = api_token_create(user=user)
     probes = probe_plan(version, customers, args.probes)
     if args.recent_activity:

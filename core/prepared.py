@@ -18,8 +18,9 @@ _PLACEHOLDERS = {str: "\x1fprepared-value\x1f", int: -7_391_204_663_118_402}
 
 
 class PreparedValues:
-    """``build(value, **shape)`` returns a ``values()`` queryset that uses ``value`` exactly once as a
-    query parameter; ``rows(value, **shape)`` returns what ``list(build(value, **shape))`` would."""
+    """``build(value, **shape)`` returns a ``values()`` queryset that uses ``value`` as a query parameter
+    (once, or once in each part of a union); ``rows(value, **shape)`` returns what
+    ``list(build(value, **shape))`` would."""
 
     def __init__(self, build: Callable[..., QuerySet]) -> None:
         self._build = build
@@ -37,18 +38,18 @@ class PreparedValues:
             positions = [
                 index for index, param in enumerate(params) if type(param) is kind and param == placeholder
             ]
-            if len(positions) != 1:
-                raise ValueError(f"The prepared query must use its value once, not {len(positions)} times.")
+            if not positions:
+                raise ValueError("The prepared query must use its value at least once.")
             names = (*query.extra_select, *query.values_select, *query.annotation_select)
-            compiled[key] = (compiler, sql, tuple(params), positions[0], names)
+            compiled[key] = (compiler, sql, tuple(params), frozenset(positions), names)
         return compiled[key]
 
     def rows(self, value: str | int, **shape) -> list[dict]:
         kind = type(value)
         if kind not in _PLACEHOLDERS:
             raise TypeError(f"A prepared value is a str or an int, not {kind.__name__}.")
-        compiler, sql, params, position, names = self._compiled(kind, shape)
-        params = (*params[:position], value, *params[position + 1 :])
+        compiler, sql, params, positions, names = self._compiled(kind, shape)
+        params = tuple(value if index in positions else param for index, param in enumerate(params))
         with connections[compiler.using].cursor() as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()

@@ -4,7 +4,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db import connections, router
+from django.db.models import CharField, F, Q, QuerySet, Value
 from django.utils import timezone
 
 from core.prepared import PreparedValues
@@ -207,21 +208,41 @@ def _recent_events_queryset(value, *, by: str) -> QuerySet:
     return (
         BehaviourEvent.objects.filter(**{by: value}, kind__in=SIGNAL_EVENT_KINDS, product__isnull=False)
         .order_by("-at")
-        .values("product_id", "product__name", "kind", "at")[: realtime.MAX_SIGNALS]
+        .values("product_id", "kind", "at")[: realtime.MAX_SIGNALS]
     )
 
 
 def _basket_lines_queryset(value, *, by: str) -> QuerySet:
+    """The open basket's products in the shape of the events (kind "basket", at = when added)."""
     return (
         BasketLine.objects.filter(**{by: value}, basket__status=Basket.Status.OPEN)
+        .annotate(kind=Value("basket", output_field=CharField()), at=F("added_at"))
         .order_by("-added_at", "-pk")
-        .values("product_id", "product__name")[: realtime.MAX_SIGNALS]
+        .values("product_id", "kind", "at")[: realtime.MAX_SIGNALS]
     )
 
 
-# Read on every recommendation request: compiled once per process, one indexed query each.
+def _signals_queryset(value, *, by_event: str, by_line: str) -> QuerySet:
+    """The basket and the recent events in one query (databases whose unions take ordered, limited
+    parts, PostgreSQL among them)."""
+    return _recent_events_queryset(value, by=by_event).union(
+        _basket_lines_queryset(value, by=by_line), all=True
+    )
+
+
+# Read on every recommendation request: compiled once per process, one indexed query (two where the
+# database cannot take the union).
 _RECENT_EVENTS = PreparedValues(_recent_events_queryset)
 _BASKET_LINES = PreparedValues(_basket_lines_queryset)
+_SIGNALS = PreparedValues(_signals_queryset)
+
+
+def _basket_and_events(value: int | str, *, by_event: str, by_line: str, with_basket: bool) -> list[dict]:
+    if not with_basket:
+        return _RECENT_EVENTS.rows(value, by=by_event)
+    if connections[router.db_for_read(BehaviourEvent)].features.supports_slicing_ordering_in_compound:
+        return _SIGNALS.rows(value, by_event=by_event, by_line=by_line)
+    return _BASKET_LINES.rows(value, by=by_line) + _RECENT_EVENTS.rows(value, by=by_event)
 
 
 def recent_signals(
@@ -235,25 +256,29 @@ def recent_signals(
     """What the customer (or the anonymous session, with the basket it holds) has in the basket, the
     last added first, then what they did in the last ``RECOMMENDER_REALTIME_WINDOW_MINUTES``, newest
     first. ``with_basket=False`` leaves the basket to the caller, who has read it already."""
-    lines: list[dict] = []
     if customer_id is not None:
-        if with_basket:
-            lines = _BASKET_LINES.rows(customer_id, by="basket__customer_id")
-        events = _RECENT_EVENTS.rows(customer_id, by="customer_id")
+        rows = _basket_and_events(
+            customer_id, by_event="customer_id", by_line="basket__customer_id", with_basket=with_basket
+        )
     elif customer_external_id is not None:
-        if with_basket:
-            lines = _BASKET_LINES.rows(customer_external_id, by="basket__customer__external_id")
-        events = _RECENT_EVENTS.rows(customer_external_id, by="customer__external_id")
+        rows = _basket_and_events(
+            customer_external_id,
+            by_event="customer__external_id",
+            by_line="basket__customer__external_id",
+            with_basket=with_basket,
+        )
     else:
-        if with_basket and basket_id is not None:
-            lines = _BASKET_LINES.rows(basket_id, by="basket_id")
-        events = _RECENT_EVENTS.rows(session_key, by="session_key") if session_key else []
+        rows = _BASKET_LINES.rows(basket_id, by="basket_id") if with_basket and basket_id is not None else []
+        rows += _RECENT_EVENTS.rows(session_key, by="session_key") if session_key else []
+    lines = sorted((row for row in rows if row["kind"] == "basket"), key=lambda row: row["at"], reverse=True)
+    events = sorted((row for row in rows if row["kind"] != "basket"), key=lambda row: row["at"], reverse=True)
     now = timezone.now()
     since = now - dt.timedelta(minutes=settings.RECOMMENDER_REALTIME_WINDOW_MINUTES)
     # An event stamped in the future by a sender's clock would otherwise lead the list for as long.
     until = now + CLOCK_SKEW
-    return [realtime.Signal(line["product_id"], "basket", line["product__name"]) for line in lines] + [
-        realtime.Signal(event["product_id"], event["kind"], event["product__name"])
+    # Names are read with the neighbours, for the few signals that end up in a reason.
+    return [realtime.Signal(line["product_id"], "basket") for line in lines] + [
+        realtime.Signal(event["product_id"], event["kind"])
         for event in events
         if since <= event["at"] <= until
     ]
@@ -273,7 +298,8 @@ _NEIGHBOUR_AS_PRODUCT = {
 
 def _neighbour_rows(*, version_id: int, product_ids: Iterable[int]) -> list[dict]:
     """The served version's "bought together" neighbours of these products that may be shown, with the
-    neighbour's fields in the shape of a recommendation row."""
+    neighbour's fields in the shape of a recommendation row and the product's own name. Unordered: the
+    blend does not need an order, and the default ordering would join the version and the product."""
     return list(
         ProductNeighbour.objects.filter(
             model_version_id=version_id,
@@ -281,7 +307,8 @@ def _neighbour_rows(*, version_id: int, product_ids: Iterable[int]) -> list[dict
             rank__lte=settings.RECOMMENDER_REALTIME_NEIGHBOURS,
         )
         .filter(available_product_q("neighbour__"))
-        .values("product_id", "score", *_NEIGHBOUR_AS_PRODUCT.values())
+        .order_by()
+        .values("product_id", "product__name", "score", *_NEIGHBOUR_AS_PRODUCT.values())
     )
 
 
@@ -298,7 +325,9 @@ def realtime_rows(
         return rows[:limit]
     by_product = {row["product_id"]: row for row in rows}
     neighbours: dict[int, list[tuple[int, float]]] = {}
+    names: dict[int, str] = {}
     for neighbour in _neighbour_rows(version_id=version_id, product_ids={s.product_id for s in signals}):
+        names[neighbour["product_id"]] = neighbour["product__name"]
         neighbours.setdefault(neighbour["product_id"], []).append(
             (neighbour["neighbour_id"], neighbour["score"])
         )
@@ -320,7 +349,10 @@ def realtime_rows(
     for position, choice in enumerate(blended, start=1):
         row = dict(by_product[choice.product_id], rank=position, score=round(choice.score, 6))
         if choice.because_of is not None:
-            row["reason"] = realtime.signal_reason(choice.because_of)
+            signal = choice.because_of
+            row["reason"] = realtime.signal_reason(
+                signal, name=signal.product_name or names.get(signal.product_id)
+            )
         result.append(row)
     return result
 

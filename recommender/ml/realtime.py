@@ -134,6 +134,9 @@ REASONS = {
 }
 
 
-def signal_reason(signal: Signal) -> str:
-    """The shopper's one-line reason for a product the signals brought up, naming the product."""
-    return REASONS.get(signal.kind, "Because you viewed {name}").format(name=signal.product_name or "it")
+def signal_reason(signal: Signal, *, name: str | None = None) -> str:
+    """The shopper's one-line reason for a product the signals brought up, naming the product (``name``,
+    else the signal's own)."""
+    return REASONS.get(signal.kind, "Because you viewed {name}").format(
+        name=name or signal.product_name or "it"
+    )

@@ -50,10 +50,28 @@ def test_prepared_rows_see_changes_made_after_the_first_call(served):
     assert served_recommendation_rows(customer=customer, limit=5) == []
 
 
-def test_a_query_that_does_not_use_its_value_once_is_refused():
+def test_a_query_that_does_not_use_its_value_is_refused():
     from crm.models import Product
 
     prepared = PreparedValues(lambda value: Product.objects.values("external_id"))
 
-    with pytest.raises(ValueError, match="use its value once"):
+    with pytest.raises(ValueError, match="use its value at least once"):
         prepared.rows("anything")
+
+
+def test_a_union_takes_the_value_in_each_part():
+    from crm.models import Product
+
+    ProductFactory(external_id="A", name="x")
+    ProductFactory(external_id="B", name="A")
+    prepared = PreparedValues(
+        lambda value: (
+            Product.objects.filter(external_id=value)
+            .order_by()
+            .values("name")
+            .union(Product.objects.filter(name=value).order_by().values("name"), all=True)
+        )
+    )
+
+    assert sorted(row["name"] for row in prepared.rows("A")) == ["A", "x"]
+    assert prepared.rows("B") == [{"name": "A"}]

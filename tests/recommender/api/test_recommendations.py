@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 
 from tests.factories import (
     BehaviourEventFactory,
@@ -99,8 +100,9 @@ def test_recommendations_cost_a_few_queries_and_no_model(staff_client, django_as
         RecommendationFactory(model_version=version, customer=customer, rank=rank)
 
     # token + user, the staff permission (core.view_customers), the customer's basket and recent activity
-    # (none), then the served recommendations found by the retailer's customer id
-    with django_assert_max_num_queries(5):
+    # (none; one query on PostgreSQL, two where unions cannot take ordered parts), then the served
+    # recommendations found by the retailer's customer id
+    with django_assert_max_num_queries(4 if connection.features.supports_slicing_ordering_in_compound else 5):
         response = staff_client.get("/api/customers/C1/recommendations/")
 
     assert response.json()["customer_id"] == "C1"
@@ -108,7 +110,7 @@ def test_recommendations_cost_a_few_queries_and_no_model(staff_client, django_as
 
     # recent activity costs one query more: the neighbours of what the customer did
     BehaviourEventFactory(customer=customer, product=ProductFactory())
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5 if connection.features.supports_slicing_ordering_in_compound else 6):
         response = staff_client.get("/api/customers/C1/recommendations/")
     assert len(response.json()["results"]) == 20
 
