@@ -20,36 +20,51 @@ _PLACEHOLDERS = {str: "\x1fprepared-value\x1f", int: -7_391_204_663_118_402}
 class PreparedValues:
     """``build(value, **shape)`` returns a ``values()`` queryset that uses ``value`` as a query parameter
     (once, or once in each part of a union); ``rows(value, **shape)`` returns what
-    ``list(build(value, **shape))`` would."""
+    ``list(build(value, **shape))`` would. ``value`` is a str, an int, or a tuple of ints for an
+    ``__in`` lookup (compiled once per length)."""
 
     def __init__(self, build: Callable[..., QuerySet]) -> None:
         self._build = build
         self._local = threading.local()
 
-    def _compiled(self, kind: type, shape: dict):
+    def _compiled(self, placeholders: tuple, shape: dict):
         compiled = self._local.__dict__.setdefault("compiled", {})
-        key = (kind, *sorted(shape.items()))
+        key = (tuple(type(placeholder) for placeholder in placeholders), *sorted(shape.items()))
         if key not in compiled:
-            placeholder = _PLACEHOLDERS[kind]
-            queryset = self._build(placeholder, **shape)
+            value = placeholders[0] if len(placeholders) == 1 and not shape.get("_many") else placeholders
+            queryset = self._build(value, **{name: given for name, given in shape.items() if name != "_many"})
             query = queryset.query
             compiler = query.get_compiler(queryset.db)
             sql, params = compiler.as_sql()
-            positions = [
-                index for index, param in enumerate(params) if type(param) is kind and param == placeholder
-            ]
-            if not positions:
+            positions = {
+                index: which
+                for index, param in enumerate(params)
+                for which, placeholder in enumerate(placeholders)
+                if type(param) is type(placeholder) and param == placeholder
+            }
+            if set(positions.values()) != set(range(len(placeholders))):
                 raise ValueError("The prepared query must use its value at least once.")
             names = (*query.extra_select, *query.values_select, *query.annotation_select)
-            compiled[key] = (compiler, sql, tuple(params), frozenset(positions), names)
+            compiled[key] = (compiler, sql, tuple(params), positions, names)
         return compiled[key]
 
-    def rows(self, value: str | int, **shape) -> list[dict]:
-        kind = type(value)
-        if kind not in _PLACEHOLDERS:
-            raise TypeError(f"A prepared value is a str or an int, not {kind.__name__}.")
-        compiler, sql, params, positions, names = self._compiled(kind, shape)
-        params = tuple(value if index in positions else param for index, param in enumerate(params))
+    def rows(self, value: str | int | tuple[int, ...], **shape) -> list[dict]:
+        if isinstance(value, tuple):
+            if not value or not all(type(item) is int for item in value):
+                raise TypeError("A prepared tuple holds one int or more.")
+            values = value
+            placeholders = tuple(_PLACEHOLDERS[int] - index for index in range(len(value)))
+            shape = {**shape, "_many": True}
+        elif type(value) in _PLACEHOLDERS:
+            values, placeholders = (value,), (_PLACEHOLDERS[type(value)],)
+        else:
+            raise TypeError(
+                f"A prepared value is a str, an int or a tuple of ints, not {type(value).__name__}."
+            )
+        compiler, sql, params, positions, names = self._compiled(placeholders, shape)
+        params = tuple(
+            values[positions[index]] if index in positions else param for index, param in enumerate(params)
+        )
         with connections[compiler.using].cursor() as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()

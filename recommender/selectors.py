@@ -296,19 +296,28 @@ _NEIGHBOUR_AS_PRODUCT = {
 }
 
 
-def _neighbour_rows(*, version_id: int, product_ids: Iterable[int]) -> list[dict]:
-    """The served version's "bought together" neighbours of these products that may be shown, with the
-    neighbour's fields in the shape of a recommendation row and the product's own name. Unordered: the
-    blend does not need an order, and the default ordering would join the version and the product."""
-    return list(
+def _neighbours_queryset(product_ids: tuple[int, ...], *, version_id: int, per_product: int) -> QuerySet:
+    # Unordered: the blend needs no order, and the default ordering would join the version and product.
+    return (
         ProductNeighbour.objects.filter(
-            model_version_id=version_id,
-            product_id__in=list(product_ids),
-            rank__lte=settings.RECOMMENDER_REALTIME_NEIGHBOURS,
+            model_version_id=version_id, product_id__in=product_ids, rank__lte=per_product
         )
         .filter(available_product_q("neighbour__"))
         .order_by()
         .values("product_id", "product__name", "score", *_NEIGHBOUR_AS_PRODUCT.values())
+    )
+
+
+_NEIGHBOURS = PreparedValues(_neighbours_queryset)
+
+
+def _neighbour_rows(*, version_id: int, product_ids: Iterable[int]) -> list[dict]:
+    """The served version's "bought together" neighbours of these products that may be shown, with the
+    neighbour's fields in the shape of a recommendation row and the product's own name."""
+    return _NEIGHBOURS.rows(
+        tuple(sorted(product_ids)),
+        version_id=version_id,
+        per_product=settings.RECOMMENDER_REALTIME_NEIGHBOURS,
     )
 
 

@@ -75,3 +75,16 @@ def test_a_union_takes_the_value_in_each_part():
 
     assert sorted(row["name"] for row in prepared.rows("A")) == ["A", "x"]
     assert prepared.rows("B") == [{"name": "A"}]
+
+
+def test_a_tuple_of_ints_fills_an_in_lookup_compiled_once_per_length():
+    from crm.models import Product
+
+    first, second, third = ProductFactory(), ProductFactory(), ProductFactory()
+    prepared = PreparedValues(lambda ids: Product.objects.filter(pk__in=ids).order_by("pk").values("pk"))
+
+    assert prepared.rows((first.pk, third.pk)) == [{"pk": first.pk}, {"pk": third.pk}]
+    assert prepared.rows((second.pk, third.pk)) == [{"pk": second.pk}, {"pk": third.pk}]
+    assert prepared.rows((second.pk,)) == [{"pk": second.pk}]
+    with pytest.raises(TypeError, match="one int or more"):
+        prepared.rows(())
