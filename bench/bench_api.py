@@ -70,6 +70,11 @@ def main() -> None:
     parser.add_argument(
         "--recent-activity", action="store_true", help="every customer of the load viewed a product just now"
     )
+    parser.add_argument(
+        "--superuser",
+        action="store_true",
+        help="the load's login is a superuser, which skips the role permission check (its share of the cost)",
+    )
     args = parser.parse_args()
 
     setup_django()
@@ -91,7 +96,7 @@ def main() -> None:
     password = secrets.token_urlsafe(12)
     user, _ = get_user_model().objects.get_or_create(username="bench-staff", defaults={"is_staff": True})
     user.is_staff = True
-    user.is_superuser = False  # a superuser skips the permission check the other logins pay for
+    user.is_superuser = args.superuser  # a superuser skips the permission check the other logins pay for
     user.set_password(password)
     user.save()
     # Any customer's recommendations and 360 page need a role that sees customers; the probes ingest
