@@ -115,6 +115,8 @@ class BasketLineDetailView(_ShopperBasketView):
         customer, line = self._line(request, product_id)
         given = serializers.BasketLineQuantitySerializer(data=request.data)
         given.is_valid(raise_exception=True)
+        if "quantity" not in given.validated_data:
+            return _basket_response(customer)
         try:
             basket_line_set_quantity(
                 basket=line.basket, product=line.product, quantity=given.validated_data["quantity"]

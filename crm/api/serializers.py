@@ -446,10 +446,13 @@ class BasketLineAddSerializer(JSONInputSerializer):
 
 
 class BasketLineQuantitySerializer(JSONInputSerializer):
-    """A line's new quantity."""
+    """A line's new quantity (a partial change: without it the line stays as it is)."""
 
     quantity = serializers.IntegerField(
-        min_value=0, max_value=BASKET_LINE_MAX_QUANTITY, help_text="0 takes the product out of the basket."
+        min_value=0,
+        max_value=BASKET_LINE_MAX_QUANTITY,
+        required=False,
+        help_text="0 takes the product out of the basket.",
     )
 
 

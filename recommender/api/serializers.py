@@ -24,14 +24,46 @@ class RecommendationListSerializer(serializers.Serializer):
 MAX_CART_PRODUCTS = 50
 
 
+class ProductIdListField(serializers.ListField):
+    """A list of the retailer's product ids; a wrong item is named by its position in one message, so
+    the error keeps the documented shape (a field, a list of messages)."""
+
+    child = serializers.CharField(max_length=64, allow_blank=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, list):
+            wrong = [
+                str(position)
+                for position, item in enumerate(data)
+                if not isinstance(item, str) or not item or len(item) > 64
+            ]
+            if wrong:
+                raise serializers.ValidationError(
+                    "Each product id is a non-empty string of at most 64 characters; "
+                    f"items {', '.join(wrong)} are not."
+                )
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as invalid:
+            if not isinstance(invalid.detail, dict):
+                raise
+            raise serializers.ValidationError(
+                [
+                    f"Item {position}: {message}"
+                    for position, messages in invalid.detail.items()
+                    for message in messages
+                ]
+            ) from invalid
+
+
 class ItemsRecommendationInputSerializer(JSONInputSerializer):
     """A cart of another system: what goes with these products."""
 
-    product_ids = serializers.ListField(
-        child=serializers.CharField(max_length=64),
+    product_ids = ProductIdListField(
         min_length=1,
         max_length=MAX_CART_PRODUCTS,
-        help_text="The retailer's ids of the products in the cart, the last added last.",
+        help_text="The retailer's ids of the products in the cart, the last added last. Ids the shop does "
+        "not know are left out and listed in the answer's unknown_product_ids.",
     )
     customer_id = serializers.CharField(
         max_length=64,
@@ -81,6 +113,12 @@ class ExplainedRecommendationSerializer(RecommendationSerializer):
 
 class ExplainedRecommendationListSerializer(RecommendationListSerializer):
     results = ExplainedRecommendationSerializer(many=True)
+
+
+class ItemsRecommendationListSerializer(RecommendationListSerializer):
+    unknown_product_ids = serializers.ListField(
+        child=serializers.CharField(), help_text="Ids of the cart that the shop does not know (left out)."
+    )
 
 
 class SimilarProductSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -206,7 +206,7 @@ class ItemsRecommendationListView(APIView):
     @extend_schema(
         request=serializers.ItemsRecommendationInputSerializer,
         responses={
-            200: serializers.RecommendationListSerializer,
+            200: serializers.ItemsRecommendationListSerializer,
             404: error_response("No customer with that id (or not yours)."),
         },
     )
@@ -220,18 +220,22 @@ class ItemsRecommendationListView(APIView):
                 "external_id", "pk", "name"
             )
         }
-        unknown = [external_id for external_id in external_ids if external_id not in known]
-        if unknown:
-            raise ValidationError({"product_ids": [f"Unknown product ids: {', '.join(map(repr, unknown))}."]})
+        # Another system's cart may hold products this shop does not know (yet): they are left out and
+        # named in the answer, the rest is completed.
+        unknown = list(dict.fromkeys(external_id for external_id in external_ids if external_id not in known))
         customer = None
         if "customer_id" in given.validated_data:
             customer = customer_for_request(request=request, external_id=given.validated_data["customer_id"])
         rows = basket_completion_rows(
-            basket=[known[external_id] for external_id in dict.fromkeys(external_ids)],
+            basket=[
+                known[external_id] for external_id in dict.fromkeys(external_ids) if external_id in known
+            ],
             customer=customer,
             limit=given.validated_data.get("limit"),
         )
-        return _recommendations_response(customer, None, rows=rows)
+        response = _recommendations_response(customer, None, rows=rows)
+        response.data["unknown_product_ids"] = unknown
+        return response
 
 
 class SimilarProductListView(APIView):

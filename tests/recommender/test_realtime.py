@@ -147,6 +147,15 @@ def test_for_items_completes_another_systems_cart(served):
     assert names[0] == "Parasol" and body["results"][0]["reason"] == "Goes with Garden chair in your basket"
     assert candle.external_id not in [row["product"]["external_id"] for row in body["results"]]
 
+    assert body["unknown_product_ids"] == []
+
+    # products this shop does not know are left out and named; the rest is completed
+    partly_known = client.post(
+        "/api/recommendations/for-items/", {"product_ids": ["NEW-1", "CHAIR", "NEW-1"]}, format="json"
+    ).json()
+    assert partly_known["unknown_product_ids"] == ["NEW-1"]
+    assert partly_known["results"][0]["product"]["name"] == "Parasol"
+
     # with the customer, the customer's stored list is what gets blended
     with_customer = client.post(
         "/api/recommendations/for-items/", {"product_ids": ["CHAIR"], "customer_id": "C1"}, format="json"
@@ -158,7 +167,8 @@ def test_for_items_completes_another_systems_cart(served):
 @pytest.mark.parametrize(
     ("payload", "field", "words"),
     [
-        ({"product_ids": ["CHAIR", "NOPE"]}, "product_ids", "Unknown product ids: 'NOPE'"),
+        ({"product_ids": ["CHAIR", 5, None, ""]}, "product_ids", "items 1, 2, 3 are not"),
+        ({"product_ids": ["CH\x00AIR"]}, "product_ids", "Item 0: Null characters are not allowed."),
         ({"product_ids": []}, "product_ids", ""),
         ({"product_ids": "CHAIR"}, "product_ids", ""),
         ({"product_ids": ["CHAIR"], "limit": 0}, "limit", ""),
@@ -169,7 +179,8 @@ def test_for_items_names_what_is_wrong(served, payload, field, words):
         "/api/recommendations/for-items/", payload, format="json"
     )
     assert response.status_code == 400
-    assert field in response.json()
+    # the documented shape: the field, then a list of messages
+    assert all(isinstance(message, str) for message in response.json()[field])
     assert words in str(response.json())
 
 

@@ -138,6 +138,10 @@ def test_changing_and_removing_a_line(api, shopper, lantern):
         ("22633", 1),
     ]
     assert removed.status_code == 204
+    # a partial change without a quantity changes nothing
+    unchanged = api.patch(f"{LINES}71053/", {}, format="json")
+    assert unchanged.status_code == 200
+    assert [(line["product_id"], line["quantity"]) for line in unchanged.json()["lines"]] == [("71053", 5)]
     zero = api.patch(f"{LINES}71053/", {"quantity": 0}, format="json")
     assert zero.status_code == 200
     assert zero.json()["lines"] == []
