@@ -71,7 +71,11 @@ def shopper_customer(request: HttpRequest) -> Customer | None:
     return Customer.objects.filter(user=request.user).first()
 
 
-def recommendation_click_url(recommendation: dict) -> str:
+def recommendation_click_url(recommendation: dict, customer: Customer | None) -> str:
+    """Where a recommendation links: through the click recorder for a customer, straight to the product
+    page for a visitor (whose clicks are not counted per version)."""
+    if customer is None:
+        return reverse("shop:product_detail", kwargs={"product_id": recommendation["product_id"]})
     url = reverse("shop:recommendation_click", kwargs={"product_id": recommendation["product_id"]})
     if recommendation.get("model_version_id"):
         url += "?" + urlencode({"v": recommendation["model_version_id"]})
@@ -84,8 +88,6 @@ def home(request: HttpRequest) -> HttpResponse:
     recommendations: list[dict] = []
     if customer is not None:
         recommendations = recommendation_rows_for_customer(customer=customer, limit=RECOMMENDATIONS_SHOWN)
-        for recommendation in recommendations:
-            recommendation["click_url"] = recommendation_click_url(recommendation)
         by_version: dict[int | None, list[int]] = {}
         for recommendation in recommendations:
             by_version.setdefault(recommendation["model_version_id"], []).append(recommendation["product_id"])
@@ -100,10 +102,8 @@ def home(request: HttpRequest) -> HttpResponse:
             basket_id=session_basket_id(request),
             limit=RECOMMENDATIONS_SHOWN,
         )
-        for recommendation in recommendations:
-            recommendation["click_url"] = reverse(
-                "shop:product_detail", kwargs={"product_id": recommendation["product_id"]}
-            )
+    for recommendation in recommendations:
+        recommendation["click_url"] = recommendation_click_url(recommendation, customer)
     featured = list(product_list_for_shop()[: PRODUCTS_PER_PAGE // 2])
     return render(
         request,
@@ -239,11 +239,7 @@ def _basket_page(
             limit=BASKET_COMPLETION_SHOWN,
         )
         for recommendation in completing:
-            recommendation["click_url"] = (
-                recommendation_click_url(recommendation)
-                if customer is not None
-                else reverse("shop:product_detail", kwargs={"product_id": recommendation["product_id"]})
-            )
+            recommendation["click_url"] = recommendation_click_url(recommendation, customer)
     return render(
         request,
         "shop/basket.html",
