@@ -53,6 +53,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--chunk-size", type=int, default=2000)
     parser.add_argument("--generate", nargs=3, type=int, metavar=("CUSTOMERS", "PRODUCTS", "ORDERS"))
+    parser.add_argument(
+        "--version",
+        type=int,
+        help="score this trained version instead of training one (e.g. to time one process count at a time)",
+    )
     arguments = parser.parse_args()
 
     import django
@@ -80,9 +85,12 @@ def main() -> None:
             months=24,
             replace=True,
         )
-    started = time.perf_counter()
-    trained = model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
-    print(f"trained v{trained.pk} in {time.perf_counter() - started:.0f} s")
+    if arguments.version:
+        trained = ModelVersion.objects.get(pk=arguments.version)
+    else:
+        started = time.perf_counter()
+        trained = model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
+        print(f"trained v{trained.pk} in {time.perf_counter() - started:.0f} s")
     customers = len(scored_customer_ids())
     print(f"customers scored  {customers:,}; chunk size {arguments.chunk_size}; {os.cpu_count()} CPUs")
     for processes in arguments.processes:
@@ -99,9 +107,10 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 job = Job.objects.get(pk=version.job_id)
                 chunks = Job.objects.filter(parent=job, kind=Job.Kind.SCORE_CHUNK).count()
+                load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
                 print(
                     f"processes={processes}  {job.status}  {seconds:.1f} s"
-                    f"  {customers / seconds:,.0f} customers/s  chunks={chunks}"
+                    f"  {customers / seconds:,.0f} customers/s  chunks={chunks}  load average {load}"
                 )
             finally:
                 worker.terminate()

@@ -132,7 +132,9 @@ def _fallback_probabilities(customer_ids: np.ndarray, product_ids: list[int]) ->
     """Without a served recommender: P(customer buys product) is the share of the customer's purchase
     days on which they bought from that product's category (from that product, when it has none)."""
     product_categories = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "category_id"))
-    sales = OrderLine.objects.sales().filter(order__customer_id__in=customer_ids.tolist(), quantity__gt=0)
+    # Every customer's sales, the ones not asked about skipped below: the consenting customers of a large
+    # shop are more ids than one query may name (PostgreSQL takes 65,535 parameters).
+    sales = OrderLine.objects.sales().filter(order__customer__isnull=False, quantity__gt=0)
     day = TruncDate("order__placed_at")
     total_days = dict(
         sales.order_by()
@@ -162,10 +164,12 @@ def _fallback_probabilities(customer_ids: np.ndarray, product_ids: list[int]) ->
     )
     category_days: dict[int, np.ndarray] = {}
     for customer_id, category_id, days in by_category:
-        category_days.setdefault(category_id, np.zeros(len(customer_ids)))[position[customer_id]] = days
+        if customer_id in position:
+            category_days.setdefault(category_id, np.zeros(len(customer_ids)))[position[customer_id]] = days
     product_days: dict[int, np.ndarray] = {}
     for customer_id, product_id, days in by_product:
-        product_days.setdefault(product_id, np.zeros(len(customer_ids)))[position[customer_id]] = days
+        if customer_id in position:
+            product_days.setdefault(product_id, np.zeros(len(customer_ids)))[position[customer_id]] = days
     matrix = np.zeros((len(customer_ids), len(product_ids)), dtype="float64")
     for column, product_id in enumerate(product_ids):
         category_id = product_categories.get(product_id)

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 # Artifact folders that no model version points to are deleted only after this long, so that a
 # training which has written its folder but not yet recorded it is never touched.
 ORPHAN_ARTIFACT_GRACE = dt.timedelta(days=1)
+# Customer ids per query when checking which of an artifact's customers still exist.
+_IDS_PER_QUERY = 10_000
 
 
 def artifact_directories() -> list[Path]:
@@ -50,7 +52,19 @@ def artifacts_forget_customers(customer_ids: list[int]) -> dict[str, int]:
 def artifacts_forget_missing_customers(directory: Path) -> int:
     """Drop from a freshly saved artifact the customers erased while it was being trained."""
     held = artifact_customer_ids(directory)
-    known = np.fromiter(Customer.objects.filter(pk__in=held.tolist()).values_list("pk", flat=True), np.int64)
+    # Asked in slices: one IN list of a large shop's customers passes PostgreSQL's 65,535 parameters.
+    known = np.concatenate(
+        [np.zeros(0, np.int64)]
+        + [
+            np.fromiter(
+                Customer.objects.filter(pk__in=held[start : start + _IDS_PER_QUERY].tolist()).values_list(
+                    "pk", flat=True
+                ),
+                np.int64,
+            )
+            for start in range(0, len(held), _IDS_PER_QUERY)
+        ]
+    )
     missing = np.setdiff1d(held, known)
     if len(missing):
         logger.info("Forgetting %d customers erased during training from %s", len(missing), directory)

@@ -1,11 +1,13 @@
 """The recommender's side of erasure: artifacts of a training that ran during an erasure, and a failing
 cleanup that must leave the erasure undone (so it can run again)."""
 
+import dataclasses
 import datetime as dt
 import pickle
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from django.utils import timezone
 
 from crm.models import Customer, ErasureRecord
@@ -64,6 +66,38 @@ def test_a_training_that_read_its_data_before_an_erasure_drops_the_customer_when
     assert set(artifact_customer_ids(in_training).tolist()) == {customer.pk for customer in shop} - {
         erased.pk
     }
+
+
+def test_an_artifact_of_more_customers_than_one_query_can_name_keeps_the_ones_that_exist(shop, tmp_path):
+    # given a saved artifact of the shop's 4 customers and 70,000 more that no longer exist (more ids
+    # than PostgreSQL takes parameters in one query: 65,535)
+    directory = tmp_path / "training" / "v00010"
+    save_history_of_the_shop(directory)
+    history = pickle.loads((directory / "history.pkl").read_bytes())
+    gone = np.arange(10**9, 10**9 + 70_000, dtype=history.customer_ids.dtype)
+
+    def padded(rows):
+        return np.concatenate([rows, np.zeros((len(gone), *rows.shape[1:]), dtype=rows.dtype)])
+
+    def padded_matrix(matrix):
+        return sp.vstack([matrix, sp.csr_matrix((len(gone), matrix.shape[1]), dtype=matrix.dtype)]).tocsr()
+
+    larger = dataclasses.replace(
+        history,
+        customer_ids=np.concatenate([history.customer_ids, gone]),
+        customer_country=padded(history.customer_country),
+        customer_stats=padded(history.customer_stats),
+        bought=padded_matrix(history.bought),
+        recency=padded_matrix(history.recency),
+    )
+    (directory / "history.pkl").write_bytes(pickle.dumps(larger))
+
+    # when the training saves it
+    dropped = artifacts_forget_missing_customers(directory)
+
+    # then the customers that are gone are dropped and the shop's are kept
+    assert dropped == len(gone)
+    assert set(artifact_customer_ids(directory).tolist()) == {customer.pk for customer in shop}
 
 
 def test_a_failing_cleanup_leaves_the_erasure_undone_so_it_can_run_again(shop, settings, tmp_path):

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
-from crm.models import Order, OrderLine, Promotion, PromotionTarget
+from crm.models import Customer, Order, OrderLine, Promotion, PromotionTarget
 from crm.services.promotions import (
     promotion_compute_targets,
     promotion_create,
@@ -145,6 +145,31 @@ def test_targets_rank_by_expected_value_exclude_and_cut_the_audience():
     assert chosen[:2] == [mug_lover.pk, sometimes.pk]
     assert never.pk in chosen
     assert not {recent_buyer.pk, no_consent.pk, contacted.pk} & set(chosen)
+
+
+@pytest.mark.django_db
+def test_targets_of_more_consenting_customers_than_one_query_can_name():
+    # given a large shop: 70,000 consenting customers (PostgreSQL takes 65,535 parameters per query),
+    # no recommender served, one of them a mug buyer and one who never consented
+    mugs = CategoryFactory(name="Mugs")
+    mug = ProductFactory(category=mugs, price=Decimal("10.00"))
+    Customer.objects.bulk_create(
+        Customer(external_id=f"BULK-{index}", email_opt_in=True) for index in range(70_000)
+    )
+    mug_lover, no_consent = CustomerFactory.create_batch(2)
+    no_consent.email_opt_in = False
+    no_consent.save()
+    _buy(mug_lover, mug, days_ago=100)
+    _buy(no_consent, mug, days_ago=100)
+    promotion = _promotion(category_id=mugs.pk, audience_size=3, exclude_bought_within_days=0)
+
+    # when
+    promotion = promotion_compute_targets(promotion=promotion)
+
+    # then everyone consenting was scored, the mug buyer first, and the customer without consent left out
+    targets = list(promotion.targets.order_by("rank").values_list("customer_id", flat=True))
+    assert promotion.status == Promotion.Status.READY
+    assert len(targets) == 3 and targets[0] == mug_lover.pk and no_consent.pk not in targets
 
 
 @pytest.mark.django_db
