@@ -122,16 +122,6 @@ def test_staff_without_a_role_and_shoppers_get_403_anonymous_visitors_the_login(
         assert response.status_code == 302 and response["Location"].startswith(reverse("login")), name
 
 
-def test_role_table_and_migration_agree(db):
-    from django.contrib.auth.models import Group
-
-    from core.roles import ROLE_PERMISSIONS
-
-    for role, codenames in ROLE_PERMISSIONS.items():
-        granted = set(Group.objects.get(name=role).permissions.values_list("codename", flat=True))
-        assert granted == set(codenames), role
-
-
 def test_an_analyst_sees_figures_but_no_names_and_no_buttons_of_other_roles(db):
     data = build_shop_data(3)
     analyst = Client()

@@ -56,3 +56,37 @@ def test_task_with_skip_invalid_runs_eagerly(eager_celery, tmp_path):
     assert job.status == Job.Status.SUCCEEDED
     assert job.result["rows_rejected"] == 1 and job.result["errors"][0]["line"] == 8
     assert job.message == "11 rows imported, 1 rejected"
+
+
+@pytest.mark.django_db
+def test_an_imported_upload_is_deleted_and_the_failed_jobs_error_holds_no_cell_values(
+    eager_celery, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    uploads = tmp_path / "imports"
+    uploads.mkdir()
+    good = uploads / "a-good.csv"
+    good.write_text(UCI_QUIRKS.read_text())
+    bad = uploads / "b-bad.csv"
+    bad.write_text(UCI_QUIRKS.read_text().replace("2010-12-02 09:00:00,2.10", "someday,2.10"))
+    good_job = job_create(kind=Job.Kind.IMPORT, params={"path": str(good)})
+    bad_job = job_create(kind=Job.Kind.IMPORT, params={"path": str(bad)})
+
+    import_orders_task.delay(good_job.pk)
+    import_orders_task.delay(bad_job.pk)
+
+    good_job.refresh_from_db()
+    bad_job.refresh_from_db()
+    assert good_job.status == Job.Status.SUCCEEDED and bad_job.status == Job.Status.FAILED
+    assert not good.exists() and not bad.exists()
+    assert "line 8, column InvoiceDate: not an ISO 8601 date and time" in bad_job.error
+    assert "someday" not in bad_job.error and "someday" not in bad_job.message
+
+
+@pytest.mark.django_db
+def test_a_file_outside_the_upload_folder_is_never_deleted(eager_celery, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    job = job_create(kind=Job.Kind.IMPORT, params={"path": str(UCI_QUIRKS)})
+    import_orders_task.delay(job.pk)
+    assert Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED
+    assert UCI_QUIRKS.exists()

@@ -1,4 +1,4 @@
-"""The forecasting maths on small seeded frames, without a database."""
+"""The forecasting engine on small seeded frames, without a database."""
 
 import datetime as dt
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inventory.forecasting import engine, metrics, replenishment
+from inventory.forecasting import engine
 from inventory.forecasting.demand import demand_history, weekly
 
 AS_OF = dt.date(2024, 3, 4)
@@ -30,45 +30,6 @@ def seeded_sales(products: int = 30, days: int = 300, seed: int = 1) -> pd.DataF
                 )
             )
     return pd.DataFrame(rows, columns=["product_id", "customer_id", "day", "units", "revenue"])
-
-
-def test_demand_history_keeps_sales_before_the_as_of_date_of_products_sold_in_the_last_year():
-    sales = pd.DataFrame(
-        {
-            "product_id": [1, 1, 2, 3],
-            "day": pd.to_datetime(["2024-03-03", "2024-03-04", "2022-01-01", "2024-02-26"]),
-            "units": [2.0, 5.0, 1.0, 3.0],
-            "revenue": [4.0, 10.0, 2.0, 6.0],
-        }
-    )
-    history = demand_history(sales, as_of=AS_OF, days=14)
-    # product 2 sold only two years ago; the sale on the as-of date itself is not history
-    assert history.product_ids.tolist() == [1, 3]
-    assert history.units[0, -1] == 2.0 and history.units.sum() == 5.0
-    assert weekly(history.units).tolist() == [[0.0, 2.0], [0.0, 3.0]]
-    assert history.first_sale_day.tolist() == [13, 7]
-
-
-def test_first_sales_older_than_the_window_move_the_first_sale_back():
-    sales = pd.DataFrame({"product_id": [1], "day": pd.to_datetime(["2024-03-01"]), "units": [1.0]})
-    first = pd.Series({1: dt.date(2023, 1, 1)})
-    history = demand_history(sales, as_of=AS_OF, days=14, first_sales=first)
-    assert history.first_sale_day[0] < 0
-
-
-def test_rmsse_and_wrmsse_by_hand():
-    history = np.array([[0.0, 2.0, 4.0, 2.0], [1.0, 1.0, 1.0, 3.0]])
-    first = np.array([1, 0])
-    scale = metrics.rmsse_scale(history, first)
-    # product 1 from week 1: changes 2, -2 -> mean square 4; product 2: 0, 0, 2 -> 4/3
-    assert scale == pytest.approx([4.0, 4 / 3])
-    actual = np.array([[2.0, 2.0], [3.0, 3.0]])
-    forecast = np.array([[4.0, 4.0], [3.0, 3.0]])
-    assert metrics.rmsse(actual, forecast, scale) == pytest.approx([1.0, 0.0])
-    assert metrics.wrmsse(actual, forecast, scale, np.array([1.0, 3.0])) == pytest.approx(0.25)
-    baselines = metrics.baseline_forecasts(history, 2)
-    assert baselines["last_week"].tolist() == [[2.0, 2.0], [3.0, 3.0]]
-    assert baselines["mean_4_weeks"][1].tolist() == [1.5, 1.5]
 
 
 def test_demand_classes():
@@ -128,26 +89,3 @@ def test_bucket_forecast_sums_days_from_the_first_and_keeps_a_short_last_bucket(
     mean, lower, upper = engine.bucket_forecast(daily, np.array([1.0]), bucket_days=7, level=80)
     assert mean.tolist() == [[7.0, 3.0]]
     assert (lower <= mean).all() and (upper >= mean).all()
-
-
-def test_replenishment_plan_by_hand():
-    daily = np.ones((3, 28))  # one unit a day
-    plan = replenishment.replenishment_plan(
-        daily_mean=daily,
-        dispersion=np.ones(3),
-        on_hand=np.array([5, 1000, 0]),
-        lead_time_days=np.array([10, 10, 40]),
-        review_days=7,
-        service_level=0.95,
-        min_order_qty=np.array([0, 0, 60]),
-        pack_size=np.array([12, 12, 25]),
-    )
-    assert plan.lead_time_demand.tolist() == [10.0, 10.0, 40.0]  # past the horizon the rate continues
-    # safety stock: z(95%) * sqrt(17 days of Poisson demand) = 1.645 * 4.12 -> 7
-    assert plan.safety_stock[0] == 7
-    assert plan.reorder_point.tolist()[:2] == [17, 17]
-    assert plan.stockout_day.tolist() == [5, -1, 0]
-    # product 1 orders up to 17 + 7 = 24, less 5 on hand = 19 -> two packs of 12
-    assert plan.order_quantity.tolist()[:2] == [24, 0]
-    # product 3: needs 47 + 11 units, at least 60, in packs of 25 -> 75
-    assert plan.order_quantity[2] == 75

@@ -1,0 +1,116 @@
+"""The served lists react to what the shopper just did (recent views, the open basket), blended into the
+stored rows when they are read."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from crm.models import Basket, BehaviourEvent
+from recommender.selectors import (
+    basket_completion_rows,
+    recommendation_rows_for_customer,
+    recommendation_rows_for_session,
+)
+from tests.factories import BasketFactory, BasketLineFactory, BehaviourEventFactory
+from tests.recommender.realtime_shop import served_shop
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def served(settings):
+    """The neighbours get most of the blend here, so the tests are about the mechanism, not the weight."""
+    settings.RECOMMENDER_REALTIME_WEIGHT = 0.7
+    return served_shop()
+
+
+def product_ids(rows):
+    return [row["product_id"] for row in rows]
+
+
+def test_without_recent_activity_the_stored_list_is_served_as_stored(served):
+    rows = recommendation_rows_for_customer(customer=served["customer"], limit=10)
+    assert product_ids(rows) == [product.pk for product in served["candles"]]
+    assert [row["rank"] for row in rows] == [1, 2, 3, 4]
+
+
+def test_a_view_brings_up_what_goes_with_it_naming_the_viewed_product(served):
+    # given the shopper just looked at the garden chair
+    BehaviourEventFactory(customer=served["customer"], product=served["chair"], kind=BehaviourEvent.Kind.VIEW)
+
+    # when their list is read
+    rows = recommendation_rows_for_customer(customer=served["customer"], limit=4)
+
+    # then the chair's neighbours lead it, with the reason naming the chair, ranked 1..4
+    assert product_ids(rows)[:2] == [served["parasol"].pk, served["cushion"].pk]
+    assert rows[0]["reason"] == "Because you viewed Garden chair"
+    assert rows[0]["product__name"] == "Parasol" and rows[0]["model_version_id"] is not None
+    assert [row["rank"] for row in rows] == [1, 2, 3, 4]
+    # the stored list's best product stays, with its stored reason
+    assert rows[2]["product_id"] == served["candles"][0].pk and rows[2]["reason"] == "You buy this regularly"
+
+
+def test_activity_older_than_the_window_or_of_other_kinds_changes_nothing(served, settings):
+    settings.RECOMMENDER_REALTIME_WINDOW_MINUTES = 30
+    customer = served["customer"]
+    BehaviourEventFactory(
+        customer=customer, product=served["chair"], at=timezone.now() - dt.timedelta(hours=1)
+    )
+    BehaviourEventFactory(
+        customer=customer, product=served["chair"], kind=BehaviourEvent.Kind.RECOMMENDATION_IMPRESSION
+    )
+    rows = recommendation_rows_for_customer(customer=customer, limit=10)
+    assert product_ids(rows) == [product.pk for product in served["candles"]]
+
+
+def test_basket_completion_leaves_out_the_basket_and_names_it(served):
+    rows = basket_completion_rows(
+        basket=[(served["candles"][1].pk, "Candle"), (served["chair"].pk, "Garden chair")],
+        customer=served["customer"],
+        limit=5,
+    )
+    ids = product_ids(rows)
+    assert served["chair"].pk not in ids and served["candles"][1].pk not in ids
+    assert ids[0] == served["parasol"].pk
+    assert rows[0]["reason"] == "Goes with Garden chair in your basket"
+
+
+def test_an_anonymous_session_gets_the_popular_list_re_ranked_by_its_own_views(served):
+    assert product_ids(recommendation_rows_for_session(session_key="s1", limit=5)) == [
+        served["candles"][0].pk,
+        served["parasol"].pk,
+    ]
+    BehaviourEvent.objects.create(
+        session_key="s1", product=served["cushion"], kind=BehaviourEvent.Kind.VIEW, at=timezone.now()
+    )
+    BehaviourEvent.objects.create(
+        session_key="s2", product=served["chair"], kind=BehaviourEvent.Kind.VIEW, at=timezone.now()
+    )
+    # s1 viewed a cushion (no neighbours): unchanged; s2's chair view is not s1's
+    assert (
+        product_ids(recommendation_rows_for_session(session_key="s1", limit=5))[0] == served["candles"][0].pk
+    )
+    rows = recommendation_rows_for_session(session_key="s2", limit=5)
+    assert product_ids(rows)[:2] == [served["parasol"].pk, served["cushion"].pk]
+
+
+def test_the_open_basket_counts_however_old_and_its_products_are_left_out(served, settings):
+    settings.RECOMMENDER_REALTIME_WINDOW_MINUTES = 1
+    basket = BasketFactory(customer=served["customer"])
+    BasketLineFactory(basket=basket, product=served["candles"][0])
+    BasketLineFactory(basket=basket, product=served["chair"])
+    Basket.objects.filter(pk=basket.pk).update(updated_at=timezone.now() - dt.timedelta(days=3))
+
+    rows = recommendation_rows_for_customer(customer=served["customer"], limit=4)
+
+    ids = product_ids(rows)
+    assert served["candles"][0].pk not in ids and served["chair"].pk not in ids
+    assert rows[0]["product_id"] == served["parasol"].pk
+    assert rows[0]["reason"] == "Goes with Garden chair in your basket"
+
+    # an ordered basket is no longer a basket
+    Basket.objects.filter(pk=basket.pk).update(status=Basket.Status.ORDERED)
+    assert served["candles"][0].pk in product_ids(
+        recommendation_rows_for_customer(customer=served["customer"])
+    )
