@@ -112,4 +112,5 @@ class StaffAccess(models.Model):
             ("view_audit", "See the audit trail of access to personal data"),
             ("view_inventory", "See stock, demand forecasts and the reorder list"),
             ("manage_inventory", "Run demand forecasts"),
+            ("manage_api_tokens", "See and revoke every login's API tokens"),
         ]

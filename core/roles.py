@@ -23,7 +23,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Reads the portal's figures; exports only pseudonymized files; sees no one's personal data.
     ANALYST: ("view_portal", "export_pseudonymized"),
     # Looks after the data and the models: imports, customers' erasure and data-export requests,
-    # training, the audit trail.
+    # training, the audit trail, and every login's API tokens (revoking a lost or leaked one).
     DATA_ADMIN: (
         "view_portal",
         "view_customers",
@@ -33,6 +33,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "erase_customers",
         "export_customer_data",
         "view_audit",
+        "manage_api_tokens",
     ),
 }
 

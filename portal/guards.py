@@ -1,4 +1,5 @@
-"""Who may open a portal page: staff accounts holding the page's permission (``core.roles``)."""
+"""Who may open a portal page: staff accounts holding the page's permission (``core.roles``), or, for a
+page about the login itself, any active staff account."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -25,12 +26,10 @@ def staff_required(codename: str, *alternatives: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            user = request.user
-            if not user.is_authenticated:
+            if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not (user.is_active and user.is_staff):
-                raise PermissionDenied("The staff portal is for staff accounts only.")
-            if not any(user.has_perm(permission) for permission in permissions):
+            _refuse_non_staff(request)
+            if not any(request.user.has_perm(permission) for permission in permissions):
                 raise PermissionDenied("Your role does not include this page.")
             return view(request, *args, **kwargs)
 
@@ -39,6 +38,27 @@ def staff_required(codename: str, *alternatives: str) -> Callable[[View], View]:
         return guarded
 
     return decorate
+
+
+def staff_login_required(view: View) -> View:
+    """For a page about the signed-in login itself (its own API tokens): every active staff account,
+    whatever its roles, may use it. Anonymous visitors go to the login page; other accounts get 403."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        _refuse_non_staff(request)
+        return view(request, *args, **kwargs)
+
+    guarded.staff_permission = None
+    guarded.staff_permissions = ()
+    return guarded
+
+
+def _refuse_non_staff(request: HttpRequest) -> None:
+    if not (request.user.is_active and request.user.is_staff):
+        raise PermissionDenied("The staff portal is for staff accounts only.")
 
 
 class BadExportParameter(ValueError):

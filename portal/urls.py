@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("portal.imports.urls")),
     path("", include("portal.jobs.urls")),
     path("", include("portal.audit.urls")),
+    path("", include("portal.api_tokens.urls")),
     path("inventory/", include("portal.inventory.urls")),
 ]

@@ -76,6 +76,7 @@ class AuditEvent(models.Model):
         CUSTOMER_ERASED = "customer_erased", "Erased a customer"
         CONSENT_CHANGED = "consent_changed", "Changed a customer's consent"
         MODEL_VERSION_ACTIVATED = "model_version_activated", "Activated a model version"
+        API_TOKEN_REVOKED = "api_token_revoked", "Revoked another login's API tokens"
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(

@@ -1,4 +1,5 @@
-"""Customers' data rights: erasure, consent per channel, retention, and the audit trail.
+"""Customers' data rights: erasure, consent per channel, retention, and the audit trail (its writer,
+``audit_record``, and ``customer_subject`` live in ``crm.services.audit`` and are imported from here too).
 
 Other apps keep personal data of their own (the recommender: stored recommendations, per-customer
 statistics inside model artifacts). ``crm`` never imports them; they register hooks here when Django
@@ -7,7 +8,6 @@ starts (``erasure_hook_register``, ``retention_hook_register``) and erasure and 
 
 import dataclasses
 import datetime as dt
-import getpass
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -34,8 +34,8 @@ from crm.models import (
     Order,
 )
 from crm.models.customers import CONSENT_FIELDS
-from crm.pseudonyms import pseudonymize
 from crm.services.api_tokens import api_tokens_revoke
+from crm.services.audit import actor_name_of, audit_record, customer_subject
 
 logger = logging.getLogger(__name__)
 
@@ -65,54 +65,6 @@ def erasure_hook_register(name: str, hook: ErasureHook) -> None:
 def retention_hook_register(name: str, hook: RetentionHook) -> None:
     """``hook(now)`` deletes what its app keeps past its retention; returns counts."""
     _retention_hooks[name] = hook
-
-
-# --- Audit ------------------------------------------------------------------------------------
-
-
-def actor_name_of(user=None, *, via: str = "") -> str:
-    if user is not None and getattr(user, "is_authenticated", False):
-        return user.get_username()
-    if via == "command":
-        try:
-            return f"{getpass.getuser()} (command line)"
-        except (KeyError, OSError):
-            return "command line"
-    return via or "system"
-
-
-def audit_record(
-    *,
-    action: str,
-    actor=None,
-    subject: str = "",
-    via: str = "",
-    detail: dict[str, Any] | None = None,
-    actor_name: str = "",
-) -> AuditEvent:
-    """Record that ``actor`` (a user, or None for a command or the system) did ``action``.
-
-    ``subject`` names what it concerned; a customer is named by ``customer_subject`` (their keyed
-    hash), never by their id, name or e-mail, so the trail outlives an erasure without keeping them.
-    """
-    if action not in AuditEvent.Action.values:
-        raise ValueError(f"Unknown audit action {action!r}.")
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-    return AuditEvent.objects.create(
-        at=timezone.now(),
-        actor=user,
-        actor_name=(actor_name or actor_name_of(user, via=via))[:150],
-        action=action,
-        subject=subject[:200],
-        via=via[:16],
-        detail=detail or {},
-    )
-
-
-def customer_subject(customer: Customer | str) -> str:
-    """How the audit trail and the erasure record name a customer: the keyed hash of their id."""
-    external_id = customer if isinstance(customer, str) else customer.external_id
-    return pseudonymize(external_id)
 
 
 # --- Consent ----------------------------------------------------------------------------------

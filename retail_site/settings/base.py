@@ -178,7 +178,7 @@ NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 # API tokens (django-rest-knox): stored as SHA-512 digests, one per login on a device or integration,
 # expiring API_TOKEN_TTL_HOURS after they are issued (0: never), revoked by DELETE /api/auth/token/,
-# by crm.services.api_tokens, and when the login's password changes.
+# on the portal's API tokens page (crm.services.api_tokens), and when the login's password changes.
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=30 * 24)
 REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS) if API_TOKEN_TTL_HOURS else None,

@@ -21,6 +21,8 @@ STAFF_PAGES = [
     ("staff:job_list", {}),
     ("staff:job_detail", {"job_id": "job"}),
     ("staff:job_status_json", {"job_id": "job"}),
+    ("staff:api_tokens", {}),
+    ("staff:api_tokens_all", {}),
 ]
 STAFF_ACTIONS = [
     ("staff:customer_note_add", {"customer_id": "customer"}),
@@ -29,6 +31,10 @@ STAFF_ACTIONS = [
     ("staff:promotion_measure_results", {"promotion_id": "promotion"}),
     ("staff:model_train", {}),
     ("staff:model_activate", {"version_id": "version"}),
+    ("staff:api_token_revoke", {}),
+    ("staff:api_tokens_revoke", {}),
+    ("staff:api_token_revoke_any", {}),
+    ("staff:api_tokens_revoke_login", {}),
 ]
 
 

@@ -24,6 +24,8 @@ STAFF_PAGES = {
     "job_list": 8,
     "job_detail": 7,
     "job_status_json": 7,
+    "api_tokens": 7,
+    "api_tokens_all": 7,  # + the count of its pages
 }
 
 

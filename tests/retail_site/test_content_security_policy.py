@@ -28,6 +28,8 @@ STAFF_PAGES = [
     "staff:model_list",
     "staff:data_import",
     "staff:job_list",
+    "staff:api_tokens",
+    "staff:api_tokens_all",
 ]
 
 
