@@ -139,6 +139,8 @@ def replenishment_plan(
     """
     if service_measure not in SERVICE_MEASURES:
         raise ValueError(f"service_measure must be one of {', '.join(SERVICE_MEASURES)}")
+    if not 0 < service_level < 1:
+        raise ValueError(f"service_level must be between 0 and 1 (not included), not {service_level}")
     lead = np.maximum(np.asarray(lead_time_days, dtype=np.int64), 0)
     lead_demand = demand_over(daily_mean, lead)
     cover_demand = demand_over(daily_mean, lead + review_days)

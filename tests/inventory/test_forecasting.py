@@ -232,8 +232,6 @@ def test_fill_rate_safety_stock_is_negative_for_steady_sellers_and_the_levels_ne
     assert (plan.order_up_to >= 0).all() and (plan.reorder_point >= 0).all()
     # nothing forecast: nothing kept, nothing ordered
     assert (plan.order_up_to[2], plan.reorder_point[2], plan.order_quantity[2]) == (0, 0, 0)
-    nothing_allowed_short = _plan(daily[:1], service_level=0.0)
-    assert nothing_allowed_short.order_up_to[0] == 0 and nothing_allowed_short.order_quantity[0] == 0
 
 
 @pytest.mark.parametrize("measure", ["fill_rate", "cycle"])
@@ -255,6 +253,9 @@ def test_units_on_order_are_subtracted_from_the_order_not_from_the_stock_out(mea
     assert plan.stockout_day.tolist() == without.stockout_day.tolist() == [5, 5, 5]
 
 
-def test_an_unknown_service_measure_is_refused():
+def test_an_unknown_service_measure_or_a_level_outside_0_1_is_refused():
     with pytest.raises(ValueError, match="fill_rate, cycle"):
         _plan(np.ones((1, 28)), service_measure="type 3")
+    for level in (0.0, 1.0, 95):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            _plan(np.ones((1, 28)), service_level=level)
