@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_forecast.py quality       # WRMSSE vs baselines on three as-of dates
     .venv/bin/python bench/bench_forecast.py replenishment # 13 weeks after 2011-09-05, both policies
+    .venv/bin/python bench/bench_forecast.py replenishment --start 2011-05-02  # the validation window
     .venv/bin/python bench/bench_forecast.py speed [--products N --customers N --lines N]
 
 Protocol (the README's): units sold per product (sale lines, no returns, no non-product lines) in
@@ -14,12 +15,14 @@ products: last week repeated, mean of the last 4 weeks, mean of the last 13 week
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import platform
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -134,14 +137,38 @@ def _whole_packs(needed: np.ndarray, pack: np.ndarray, minimum: np.ndarray) -> n
     return np.where(quantity > 0, np.ceil(np.maximum(quantity, minimum) / pack) * pack, 0)
 
 
-def simulate(sales: pd.DataFrame) -> None:
-    """Both policies over the 13 weeks after SIMULATION_START: weekly reviews, orders arrive after the
-    product's lead time, demand beyond the stock on hand is lost. Buying rules: the demo's (same
-    generator and seed); starting stock: the demo's rule applied to the 13 weeks before the start."""
-    from inventory.forecasting.replenishment import replenishment_plan
+@dataclasses.dataclass
+class Simulation:
+    """What both policies of the replenishment simulation see: the products a forecast covers at the
+    start, their buying rules and opening stock, the actual daily demand, and at every weekly review the
+    forecast (daily means, dispersion) and the mean of the last 4 weeks."""
+
+    start: dt.date
+    ids: np.ndarray
+    lead: np.ndarray
+    pack: np.ndarray
+    minimum: np.ndarray
+    opening: np.ndarray
+    demand: np.ndarray
+    daily: np.ndarray  # (review, product, day)
+    dispersion: np.ndarray  # (review, product)
+    mean_4_weeks: np.ndarray  # (review, product)
+    seconds: float
+    cached: bool
+
+
+def replay_cache_path(start: dt.date) -> Path:
+    return Path(os.environ.get("BENCH_CACHE_DIR", "/tmp")) / f"bench_forecast_replay_{start.isoformat()}.npz"
+
+
+def simulation_setup(sales: pd.DataFrame, start: dt.date, *, use_cache: bool = True) -> Simulation:
+    """Buying rules: the demo's (same generator and seed); starting stock: the demo's rule applied to
+    the 13 weeks before the start. The 13 weekly forecasts take minutes; they are kept in
+    ``replay_cache_path(start)`` and read from there on the next run (delete it after changing the
+    forecasting code)."""
     from inventory.services.demo import demo_stock_frame
 
-    start, days = SIMULATION_START, SIMULATION_WEEKS * 7
+    days = SIMULATION_WEEKS * 7
     codes = sales.attrs["codes"]
     all_ids = np.argsort(codes.astype(str))  # the demo takes products in id order
     end = sales["day"].max() + pd.Timedelta(days=1)
@@ -153,74 +180,127 @@ def simulate(sales: pd.DataFrame) -> None:
     opening = demo_stock_frame(external_ids=list(codes[all_ids]), weekly_units=start_weekly)["on_hand"]
     ids = demand_history(sales, as_of=start).product_ids  # the products a forecast covers
     position = pd.Index(all_ids).get_indexer(ids)
-    lead = rules["lead_time_days"].to_numpy()[position]
-    pack = rules["pack_size"].to_numpy()[position].astype(float)
-    minimum = rules["min_order_qty"].to_numpy()[position].astype(float)
     after = demand_history(sales, as_of=start + dt.timedelta(days=days), days=days, active_days=days)
-    demand = _align(after.product_ids, after.units, ids)
-    reviews = []
+    cache = replay_cache_path(start)
     started = time.monotonic()
-    for week in range(SIMULATION_WEEKS):
-        history = demand_history(sales, as_of=start + dt.timedelta(days=7 * week))
-        result = forecast_demand(history, horizon_days=HORIZON_DAYS)
-        reviews.append(
-            (
-                _align(history.product_ids, result.daily_mean, ids),
-                np.maximum(_align(history.product_ids, result.dispersion, ids), 1.0),
-                _align(history.product_ids, weekly(history.units)[:, -4:].mean(axis=1), ids),
+    cached = use_cache and cache.exists()
+    if cached:
+        with np.load(cache) as stored:
+            if not np.array_equal(stored["ids"], ids):
+                raise SystemExit(f"{cache} was written for other products; delete it and run again.")
+            daily, dispersion, mean_4_weeks = stored["daily"], stored["dispersion"], stored["mean_4_weeks"]
+    else:
+        reviews = []
+        for week in range(SIMULATION_WEEKS):
+            history = demand_history(sales, as_of=start + dt.timedelta(days=7 * week))
+            result = forecast_demand(history, horizon_days=HORIZON_DAYS)
+            reviews.append(
+                (
+                    _align(history.product_ids, result.daily_mean, ids),
+                    np.maximum(_align(history.product_ids, result.dispersion, ids), 1.0),
+                    _align(history.product_ids, weekly(history.units)[:, -4:].mean(axis=1), ids),
+                )
             )
-        )
-    seconds = time.monotonic() - started
+        daily, dispersion, mean_4_weeks = (np.stack(part) for part in zip(*reviews, strict=True))
+        np.savez(cache, ids=ids, daily=daily, dispersion=dispersion, mean_4_weeks=mean_4_weeks)
+    return Simulation(
+        start=start,
+        ids=ids,
+        lead=rules["lead_time_days"].to_numpy()[position],
+        pack=rules["pack_size"].to_numpy()[position].astype(float),
+        minimum=rules["min_order_qty"].to_numpy()[position].astype(float),
+        opening=opening.to_numpy()[position].astype(float),
+        demand=_align(after.product_ids, after.units, ids),
+        daily=daily,
+        dispersion=dispersion,
+        mean_4_weeks=mean_4_weeks,
+        seconds=time.monotonic() - started,
+        cached=cached,
+    )
 
-    def forecast_policy(service_level: float):
-        def order(review: int, on_hand: np.ndarray, on_order: np.ndarray) -> np.ndarray:
-            daily, dispersion, _ = reviews[review]
-            return replenishment_plan(
-                daily_mean=daily,
-                dispersion=dispersion,
-                on_hand=on_hand,
-                on_order=on_order,
-                lead_time_days=lead,
-                review_days=7,
-                service_level=service_level,
-                min_order_qty=minimum,
-                pack_size=pack,
-            ).order_quantity
 
-        return order
+Policy = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 
-    def rule_of_thumb(review: int, on_hand: np.ndarray, on_order: np.ndarray) -> np.ndarray:
-        return _whole_packs(4 * reviews[review][2] - on_hand - on_order, pack, minimum)
 
+def policy_run(simulation: Simulation, policy: Policy) -> tuple[float, float, int]:
+    """Weekly reviews, orders arrive after the product's lead time, demand beyond the stock on hand is
+    lost. Returns the fill rate, the average units on hand at the end of a day and the orders placed."""
+    demand, lead = simulation.demand, simulation.lead
+    n, days = demand.shape
+    on_hand = simulation.opening.copy()
+    arriving = np.zeros((n, days + int(lead.max()) + 1))
+    served = held = 0.0
+    orders = 0
+    for day in range(days):
+        if day % 7 == 0:
+            quantity = policy(day // 7, on_hand, arriving[:, day:].sum(axis=1))
+            arriving[np.arange(n), day + lead] += quantity
+            orders += int((quantity > 0).sum())
+        on_hand += arriving[:, day]
+        sold = np.minimum(on_hand, demand[:, day])
+        on_hand -= sold
+        served += sold.sum()
+        held += on_hand.sum()
+    return served / demand.sum(), held / days, orders
+
+
+def forecast_policy(simulation: Simulation, **options) -> Policy:
+    """The product's policy (``replenishment_plan``) with the forecast made at each review."""
+    from inventory.forecasting.replenishment import replenishment_plan
+
+    def order(review: int, on_hand: np.ndarray, on_order: np.ndarray) -> np.ndarray:
+        return replenishment_plan(
+            daily_mean=simulation.daily[review],
+            dispersion=simulation.dispersion[review],
+            on_hand=on_hand,
+            on_order=on_order,
+            lead_time_days=simulation.lead,
+            review_days=7,
+            min_order_qty=simulation.minimum,
+            pack_size=simulation.pack,
+            **options,
+        ).order_quantity
+
+    return order
+
+
+def rule_of_thumb(simulation: Simulation) -> Policy:
+    def order(review: int, on_hand: np.ndarray, on_order: np.ndarray) -> np.ndarray:
+        target = 4 * simulation.mean_4_weeks[review]
+        return _whole_packs(target - on_hand - on_order, simulation.pack, simulation.minimum)
+
+    return order
+
+
+def simulated_policies(simulation: Simulation) -> dict[str, Policy]:
+    policies = {}
+    for measure, label in (("cycle", "cycle service level"), ("fill_rate", "fill rate")):
+        for level in (0.95, 0.90, 0.80):
+            default = " (the default)" if (measure, level) == ("cycle", 0.95) else ""
+            policies[f"forecast policy, {label} {level:.0%}{default}"] = forecast_policy(
+                simulation, service_level=level, service_measure=measure
+            )
+    return policies
+
+
+def simulate(sales: pd.DataFrame, start: dt.date, *, use_cache: bool = True) -> None:
+    """Both policies over the 13 weeks after ``start``."""
+    simulation = simulation_setup(sales, start, use_cache=use_cache)
     policies = {
-        "forecast policy, 95% service level (the default)": forecast_policy(0.95),
-        "forecast policy, 90%": forecast_policy(0.90),
-        "forecast policy, 80%": forecast_policy(0.80),
-        "order up to 4 weeks of the last 4 weeks' mean": rule_of_thumb,
+        **simulated_policies(simulation),
+        "order up to 4 weeks of the last 4 weeks' mean": rule_of_thumb(simulation),
     }
-    total = demand.sum()
+    n, days = simulation.demand.shape
+    replay = "read from " + str(replay_cache_path(start)) if simulation.cached else "computed"
     print(
-        f"{len(ids):,} products, {total:,.0f} units demanded over {days} days from {start}; "
-        f"13 weekly forecasts in {seconds:.0f} s.\n"
+        f"{n:,} products, {simulation.demand.sum():,.0f} units demanded over {days} days from {start}; "
+        f"13 weekly forecasts {replay} in {simulation.seconds:.0f} s.\n"
     )
     print("| policy | fill rate | average units on hand | orders placed |")
     print("|---|---|---|---|")
     for name, policy in policies.items():
-        on_hand = opening.to_numpy()[position].astype(float)
-        arriving = np.zeros((len(ids), days + int(lead.max()) + 1))
-        served = held = 0.0
-        orders = 0
-        for day in range(days):
-            if day % 7 == 0:
-                quantity = policy(day // 7, on_hand, arriving[:, day:].sum(axis=1))
-                arriving[np.arange(len(ids)), day + lead] += quantity
-                orders += int((quantity > 0).sum())
-            on_hand += arriving[:, day]
-            sold = np.minimum(on_hand, demand[:, day])
-            on_hand -= sold
-            served += sold.sum()
-            held += on_hand.sum()
-        print(f"| {name} | {served / total:.1%} | {held / days:,.0f} | {orders:,} |")
+        fill, held, orders = policy_run(simulation, policy)
+        print(f"| {name} | {fill:.1%} | {held:,.0f} | {orders:,} |")
 
 
 def synthetic_sales(products: int, customers: int, lines: int, seed: int = 0) -> pd.DataFrame:
@@ -270,12 +350,21 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--lines", type=int, default=2_000_000)
+    parser.add_argument(
+        "--start",
+        type=dt.date.fromisoformat,
+        default=SIMULATION_START,
+        help=f"replenishment: first day of the 13 simulated weeks (default {SIMULATION_START})",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="replenishment: forecast again even if a replay is stored"
+    )
     args = parser.parse_args()
     print(f"<!-- {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()} -->")
     if args.part == "quality":
         quality(uci_sales())
     elif args.part == "replenishment":
-        simulate(uci_sales())
+        simulate(uci_sales(), args.start, use_cache=not args.no_cache)
     else:
         speed(args.products, args.customers, args.lines)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

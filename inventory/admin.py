@@ -5,7 +5,15 @@ from inventory.models import ForecastRun, ProductForecast, StockPolicy
 
 @admin.register(StockPolicy)
 class StockPolicyAdmin(admin.ModelAdmin):
-    list_display = ["product", "on_hand", "lead_time_days", "min_order_qty", "pack_size", "updated_at"]
+    list_display = [
+        "product",
+        "on_hand",
+        "on_order",
+        "lead_time_days",
+        "min_order_qty",
+        "pack_size",
+        "updated_at",
+    ]
     list_select_related = ["product"]
     search_fields = ["product__external_id", "product__name"]
     raw_id_fields = ["product"]

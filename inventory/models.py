@@ -9,7 +9,8 @@ from django.db import models
 
 
 class StockPolicy(models.Model):
-    """How a product is bought in. Every field is optional: the settings' defaults fill the gaps."""
+    """How a product is bought in, and what is already on its way. The buying rules are optional (the
+    settings' defaults fill the gaps); ``on_order`` is 0 when nothing is on order."""
 
     product = models.OneToOneField("crm.Product", on_delete=models.CASCADE, related_name="stock_policy")
     lead_time_days = models.PositiveIntegerField(
@@ -20,6 +21,9 @@ class StockPolicy(models.Model):
     )
     pack_size = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)], help_text="Orders are whole packs of this."
+    )
+    on_order = models.PositiveIntegerField(
+        default=0, help_text="Units ordered from the supplier and not yet received."
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,6 +21,7 @@ FORECAST_CSV_COLUMNS = ("product_id", "date", "forecast", "lower", "upper")
 REPLENISHMENT_CSV_COLUMNS = (
     "product_id",
     "on_hand",
+    "on_order",
     "lead_time_days",
     "reorder_point",
     "safety_stock",
@@ -106,15 +107,16 @@ def forecast_export_csv(*, run: ForecastRun, out: IO[str], freq: str = "day") ->
 def replenishment_frame(
     *, run: ForecastRun | None = None, product_ids: list[int] | None = None
 ) -> pd.DataFrame:
-    """One row per product of the run whose stock is tracked: on hand, buying rules (with the
-    settings' defaults), reorder point, safety stock, stock-out date, suggested order and weeks of
-    cover. Empty when there is no run."""
+    """One row per product of the run whose stock is tracked: on hand, on order, buying rules (with
+    the settings' defaults), reorder point, safety stock, stock-out date (from the units on hand),
+    suggested order (after the units on order) and weeks of cover. Empty when there is no run."""
     run = run or forecast_run_latest()
     columns = [
         "product_pk",
         "product_id",
         "name",
         "on_hand",
+        "on_order",
         "lead_time_days",
         "min_order_qty",
         "pack_size",
@@ -140,6 +142,7 @@ def replenishment_frame(
             "product__stock_policy__lead_time_days",
             "product__stock_policy__min_order_qty",
             "product__stock_policy__pack_size",
+            "product__stock_policy__on_order",
             "daily",
             "dispersion",
         )
@@ -147,7 +150,7 @@ def replenishment_frame(
     if not values:
         return pd.DataFrame(columns=columns)
     frame = pd.DataFrame(
-        [row[:7] for row in values],
+        [row[:8] for row in values],
         columns=[
             "product_pk",
             "product_id",
@@ -156,6 +159,7 @@ def replenishment_frame(
             "lead_time_days",
             "min_order_qty",
             "pack_size",
+            "on_order",
         ],
     )
     frame["lead_time_days"] = (
@@ -163,14 +167,17 @@ def replenishment_frame(
     )
     frame["min_order_qty"] = frame["min_order_qty"].fillna(0).astype(int)
     frame["pack_size"] = frame["pack_size"].fillna(1).astype(int)
-    daily = np.array([row[7] for row in values], dtype=float)
+    frame["on_order"] = frame["on_order"].fillna(0).astype(int)
+    daily = np.array([row[8] for row in values], dtype=float)
     plan = replenishment.replenishment_plan(
         daily_mean=daily,
-        dispersion=np.array([row[8] for row in values], dtype=float),
+        dispersion=np.array([row[9] for row in values], dtype=float),
         on_hand=frame["on_hand"].to_numpy(dtype=float),
+        on_order=frame["on_order"].to_numpy(dtype=float),
         lead_time_days=frame["lead_time_days"].to_numpy(),
         review_days=settings.INVENTORY_REVIEW_DAYS,
         service_level=settings.INVENTORY_SERVICE_LEVEL,
+        service_measure=settings.INVENTORY_SERVICE_MEASURE,
         min_order_qty=frame["min_order_qty"].to_numpy(),
         pack_size=frame["pack_size"].to_numpy(),
     )
@@ -201,6 +208,7 @@ def replenishment_export_csv(*, out: IO[str], run: ForecastRun | None = None) ->
             [
                 row.product_id,
                 row.on_hand,
+                row.on_order,
                 row.lead_time_days,
                 row.reorder_point,
                 row.safety_stock,

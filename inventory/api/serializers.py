@@ -41,6 +41,22 @@ class StockSerializer(serializers.Serializer):
         max_value=LIMITS["pack_size"][1],
         help_text="Orders are whole packs of this many units; null: 1.",
     )
+    on_order = serializers.IntegerField(
+        source="stock_policy.on_order",
+        allow_null=True,
+        required=False,
+        min_value=LIMITS["on_order"][0],
+        max_value=LIMITS["on_order"][1],
+        help_text="Units ordered from the supplier and not yet received (null: 0). The suggested order "
+        "subtracts them; the stock-out date does not count them.",
+    )
+
+    def to_representation(self, instance) -> dict:
+        data = super().to_representation(instance)
+        # A product without buying rules has nothing on order.
+        if data.get("on_order") is None:
+            data["on_order"] = 0
+        return data
 
 
 class ForecastQuerySerializer(serializers.Serializer):
@@ -73,16 +89,24 @@ class ReplenishmentSerializer(serializers.Serializer):
     product_id = serializers.CharField()
     name = serializers.CharField()
     on_hand = serializers.IntegerField()
+    on_order = serializers.IntegerField(help_text="Units ordered and not yet received.")
     lead_time_days = serializers.IntegerField()
     min_order_qty = serializers.IntegerField()
     pack_size = serializers.IntegerField()
     weekly_demand = serializers.FloatField(help_text="Mean forecast units per week.")
-    reorder_point = serializers.IntegerField(help_text="Lead-time demand + safety stock.")
-    safety_stock = serializers.IntegerField(help_text="For the INVENTORY_SERVICE_LEVEL service level.")
+    reorder_point = serializers.IntegerField(
+        help_text="Lead-time demand + safety stock: order when on hand + on order is at or below it."
+    )
+    safety_stock = serializers.IntegerField(
+        help_text="For INVENTORY_SERVICE_LEVEL as INVENTORY_SERVICE_MEASURE means it; negative where a "
+        "fill-rate target needs less than the mean demand."
+    )
     stockout_date = serializers.DateField(
         allow_null=True, help_text="When forecast demand uses up the stock on hand; null: not within a year."
     )
-    order_quantity = serializers.IntegerField(help_text="Suggested order now, in whole packs; 0: none.")
+    order_quantity = serializers.IntegerField(
+        help_text="Suggested order now, in whole packs, after what is on order; 0: none."
+    )
     weeks_of_cover = serializers.FloatField(
         allow_null=True, help_text="On hand / weekly demand; null: no demand."
     )

@@ -38,7 +38,8 @@ PRODUCT_ID = OpenApiParameter(
     ),
     partial_update=extend_schema(
         parameters=[PRODUCT_ID],
-        description="Change any of on_hand, lead_time_days, min_order_qty, pack_size (null clears one).",
+        description="Change any of on_hand, lead_time_days, min_order_qty, pack_size, on_order (null "
+        "clears one; on_order null is 0).",
         responses={
             200: serializers.StockSerializer,
             404: NOT_FOUND,
@@ -72,6 +73,7 @@ class StockViewSet(
             lead_time_days=policy.get("lead_time_days"),
             min_order_qty=policy.get("min_order_qty"),
             pack_size=policy.get("pack_size"),
+            on_order=policy.get("on_order"),
             fields=fields,
         )
         serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)

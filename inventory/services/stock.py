@@ -1,7 +1,7 @@
 """Stock levels and buying rules: the CSV import, single updates from the API, read by replenishment.
 
 Units on hand are written to ``crm.Product.stock`` (the one number the shop's "available" rule and
-this app read); lead time, minimum order and pack size to ``StockPolicy``.
+this app read); lead time, minimum order, pack size and the units on order to ``StockPolicy``.
 """
 
 from __future__ import annotations
@@ -16,14 +16,17 @@ from crm.models import Product
 from crm.services.importing import MAX_REPORTED_ERRORS, ImportValidationError, RowError
 from inventory.models import StockPolicy
 
-STOCK_COLUMNS = ("product_id", "on_hand", "lead_time_days", "min_order_qty", "pack_size")
-POLICY_FIELDS = ("lead_time_days", "min_order_qty", "pack_size")
+STOCK_COLUMNS = ("product_id", "on_hand", "lead_time_days", "min_order_qty", "pack_size", "on_order")
+POLICY_FIELDS = ("lead_time_days", "min_order_qty", "pack_size", "on_order")
+# Columns whose empty cell means 0 rather than "not set" (the setting's default).
+ZERO_WHEN_EMPTY = ("on_order",)
 # (smallest, largest) accepted value of each number; the largest keeps values inside the columns.
 LIMITS = {
     "on_hand": (0, 2**31 - 1),
     "lead_time_days": (0, 3650),
     "min_order_qty": (0, 2**31 - 1),
     "pack_size": (1, 2**31 - 1),
+    "on_order": (0, 2**31 - 1),
 }
 LOOKUP_CHUNK_KEYS = 2_000
 
@@ -45,9 +48,9 @@ class StockImportReport:
 
 def stock_import_file(*, path: Path) -> StockImportReport:
     """Import a stock CSV (``product_id`` and any of ``on_hand``, ``lead_time_days``, ``min_order_qty``,
-    ``pack_size``). Any bad row raises ``ImportValidationError`` with line and column, and nothing is
-    written. A column left out keeps the stored values; an empty cell clears the value (stock not
-    tracked, or the setting's default)."""
+    ``pack_size``, ``on_order``). Any bad row raises ``ImportValidationError`` with line and column, and
+    nothing is written. A column left out keeps the stored values; an empty cell clears the value (stock
+    not tracked, or the setting's default; nothing on order for ``on_order``)."""
     path = Path(path)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
@@ -80,7 +83,7 @@ def stock_import_frame(*, frame: pd.DataFrame, source: str) -> StockImportReport
         bad = (text != "") & ~(whole & (number >= low) & (number <= high))
         for line, value in zip(lines[bad.to_numpy()], text[bad], strict=True):
             errors.append(RowError(int(line), name, value, f"expected a whole number from {low} to {high}"))
-        values[name] = number.where(text != "")
+        values[name] = number.where(text != "", 0 if name in ZERO_WHEN_EMPTY else float("nan"))
     for line in lines[(product_ids == "").to_numpy()]:
         errors.append(RowError(int(line), "product_id", "", "required value is empty"))
     duplicated = product_ids.duplicated(keep="first") & (product_ids != "")
@@ -142,8 +145,10 @@ def stock_update(
     min_order_qty: int | None,
     pack_size: int | None,
     fields: set[str],
+    on_order: int | None = None,
 ) -> Product:
-    """Change the named ``fields`` of one product's stock and buying rules (the API's write)."""
+    """Change the named ``fields`` of one product's stock and buying rules (the API's write); an
+    ``on_order`` of None is 0."""
     if "on_hand" in fields:
         product.stock = on_hand
         product.save(update_fields=["stock", "updated_at"])
@@ -153,6 +158,7 @@ def stock_update(
             ("lead_time_days", lead_time_days),
             ("min_order_qty", min_order_qty),
             ("pack_size", pack_size),
+            ("on_order", on_order or 0),
         )
         if name in fields
     }

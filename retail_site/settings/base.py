@@ -340,8 +340,13 @@ RECOMMENDER_TRAIN_TIME_LIMIT = env.int("RECOMMENDER_TRAIN_TIME_LIMIT", default=7
 
 # --- Inventory --------------------------------------------------------------------------------
 INVENTORY_FORECAST_HORIZON_DAYS = env.int("INVENTORY_FORECAST_HORIZON_DAYS", default=28)
-# Share of demand met from stock that the safety stock aims at (z of the normal quantile).
+# The service the safety stock aims at, read as INVENTORY_SERVICE_MEASURE says.
 INVENTORY_SERVICE_LEVEL = env.float("INVENTORY_SERVICE_LEVEL", default=0.95)
+# "cycle": the chance that a review cycle has no stock-out (z of the normal quantile); "fill_rate": the
+# share of each product's demand met from stock (its expected units short per cycle, from the
+# forecast's negative binomial). Cycle is the default: over two 13-week replays before the evaluated
+# window it held less stock for the same share of all demand met (BENCHMARKS.md, Replenishment).
+INVENTORY_SERVICE_MEASURE = env.str("INVENTORY_SERVICE_MEASURE", default="cycle")
 # Days between two looks at the reorder list: an order covers the lead time plus this.
 INVENTORY_REVIEW_DAYS = env.int("INVENTORY_REVIEW_DAYS", default=7)
 # Used for a product without its own lead time.

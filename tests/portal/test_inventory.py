@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 
 from core.models import Job
+from inventory.models import StockPolicy
 from inventory.services.forecasts import forecast_run_create
 from tests.factories import StaffUserFactory, UserFactory
 from tests.inventory.conftest import AS_OF
@@ -57,7 +58,19 @@ def test_product_page_charts_history_and_forecast_with_its_interval(staff_client
     for series in ("Sold", "Forecast", "80% interval, low", "80% interval, high"):
         assert f'data-series="{series}"' in page
     assert '<dd id="stockout-date">12 Mar 2024</dd>' in page
+    assert '<dd id="on-order">0</dd>' in page
     assert staff_client.get("/staff/inventory/products/NOPE/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_product_page_shows_the_units_on_order_and_orders_less(staff_client, small_shop):
+    forecast_run_create(as_of=AS_OF, horizon_days=28)
+    before = staff_client.get("/staff/inventory/products/FAST/").content.decode()
+    StockPolicy.objects.create(product=small_shop["fast"], on_order=10_000)
+    page = staff_client.get("/staff/inventory/products/FAST/").content.decode()
+    assert '<dd id="on-order">10,000</dd>' in page
+    assert '<dd id="order-quantity">none</dd>' in page and '<dd id="order-quantity">none</dd>' not in before
+    assert '<dd id="stockout-date">12 Mar 2024</dd>' in page  # what is on order has not arrived
 
 
 @pytest.mark.django_db

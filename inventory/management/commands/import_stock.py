@@ -9,7 +9,8 @@ from inventory.services.stock import stock_import_file
 class Command(BaseCommand):
     help = (
         "Import stock levels and buying rules from a CSV with product_id and any of on_hand, "
-        "lead_time_days, min_order_qty, pack_size. A file with a bad row changes nothing."
+        "lead_time_days, min_order_qty, pack_size, on_order (units ordered, not yet received; empty: 0). "
+        "A file with a bad row changes nothing."
     )
 
     def add_arguments(self, parser):

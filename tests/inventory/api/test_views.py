@@ -55,6 +55,7 @@ def test_stock_is_read_and_changed_by_staff(staff, small_shop):
         "lead_time_days": None,
         "min_order_qty": None,
         "pack_size": None,
+        "on_order": 0,
     }
     response = staff.patch("/api/inventory/stock/FAST/", {"on_hand": 12, "pack_size": 6}, format="json")
     assert response.status_code == 200
@@ -65,6 +66,22 @@ def test_stock_is_read_and_changed_by_staff(staff, small_shop):
     staff.patch("/api/inventory/stock/FAST/", {"on_hand": None}, format="json")
     assert Product.objects.get(external_id="FAST").stock is None
     assert StockPolicy.objects.get(product__external_id="FAST").pack_size == 6
+
+
+@pytest.mark.django_db
+def test_units_on_order_are_read_and_changed_by_staff(staff, small_shop):
+    response = staff.patch("/api/inventory/stock/SLOW/", {"on_order": 30}, format="json")
+    assert response.status_code == 200 and response.json()["on_order"] == 30
+    assert StockPolicy.objects.get(product__external_id="SLOW").on_order == 30
+    assert staff.get("/api/inventory/stock/SLOW/").json()["on_order"] == 30
+    staff.patch("/api/inventory/stock/SLOW/", {"pack_size": 6}, format="json")
+    assert StockPolicy.objects.get(product__external_id="SLOW").on_order == 30  # not sent: kept
+    staff.patch("/api/inventory/stock/SLOW/", {"on_order": None}, format="json")
+    assert StockPolicy.objects.get(product__external_id="SLOW").on_order == 0
+    response = staff.patch("/api/inventory/stock/SLOW/", {"on_order": -1}, format="json")
+    assert response.status_code == 400 and set(response.json()) == {"on_order"}
+    shopper = client_for(UserFactory(username="on-order-shopper"))
+    assert shopper.patch("/api/inventory/stock/SLOW/", {"on_order": 5}, format="json").status_code == 403
 
 
 @pytest.mark.django_db

@@ -86,6 +86,7 @@ def test_replenishment_from_the_run_and_todays_stock(small_shop):
     assert list(rows[0]) == [
         "product_id",
         "on_hand",
+        "on_order",
         "lead_time_days",
         "reorder_point",
         "safety_stock",
@@ -93,6 +94,34 @@ def test_replenishment_from_the_run_and_todays_stock(small_shop):
         "order_quantity",
     ]
     assert {row["product_id"]: row["stockout_date"] for row in rows}["FAST"] == "2024-03-12"
+
+
+@pytest.mark.django_db
+def test_units_on_order_lower_the_suggested_order_but_not_the_stock_out_date(small_shop):
+    run = forecast_run_create(as_of=AS_OF, horizon_days=28)
+    before = replenishment_frame(run=run).set_index("product_id").loc["FAST"]
+    assert before["on_order"] == 0 and before["order_quantity"] > 10
+    StockPolicy.objects.create(product=small_shop["fast"], on_order=10)
+    after = replenishment_frame(run=run).set_index("product_id").loc["FAST"]
+    assert after["on_order"] == 10
+    assert after["order_quantity"] == before["order_quantity"] - 10
+    assert after["stockout_date"] == before["stockout_date"] == AS_OF + dt.timedelta(days=8)
+    StockPolicy.objects.filter(product=small_shop["fast"]).update(on_order=10_000)
+    assert replenishment_frame(run=run).set_index("product_id").loc["FAST"]["order_quantity"] == 0
+    out = StringIO()
+    replenishment_export_csv(out=out, run=run)
+    assert {row["product_id"]: row["on_order"] for row in rows_of(out.getvalue())}["FAST"] == "10000"
+
+
+@pytest.mark.django_db
+def test_the_service_measure_setting_reaches_the_plan(small_shop, settings):
+    run = forecast_run_create(as_of=AS_OF, horizon_days=28)
+    settings.INVENTORY_SERVICE_MEASURE = "cycle"
+    cycle = replenishment_frame(run=run).set_index("product_id").loc["FAST"]
+    settings.INVENTORY_SERVICE_MEASURE = "fill_rate"
+    fill_rate = replenishment_frame(run=run).set_index("product_id").loc["FAST"]
+    # a steady seller (6 a weekday) needs less safety stock for 95% of its units than for 95% of cycles
+    assert fill_rate["safety_stock"] < cycle["safety_stock"]
 
 
 @pytest.mark.django_db

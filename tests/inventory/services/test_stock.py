@@ -64,6 +64,44 @@ def test_a_file_with_bad_rows_changes_nothing_and_names_line_and_column(tmp_path
 
 
 @pytest.mark.django_db
+def test_units_on_order_are_imported_empty_is_nothing_and_a_file_without_them_keeps_them(tmp_path):
+    ProductFactory(external_id="A", stock=4)
+    ProductFactory(external_id="B", stock=9)
+    StockPolicy.objects.create(product=Product.objects.get(external_id="B"), pack_size=6, on_order=30)
+    stock_import_file(path=write(tmp_path, "product_id,on_hand,on_order\nA,5,48\nB,9,\n"))
+    policies = {p.product.external_id: p for p in StockPolicy.objects.select_related("product")}
+    assert policies["A"].on_order == 48
+    assert policies["B"].on_order == 0 and policies["B"].pack_size == 6  # empty: nothing on order
+    # the file of before (no on_order column) still imports and leaves the units on order as they are
+    stock_import_file(
+        path=write(tmp_path, "product_id,on_hand,lead_time_days,min_order_qty,pack_size\nA,3,14,24,6\n")
+    )
+    policy = StockPolicy.objects.get(product__external_id="A")
+    assert (policy.on_order, policy.lead_time_days, policy.pack_size) == (48, 14, 6)
+    # a new product's buying rules start with nothing on order
+    ProductFactory(external_id="C")
+    stock_import_file(path=write(tmp_path, "product_id,lead_time_days\nC,7\n"))
+    assert StockPolicy.objects.get(product__external_id="C").on_order == 0
+
+
+@pytest.mark.django_db
+def test_bad_units_on_order_change_nothing_and_name_line_and_column(tmp_path):
+    ProductFactory(external_id="A", stock=5)
+    ProductFactory(external_id="B", stock=5)
+    path = write(tmp_path, "product_id,on_hand,on_order\nA,6,12\nB,6,-3\nA,6,1.5\n")
+    with pytest.raises(ImportValidationError) as caught:
+        stock_import_file(path=path)
+    messages = [str(error) for error in caught.value.errors]
+    assert any(
+        message.startswith("line 3, column on_order: expected a whole number from 0") for message in messages
+    )
+    assert any(
+        message.startswith("line 4, column on_order: expected a whole number from 0") for message in messages
+    )
+    assert not StockPolicy.objects.exists() and Product.objects.get(external_id="A").stock == 5
+
+
+@pytest.mark.django_db
 def test_unknown_or_missing_columns_are_refused(tmp_path):
     with pytest.raises(ImportValidationError, match="line 1, column colour: unknown column"):
         stock_import_file(path=write(tmp_path, "product_id,colour\nA,red\n"))
