@@ -7,6 +7,8 @@ version again (a rescoring: every chunk, the finish and the switch):
 
     DATABASE_URL=postgres://... CELERY_BROKER_URL=redis://127.0.0.1:6379/10 \\
         .venv/bin/python bench/bench_scoring_workers.py --processes 1 2 4 --chunk-size 2000
+
+``--version ID`` scores a version trained before instead (one process count at a time, say).
 """
 
 import argparse
