@@ -3,8 +3,10 @@
 Tokens are django-rest-knox's, kept as SHA-512 digests: the digest of the token a client sends is the
 token row's primary key, so a check is one primary-key read joined to the user, compiled once per
 process (knox's own authentication reads the user's other tokens on every request to clean up expired
-ones; here an expired token is refused and deleted the next time its login logs in). Deactivation,
-revocation and lost staff rights apply from the next request: nothing is cached.
+ones; here an expired token is refused and deleted the next time its login logs in). On PostgreSQL
+the same read also names the login's staff permissions (``crm.api.permissions``), so the role check of a
+staff endpoint costs no query of its own. Deactivation, revocation and lost staff rights apply from the
+next request: nothing is kept between requests.
 """
 
 import binascii
@@ -12,6 +14,8 @@ from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connections
+from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.crypto import hash_token
@@ -20,6 +24,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from core.prepared import PreparedValues
+from crm.api.staff_access import staff_codenames_held, staff_codenames_remember
 from crm.services.api_tokens import api_tokens_revoke
 
 
@@ -35,7 +40,11 @@ def _token_attnames() -> tuple[str, ...]:
 
 def _token_with_user(value, **shape):
     user_fields = (f"user__{name}" for name in _user_attnames())
-    return AuthToken.objects.filter(digest=value).values(*_token_attnames(), *user_fields)
+    tokens = AuthToken.objects.filter(digest=value)
+    if connections[tokens.db].vendor == "postgresql":
+        # The login's staff permissions in the same read: the staff API's role check needs no query.
+        tokens = tokens.annotate(**staff_codenames_held(OuterRef("user_id")))
+    return tokens.values(*_token_attnames(), *user_fields, *tokens.query.annotations)
 
 
 _TOKENS = PreparedValues(_token_with_user)
@@ -58,6 +67,8 @@ class PreparedTokenAuthentication(TokenAuthentication):
         token_names = _token_attnames()
         token = AuthToken.from_db(AuthToken.objects.db, token_names, [row[name] for name in token_names])
         token.user = user
+        if "staff_codenames_by_role" in row:
+            staff_codenames_remember(user, row["staff_codenames_by_role"], row["staff_codenames_direct"])
         if token.expiry is not None and token.expiry <= timezone.now():
             raise exceptions.AuthenticationFailed(_("Token expired; log in again."))
         if not user.is_active:

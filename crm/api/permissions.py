@@ -22,6 +22,7 @@ from rest_framework.request import Request
 
 from core.roles import roles_holding, staff_permission
 from crm.api.schema import error_response
+from crm.api.staff_access import staff_codenames_remembered
 from crm.models import Customer
 
 NO_LINKED_CUSTOMER = error_response(
@@ -75,6 +76,9 @@ def holds_staff_permission(user, codename: str) -> bool:
         return False
     if user.is_superuser:
         return True
+    all_held = staff_codenames_remembered(user)
+    if all_held is not None:
+        return codename in all_held
     held = user.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
     if codename not in held:
         # One read per permission a request needs (Django's own check reads all of the user's and their

@@ -5,6 +5,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -266,6 +269,26 @@ def test_a_role_taken_away_applies_from_the_next_request(api_shop):
     user.groups.clear()
 
     assert client.get("/api/inventory/stock/").status_code == 403
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the token read names the roles on PostgreSQL")
+def test_a_token_request_reads_its_staff_permissions_with_the_token(api_shop):
+    by_role = _client(StaffUserFactory(username="api-by-role", roles=[BUYER]))
+    direct = StaffUserFactory(username="api-direct", roles=[])
+    direct.user_permissions.add(
+        Permission.objects.get(content_type__app_label="core", codename="view_inventory")
+    )
+    by_grant = _client(direct)
+    no_role = _client(StaffUserFactory(username="api-nothing", roles=[]))
+
+    with CaptureQueriesContext(connection) as queries:
+        answers = [client.get("/api/inventory/stock/").status_code for client in (by_role, by_grant, no_role)]
+
+    # the role, a direct grant and no permission at all each decide as before ...
+    assert answers == [200, 200, 403]
+    # ... from the one read of the token and its login: no query of the permission tables of its own
+    reads = [query["sql"] for query in queries.captured_queries if "auth_permission" in query["sql"]]
+    assert len(reads) == 3 and all("knox_authtoken" in sql for sql in reads)
 
 
 def test_the_schema_documents_the_403_of_each_staff_endpoint_with_its_permission():
