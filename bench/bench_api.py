@@ -104,6 +104,11 @@ def main() -> None:
     user.groups.set(Group.objects.filter(name__in=[MARKETING, DATA_ADMIN]))
     _, token_key = api_token_create(user=user)
     probes = probe_plan(version, customers, args.probes)
+    from crm.models import BehaviourEvent
+
+    # Events this run writes (probes, --recent-activity) are deleted at its end: the next run, and the
+    # wrk load after the probes, read lists of customers with no recent activity unless asked otherwise.
+    last_event_before = BehaviourEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     if args.recent_activity:
         recent_activity_give(version, [customer_id for customer_id, _ in customers])
 
@@ -137,6 +142,8 @@ def main() -> None:
         prober.start()
         held = offered_load(base, token_key, paths, args)
         prober.join()
+        if not args.recent_activity:
+            BehaviourEvent.objects.filter(pk__gt=last_event_before).delete()
         saturated = closed_loop_load(base, token_key, paths, args)
 
         session = requests.Session()
@@ -183,6 +190,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        BehaviourEvent.objects.filter(pk__gt=last_event_before).delete()
 
 
 def probe_plan(version, customers: list[tuple[int, str]], count: int) -> list[tuple[str, str]]:

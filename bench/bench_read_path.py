@@ -33,6 +33,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.utils import timezone
     from rest_framework.test import APIClient
@@ -44,10 +45,14 @@ def main() -> None:
     version = ModelVersion.objects.active().first()
     if version is None:
         sys.exit("No model version is served in this database: train one first.")
+    # customers with no events in the real-time window (another bench's probes may have left some)
+    window = timezone.now() - dt.timedelta(
+        minutes=getattr(settings, "RECOMMENDER_REALTIME_WINDOW_MINUTES", 60)
+    )
     external_ids = list(
-        Recommendation.objects.filter(model_version=version, rank=1).values_list(
-            "customer__external_id", flat=True
-        )[:400]
+        Recommendation.objects.filter(model_version=version, rank=1)
+        .exclude(customer__events__at__gte=window)
+        .values_list("customer__external_id", flat=True)[:400]
     )
     user = get_user_model().objects.get(username="bench-staff")
     user.is_superuser = args.superuser

@@ -5,7 +5,8 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models import CharField, Exists, F, Q, QuerySet, Value
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.prepared import PreparedValues
@@ -77,30 +78,54 @@ RECOMMENDATION_ROW_FIELDS = (
 )
 
 
-def _served_rows_queryset(value, *, by: str, limit: int) -> QuerySet:
-    return (
-        Recommendation.objects.filter(**{by: value}, model_version__status=ModelVersion.Status.ACTIVE)
-        .filter(available_product_q("product__"))
-        .order_by("rank")
-        .values(*RECOMMENDATION_ROW_FIELDS)[:limit]
-    )
+def _served_rows_queryset(
+    value, *, by: str, limit: int, activity: tuple[str, str, int] | None = None
+) -> QuerySet:
+    rows = Recommendation.objects.filter(**{by: value}, model_version__status=ModelVersion.Status.ACTIVE)
+    fields = RECOMMENDATION_ROW_FIELDS
+    if activity is not None:
+        # Whether the customer did anything in the real-time window or holds an open basket, in the same
+        # read: most customers did not, and they need no query of their signals.
+        by_event, by_line, window_minutes = activity
+        events = BehaviourEvent.objects.filter(
+            **{by_event: value},
+            kind__in=SIGNAL_EVENT_KINDS,
+            product__isnull=False,
+            at__gte=Now() - dt.timedelta(minutes=window_minutes),
+        )
+        lines = BasketLine.objects.filter(**{by_line: value}, basket__status=Basket.Status.OPEN)
+        rows = rows.annotate(**{_RECENT: Exists(events), _IN_BASKET: Exists(lines)})
+        fields = (*fields, _RECENT, _IN_BASKET)
+    return rows.filter(available_product_q("product__")).order_by("rank").values(*fields)[:limit]
 
 
 # The hot path of every face (API, shop, portal): compiled once per process, then one indexed query.
 _SERVED_ROWS = PreparedValues(_served_rows_queryset)
+_RECENT, _IN_BASKET = "recent_activity", "open_basket"
 
 
 def served_recommendation_rows(
-    *, limit: int, customer: Customer | None = None, customer_external_id: str | None = None
+    *,
+    limit: int,
+    customer: Customer | None = None,
+    customer_external_id: str | None = None,
+    with_activity: bool = False,
 ) -> list[dict]:
     """Plain values of the served version's available recommendations for one customer (the row or the
-    retailer's id), ranked 1..n."""
+    retailer's id), ranked 1..n. ``with_activity`` also says, on each row, whether the customer has
+    signals for the real-time re-ranking (``has_signals``)."""
     if customer is not None:
-        rows = _SERVED_ROWS.rows(customer.pk, by="customer_id", limit=limit)
+        value, by, by_event, by_line = customer.pk, "customer_id", "customer_id", "basket__customer_id"
     else:
-        rows = _SERVED_ROWS.rows(customer_external_id, by="customer__external_id", limit=limit)
+        value, by = customer_external_id, "customer__external_id"
+        by_event, by_line = "customer__external_id", "basket__customer__external_id"
+    activity = (by_event, by_line, settings.RECOMMENDER_REALTIME_WINDOW_MINUTES) if with_activity else None
+    rows = _SERVED_ROWS.rows(value, by=by, limit=limit, activity=activity)
     for position, row in enumerate(rows, start=1):
         row["rank"] = position
+        if with_activity:
+            row["has_signals"] = row.pop(_RECENT) or row.pop(_IN_BASKET)
+            row.pop(_IN_BASKET, None)
     return rows
 
 
@@ -152,12 +177,15 @@ def recommendation_rows_for_customer(
         if customer is not None
         else {"customer_external_id": customer_external_id}
     )
-    signals = recent_signals(**by)
-    # With signals, products further down the stored list may move up: read all of it.
-    wanted = max(limit, settings.RECOMMENDER_TOP_N) if signals else limit
+    # With signals, products further down the stored list may move up: read all of it. The same read
+    # says whether there are any signals to read.
+    wanted = max(limit, settings.RECOMMENDER_TOP_N)
     rows = served_recommendation_rows(
-        customer=customer, customer_external_id=customer_external_id, limit=wanted
+        customer=customer, customer_external_id=customer_external_id, limit=wanted, with_activity=True
     )
+    signals = recent_signals(**by) if not rows or rows[0]["has_signals"] else []
+    for row in rows:
+        del row["has_signals"]
     if not rows and customer is not None:
         rows = popular_rows_for_country(country=customer.country, limit=wanted)
     return realtime_rows(rows=rows, signals=signals, limit=limit)

@@ -4,6 +4,8 @@ stored rows when they are read."""
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.models import Basket, BehaviourEvent
@@ -33,6 +35,23 @@ def test_without_recent_activity_the_stored_list_is_served_as_stored(served):
     rows = recommendation_rows_for_customer(customer=served["customer"], limit=10)
     assert product_ids(rows) == [product.pk for product in served["candles"]]
     assert [row["rank"] for row in rows] == [1, 2, 3, 4]
+
+
+def test_without_recent_activity_the_list_is_one_query_and_with_some_the_signals_are_read(served):
+    customer = served["customer"]
+    with CaptureQueriesContext(connection) as quiet:
+        recommendation_rows_for_customer(customer=customer, limit=10)
+    BehaviourEventFactory(customer=customer, product=served["chair"], kind=BehaviourEvent.Kind.VIEW)
+    with CaptureQueriesContext(connection) as active:
+        rows = recommendation_rows_for_customer(customer=customer, limit=10)
+
+    # the stored rows' query also says that there is nothing recent: no query of the signals
+    assert len(quiet.captured_queries) == 1
+    # with a recent view: the rows, the signals (the basket and the events: one union where the
+    # database takes it) and their neighbours
+    signal_queries = 1 if connection.features.supports_slicing_ordering_in_compound else 2
+    assert len(active.captured_queries) == 2 + signal_queries
+    assert rows[0]["reason"] == "Because you viewed Garden chair"
 
 
 def test_a_view_brings_up_what_goes_with_it_naming_the_viewed_product(served):
