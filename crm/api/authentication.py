@@ -4,7 +4,7 @@ Tokens are django-rest-knox's, kept as SHA-512 digests: the digest of the token 
 token row's primary key, so a check is one primary-key read joined to the user, compiled once per
 process (knox's own authentication reads the user's other tokens on every request to clean up expired
 ones; here an expired token is refused and deleted the next time its login logs in). On PostgreSQL
-the same read also names the login's staff permissions (``crm.api.permissions``), so the role check of a
+the same read also names the login's staff permissions (``crm.api.staff_access``), so the role check of a
 staff endpoint costs no query of its own. Deactivation, revocation and lost staff rights apply from the
 next request: nothing is kept between requests.
 """
