@@ -18,15 +18,16 @@ from inventory.forecasting import engine, replenishment
 from inventory.models import ForecastRun, ProductForecast
 
 FORECAST_CSV_COLUMNS = ("product_id", "date", "forecast", "lower", "upper")
+# The documented columns first; units on order, added later, last (a reader of the first seven keeps working).
 REPLENISHMENT_CSV_COLUMNS = (
     "product_id",
     "on_hand",
-    "on_order",
     "lead_time_days",
     "reorder_point",
     "safety_stock",
     "stockout_date",
     "order_quantity",
+    "on_order",
 )
 FREQUENCIES = {"day": 1, "week": 7}
 
@@ -204,18 +205,9 @@ def replenishment_export_csv(*, out: IO[str], run: ForecastRun | None = None) ->
     writer = csv.writer(out)
     writer.writerow(REPLENISHMENT_CSV_COLUMNS)
     for row in frame.itertuples(index=False):
-        writer.writerow(
-            [
-                row.product_id,
-                row.on_hand,
-                row.on_order,
-                row.lead_time_days,
-                row.reorder_point,
-                row.safety_stock,
-                row.stockout_date.isoformat() if row.stockout_date else "",
-                row.order_quantity,
-            ]
-        )
+        values = row._asdict()
+        values["stockout_date"] = row.stockout_date.isoformat() if row.stockout_date else ""
+        writer.writerow([values[column] for column in REPLENISHMENT_CSV_COLUMNS])
     return len(frame)
 
 

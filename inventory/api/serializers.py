@@ -4,49 +4,42 @@ from inventory.selectors import FREQUENCIES
 from inventory.services.stock import LIMITS
 
 
+def _stock_number(column: str, *, source: str, help_text: str) -> serializers.IntegerField:
+    """An optional whole number of the stock file, within the import's limits for that column."""
+    low, high = LIMITS[column]
+    return serializers.IntegerField(
+        source=source, allow_null=True, required=False, min_value=low, max_value=high, help_text=help_text
+    )
+
+
 class StockSerializer(serializers.Serializer):
     """A product's units on hand and buying rules; empty values use the settings' defaults."""
 
     product_id = serializers.CharField(source="external_id", read_only=True)
     name = serializers.CharField(read_only=True)
-    on_hand = serializers.IntegerField(
+    on_hand = _stock_number(
+        "on_hand",
         source="stock",
-        allow_null=True,
-        required=False,
-        min_value=LIMITS["on_hand"][0],
-        max_value=LIMITS["on_hand"][1],
         help_text="Units in stock; null when stock is not tracked (never counted as out of stock).",
     )
-    lead_time_days = serializers.IntegerField(
+    lead_time_days = _stock_number(
+        "lead_time_days",
         source="stock_policy.lead_time_days",
-        allow_null=True,
-        required=False,
-        min_value=LIMITS["lead_time_days"][0],
-        max_value=LIMITS["lead_time_days"][1],
         help_text="Days from order to delivery; null: INVENTORY_DEFAULT_LEAD_TIME_DAYS.",
     )
-    min_order_qty = serializers.IntegerField(
+    min_order_qty = _stock_number(
+        "min_order_qty",
         source="stock_policy.min_order_qty",
-        allow_null=True,
-        required=False,
-        min_value=LIMITS["min_order_qty"][0],
-        max_value=LIMITS["min_order_qty"][1],
         help_text="Smallest order the supplier accepts; null: none.",
     )
-    pack_size = serializers.IntegerField(
+    pack_size = _stock_number(
+        "pack_size",
         source="stock_policy.pack_size",
-        allow_null=True,
-        required=False,
-        min_value=LIMITS["pack_size"][0],
-        max_value=LIMITS["pack_size"][1],
         help_text="Orders are whole packs of this many units; null: 1.",
     )
-    on_order = serializers.IntegerField(
+    on_order = _stock_number(
+        "on_order",
         source="stock_policy.on_order",
-        allow_null=True,
-        required=False,
-        min_value=LIMITS["on_order"][0],
-        max_value=LIMITS["on_order"][1],
         help_text="Units ordered from the supplier and not yet received (null: 0). The suggested order "
         "subtracts them; the stock-out date does not count them.",
     )

@@ -86,12 +86,12 @@ def test_replenishment_from_the_run_and_todays_stock(small_shop):
     assert list(rows[0]) == [
         "product_id",
         "on_hand",
-        "on_order",
         "lead_time_days",
         "reorder_point",
         "safety_stock",
         "stockout_date",
         "order_quantity",
+        "on_order",
     ]
     assert {row["product_id"]: row["stockout_date"] for row in rows}["FAST"] == "2024-03-12"
 
