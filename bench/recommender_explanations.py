@@ -36,7 +36,8 @@ from bench_sections import replace_section  # noqa: E402
 from recommender_scoring import synthetic_shop, train_small_network  # noqa: E402
 
 TOP_N = 20
-MIN_NEW_ITEMS = 2  # the served lists' default (RECOMMENDER_MIN_NEW_ITEMS)
+# the served lists' defaults (RECOMMENDER_MIN_NEW_ITEMS, RECOMMENDER_NEW_ITEM_WEIGHT)
+MIN_NEW_ITEMS, NEW_ITEM_WEIGHT = 1, 2.2
 
 
 def timed(call):
@@ -71,7 +72,12 @@ def measure(customers: int, products: int, network_dir: Path) -> dict:
 
     def run(explanations: bool):
         return recommend(
-            model, customer_ids=ids, top_n=TOP_N, min_new_items=MIN_NEW_ITEMS, explanations=explanations
+            model,
+            customer_ids=ids,
+            top_n=TOP_N,
+            min_new_items=MIN_NEW_ITEMS,
+            new_item_weight=NEW_ITEM_WEIGHT,
+            explanations=explanations,
         )
 
     run(False)  # TensorFlow's first call builds its graph: not counted
@@ -217,7 +223,8 @@ def main() -> None:
         "Command: `.venv/bin/python bench/recommender_explanations.py`  ",
         f"Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; machine: {model}, "
         f"{os.cpu_count()} cores shared with other work (load average {load:.1f} at the end).  ",
-        f"`recommend(top_n={TOP_N}, min_new_items={MIN_NEW_ITEMS})` for every customer of a synthetic shop "
+        f"`recommend(top_n={TOP_N}, min_new_items={MIN_NEW_ITEMS}, new_item_weight={NEW_ITEM_WEIGHT})` "
+        "for every customer of a synthetic shop "
         f"of the demo's size ({run['customers']:,} customers, {run['products']:,} products; the network "
         "of `recommender_scoring.py`, MLP 128-64-32), without and with `explanations=True` (exact "
         "integrated gradients of every written row, `recommender.ml.explain`).",

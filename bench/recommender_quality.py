@@ -1,12 +1,13 @@
 """Recommender quality on UCI Online Retail: the DESIGN.md offline protocol, MLP and baselines side by side.
 
     .venv/bin/python bench/recommender_quality.py [--parquet PATH | --frames DIR] [--cutoff DATE]
-        [--end DATE] [--min-new-items 0,1,2,3] [--section HEADING] [--no-write]
+        [--end DATE] [--min-new-items 0,1,2,3] [--new-item-weights 1,2.2] [--section HEADING] [--no-write]
 
 Writes the table into the "## Recommender quality" section of BENCHMARKS.md (or ``--section``), with
 the MLP's served lists (bought products allowed) holding at least each ``--min-new-items`` number of
-never-bought products. ``--cutoff 2011-10-01 --end 2011-11-01`` is a validation split wholly before
-the protocol's test period (where the default of that setting is chosen). ``--frames DIR`` reads
+never-bought products, ordered with each ``--new-item-weights`` value. ``--cutoff 2011-10-01
+--end 2011-11-01`` is a validation split wholly before the protocol's test period (where the
+defaults of those settings are chosen). ``--frames DIR`` reads
 order_lines / products / customers / events parquet files (e.g. a generated shop) instead of UCI.
 """
 
@@ -89,8 +90,9 @@ def served_table(metrics: dict) -> list[str]:
     rows = [
         "",
         "Served lists (bought products allowed, as `recommend` serves them) holding at least N products the "
-        "customer never bought, taken in the MLP's order among new products; new-item columns measure "
-        "the same lists against the never-bought products the customer bought in the test period.",
+        "customer never bought, taken in the MLP's order among new products; with a weight w, a never-bought "
+        "product's score counts w times when the list is ordered (`new_item_weight`). New-item columns "
+        "measure the same lists against the never-bought products the customer bought in the test period.",
         "",
         "| list | NDCG@10 | Recall@10 | vs personal top NDCG / Recall | new NDCG@10 | new Recall@10 | "
         "new HitRate@10 | new NDCG vs Popular's new-items ranking | never-bought per list |",
@@ -107,10 +109,12 @@ def served_table(metrics: dict) -> list[str]:
             f"x{values['recall@10'] / reference['recall@10']:.3f} | {new['ndcg@10']:.4f} | "
             f"{new['recall@10']:.4f} | {new['hit_rate@10']:.4f} | x{new['ndcg@10'] / popular_new:.2f} | |"
         )
-    for number, values in served.items():
+    for key, values in served.items():
         new = values["new_items"]
+        number, _, weight = key.partition("@")
+        label = f"N={number}, w={weight}" if weight else f"N={number}"
         rows.append(
-            f"| MLP served, N={number} | {values['ndcg@10']:.4f} | {values['recall@10']:.4f} | "
+            f"| MLP served, {label} | {values['ndcg@10']:.4f} | {values['recall@10']:.4f} | "
             f"x{values['ndcg@10'] / reference['ndcg@10']:.3f} / "
             f"x{values['recall@10'] / reference['recall@10']:.3f} | {new['ndcg@10']:.4f} | "
             f"{new['recall@10']:.4f} | {new['hit_rate@10']:.4f} | x{new['ndcg@10'] / popular_new:.2f} | "
@@ -127,6 +131,11 @@ def main() -> None:
     parser.add_argument("--cutoff", default=PROTOCOL_CUTOFF)
     parser.add_argument("--end", default=None, help="end of the test period (default: end of the data)")
     parser.add_argument("--min-new-items", default="0,1,2,3,4,5", help="comma-separated; empty for none")
+    parser.add_argument(
+        "--new-item-weights",
+        default="1,2.2",
+        help="comma-separated new_item_weight values of the served lists",
+    )
     parser.add_argument("--section", default="## Recommender quality")
     parser.add_argument("--config", type=json.loads, default={}, help="TrainConfig overrides (JSON)")
     arguments = parser.parse_args()
@@ -154,6 +163,7 @@ def main() -> None:
         end=arguments.end,
         config=config,
         served_min_new_items=min_new,
+        served_new_item_weights=tuple(float(value) for value in arguments.new_item_weights.split(",")),
         progress=lambda fraction, message: print(f"{fraction:5.0%} {message}", flush=True),
     )
     metrics, counts, timings = result["metrics"], result["counts"], result["timings"]

@@ -6,8 +6,12 @@ from recommender.models import ModelVersion
 
 class RecommendationSerializer(serializers.Serializer):
     product = ProductBriefSerializer()
-    rank = serializers.IntegerField()
-    score = serializers.FloatField()
+    rank = serializers.IntegerField(help_text="The order to show the list in, 1 first.")
+    score = serializers.FloatField(
+        help_text="The model's score of a purchase (0-1; blended with the neighbours of recent activity "
+        "when that re-ranks the list). The rank also weighs up products the customer never bought "
+        "(RECOMMENDER_NEW_ITEM_WEIGHT), so follow the rank, not the score."
+    )
     reason = serializers.CharField(help_text="Why this product, in words a person can read.")
     model_version_id = serializers.IntegerField()
 

@@ -1,4 +1,4 @@
-"""The discovery rule of served lists: a minimum of products the customer never bought.
+"""The discovery rules of served lists: never-bought products weighed up, and a minimum of them.
 
 Applied by ``score.recommend`` (served lists) and by the MLP ranker when the protocol measures them;
 kept apart so that both can use it without importing each other.
@@ -9,6 +9,20 @@ from __future__ import annotations
 import numpy as np
 
 
+def new_item_order(scores: np.ndarray, is_new: np.ndarray, weight: float) -> np.ndarray:
+    """The value served lists are ordered by: the ranker's score, a never-bought product's times ``weight``.
+
+    The network scores the chance of a purchase, and a repeat purchase is the likelier kind, so its
+    order alone fills a regular customer's list with what they already buy. A weight above 1 gives a
+    product the customer has not found yet the place of a repeat ``weight`` times as likely: it comes
+    first where the model thinks it nearly as likely, never for a product it scores as improbable.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if weight == 1.0:
+        return scores
+    return np.where(np.asarray(is_new, dtype=bool), scores * weight, scores)
+
+
 def keep_new_items(row: np.ndarray, is_new: np.ndarray, *, top_n: int, min_new: int) -> np.ndarray:
     """Which entries make each row's top ``top_n`` when it must hold at least ``min_new`` new ones.
 
@@ -16,7 +30,7 @@ def keep_new_items(row: np.ndarray, is_new: np.ndarray, *, top_n: int, min_new: 
     products the customer never bought. A row whose natural top ``top_n`` holds fewer new products
     than ``min_new`` gives its lowest-ranked bought products' places to its best new products, in
     the ranker's order among new products; a row with fewer new products than that keeps all it
-    has. The kept entries stay in their order, so ranks still follow the scores.
+    has. The kept entries stay in their order, so ranks still follow the ranker's order.
     """
     row = np.asarray(row)
     is_new = np.asarray(is_new, dtype=bool)

@@ -86,9 +86,12 @@ def rank(
     exclude_bought: bool,
     chunk: int = 2000,
     min_new_items: int = 0,
+    new_item_weight: float = 1.0,
 ) -> np.ndarray:
     parts = []
-    extra = {"min_new_items": min_new_items} if min_new_items else {}
+    extra: dict = {"min_new_items": min_new_items} if min_new_items else {}
+    if new_item_weight != 1.0:
+        extra["new_item_weight"] = new_item_weight
     for start in range(0, len(customers), chunk):
         part = customers[start : start + chunk]
         top = ranker.top_k(part, k=k, allowed=allowed, exclude_bought=exclude_bought, **extra)
@@ -117,6 +120,7 @@ def evaluate_protocol(
     prepared: bool = False,
     cache: WindowCache | None = None,
     served_min_new_items: tuple[int, ...] = (),
+    served_new_item_weights: tuple[float, ...] = (1.0,),
 ) -> dict:
     """Train on everything before ``cutoff`` and measure on [cutoff, end): the MLP and every baseline.
 
@@ -125,7 +129,8 @@ def evaluate_protocol(
     Histories and label windows for a later run on the same frames (``train_recommender``).
     For each number in ``served_min_new_items``, ``metrics["mlp_served"][str(number)]`` measures the
     MLP's lists as they are served (bought products allowed) holding at least that many new
-    products: all items and, on the same lists, new items.
+    products: all items and, on the same lists, new items; with each further weight of
+    ``served_new_item_weights`` (``new_item_weight`` of ``recommend``) under ``"N@weight"``.
     """
     config = config or TrainConfig()
     timings: dict[str, float] = {}
@@ -237,7 +242,8 @@ def evaluate_protocol(
         report(0.96, "measuring the MLP on the held-out period")
         measure("mlp", fitted_ranker)
         served: dict[str, dict] = {}
-        for min_new in served_min_new_items:
+        lists = [(int(n), float(w)) for w in served_new_item_weights for n in served_min_new_items]
+        for min_new, weight in lists:
             top = rank(
                 fitted_ranker,
                 history,
@@ -245,7 +251,8 @@ def evaluate_protocol(
                 k=config.top_k,
                 allowed=catalogue,
                 exclude_bought=False,
-                min_new_items=int(min_new),
+                min_new_items=min_new,
+                new_item_weight=weight,
             )
             size = int(catalogue.sum())
             result = ranking_metrics(top, relevant, k=config.top_k, catalogue_size=size)
@@ -255,7 +262,7 @@ def evaluate_protocol(
             shown = top >= 0
             keys = evaluated[:, None] * history.n_products + np.maximum(top, 0)
             never_bought = ~_lookup(history.pair_keys, keys.ravel())[1].reshape(top.shape) & shown
-            served[str(int(min_new))] = result | {
+            served[str(min_new) if weight == 1.0 else f"{min_new}@{weight:g}"] = result | {
                 "new_items": new,
                 "new_per_list": float(never_bought.sum(axis=1).mean()) if len(top) else 0.0,
             }

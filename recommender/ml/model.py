@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.ml.config import TrainConfig
-from recommender.ml.discovery import keep_new_items
+from recommender.ml.discovery import keep_new_items, new_item_order
 from recommender.ml.features import (
     DAY,
     FEATURE_NAMES,
@@ -367,8 +367,10 @@ class MlpRanker:
         allowed: np.ndarray,
         exclude_bought: bool,
         min_new_items: int = 0,
+        new_item_weight: float = 1.0,
     ) -> np.ndarray:
-        """Each customer's ``k`` best candidates; ``min_new_items`` as in ``recommend`` (served lists)."""
+        """Each customer's ``k`` best candidates; ``min_new_items`` and ``new_item_weight`` as in
+        ``recommend`` (served lists)."""
         result = np.full((len(customers), k), -1, dtype=np.int64)
         chunks = candidates_in_chunks(
             self.history, customers, self.config, allowed=allowed, exclude_bought=exclude_bought
@@ -380,12 +382,15 @@ class MlpRanker:
                 if _is_sorted(chunk)
                 else pd.Index(chunk).get_indexer(candidates.customer)
             )
+            served = not exclude_bought and (min_new_items > 0 or new_item_weight != 1.0)
+            if served:
+                keys = candidates.customer * self.history.n_products + candidates.product
+                is_new = ~_lookup(self.history.pair_keys, keys)[1]
+                scores = new_item_order(scores, is_new, new_item_weight)
             order = np.lexsort((-self.history.popularity[candidates.product], -scores, row))
             row, product = row[order], candidates.product[order]
-            if min_new_items > 0 and not exclude_bought:
-                keys = candidates.customer[order] * self.history.n_products + product
-                is_new = ~_lookup(self.history.pair_keys, keys)[1]
-                keep = keep_new_items(row, is_new, top_n=k, min_new=min_new_items)
+            if served and min_new_items > 0:
+                keep = keep_new_items(row, is_new[order], top_n=k, min_new=min_new_items)
                 row, product = row[keep], product[keep]
             starts = np.r_[0, np.flatnonzero(np.diff(row)) + 1] if len(row) else np.zeros(0, np.int64)
             position = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))

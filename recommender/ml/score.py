@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from recommender.ml.discovery import keep_new_items
+from recommender.ml.discovery import keep_new_items, new_item_order
 from recommender.ml.explain import co_purchase_sources, explain_features, explanation_documents
 from recommender.ml.features import Candidates, _lookup, generate_candidates, pair_features
 from recommender.ml.model import _subset
@@ -15,7 +15,14 @@ from recommender.ml.reasons import POPULAR, POPULAR_IN_COUNTRY, explain
 from recommender.ml.train import TrainedRecommender
 
 RECOMMENDATION_COLUMNS = ("customer_id", "product_id", "rank", "score", "reason")
-__all__ = ["keep_new_items", "popular_products", "recommend", "score_pairs", "similar_products"]
+__all__ = [
+    "keep_new_items",
+    "new_item_order",
+    "popular_products",
+    "recommend",
+    "score_pairs",
+    "similar_products",
+]
 
 
 def _available_mask(model: TrainedRecommender, available_product_ids: np.ndarray | None) -> np.ndarray:
@@ -66,6 +73,7 @@ def recommend(
     allow_bought: bool = True,
     max_per_category: int = 0,
     min_new_items: int = 0,
+    new_item_weight: float = 1.0,
     batch_size: int = 2000,
     explanations: bool = False,
     progress: Callable[[float, str], None] | None = None,
@@ -75,6 +83,9 @@ def recommend(
     Only products in ``available_product_ids`` are shown (default: active and in stock at training).
     With bought products allowed, each list holds at least ``min_new_items`` products the customer
     never bought (the ranker's best new ones) where its candidates have that many (``keep_new_items``).
+    Lists are ordered by the network's score, a never-bought product's multiplied by
+    ``new_item_weight`` (1 = the score alone; 2 = a new product counts as much as a repeat twice as
+    likely to be bought); the ``score`` column stays the network's.
     Customers without a purchase history get popular-in-country, then popular overall. A list can
     be shorter than ``top_n`` when the rules leave fewer products.
 
@@ -90,6 +101,8 @@ def recommend(
         raise ValueError(f"max_per_category must be 0 (no cap) or more, got {max_per_category}")
     if min_new_items < 0:
         raise ValueError(f"min_new_items must be 0 or more, got {min_new_items}")
+    if not new_item_weight > 0:
+        raise ValueError(f"new_item_weight must be more than 0, got {new_item_weight}")
     customer_ids = np.unique(np.asarray(customer_ids, dtype=np.int64))
     history, config = model.history, model.config
     allowed = _available_mask(model, available_product_ids)
@@ -105,21 +118,21 @@ def recommend(
             history, chunk, allowed=allowed, exclude_bought=not allow_bought, **config.candidate_sources
         )
         scores = model.ranker.score(candidates)
+        new = ~_lookup(history.pair_keys, candidates.customer * history.n_products + candidates.product)[1]
         frame = pd.DataFrame(
             {
                 "row": candidates.customer,
                 "product": candidates.product,
                 "score": scores,
+                "order_by": new_item_order(scores, new, new_item_weight),
                 "popularity": history.popularity[candidates.product],
                 "category": history.product_category[candidates.product],
                 "from_popular": candidates.from_popular,
                 "from_country": candidates.from_country_popular,
-                "new": ~_lookup(
-                    history.pair_keys, candidates.customer * history.n_products + candidates.product
-                )[1],
+                "new": new,
             }
         ).sort_values(
-            ["row", "score", "popularity", "product"], ascending=[True, False, False, True], kind="stable"
+            ["row", "order_by", "popularity", "product"], ascending=[True, False, False, True], kind="stable"
         )
         frame = _cap_and_cut(
             frame, top_n=top_n, max_per_category=max_per_category, min_new_items=min_new_items

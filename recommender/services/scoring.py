@@ -172,6 +172,7 @@ def model_version_score_range(
             allow_bought=settings.RECOMMENDER_ALLOW_BOUGHT,
             max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
             min_new_items=settings.RECOMMENDER_MIN_NEW_ITEMS,
+            new_item_weight=settings.RECOMMENDER_NEW_ITEM_WEIGHT,
             explanations=settings.RECOMMENDER_EXPLANATIONS,
         )
         renderer.prefetch(recommended["reason"].unique())

@@ -319,9 +319,12 @@ MODEL_ARTIFACT_ROOT = env.path("MODEL_ARTIFACT_ROOT", default=VAR_DIR / "models"
 RECOMMENDER_TOP_N = env.int("RECOMMENDER_TOP_N", default=20)
 RECOMMENDER_ALLOW_BOUGHT = env.bool("RECOMMENDER_ALLOW_BOUGHT", default=True)
 RECOMMENDER_MAX_PER_CATEGORY = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=0)
-# Products the customer never bought in each served list (the MLP's best new ones), so a regular
-# customer's list is not all repeat buying; default measured on a validation split (BENCHMARKS.md).
-RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=2)
+# Discovery, so a regular customer's list is not all repeat buying: a never-bought product's score
+# counts this many times a repeat's when a served list is ordered, and each list holds at least
+# RECOMMENDER_MIN_NEW_ITEMS of them (the MLP's best new ones). Both defaults were chosen on a
+# validation split (BENCHMARKS.md, recommender discovery).
+RECOMMENDER_NEW_ITEM_WEIGHT = env.float("RECOMMENDER_NEW_ITEM_WEIGHT", default=2.2)
+RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=1)
 # Real time: what a shopper did in the last minutes re-ranks the stored list at read time
 # (recommender.ml.realtime). The window is one visit; the weight (the neighbours' share of the blend)
 # and the neighbours read per signal were chosen on a validation split (BENCHMARKS.md, basket completion).

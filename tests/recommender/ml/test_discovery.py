@@ -1,10 +1,11 @@
-"""The served lists' share of products the customer never bought (RECOMMENDER_MIN_NEW_ITEMS)."""
+"""The served lists' share of products the customer never bought (RECOMMENDER_NEW_ITEM_WEIGHT,
+RECOMMENDER_MIN_NEW_ITEMS)."""
 
 import numpy as np
 import pytest
 
 from recommender.ml import recommend
-from recommender.ml.score import keep_new_items
+from recommender.ml.score import keep_new_items, new_item_order
 
 
 def _kept(row, is_new, *, top_n, min_new):
@@ -83,3 +84,44 @@ def test_a_regular_customers_served_list_holds_new_products_in_the_mlps_order(tr
             product for product in plain[plain["customer_id"] == customer]["product_id"] if product in mine
         ]
         assert bought_shown == plain_bought[: len(bought_shown)]
+
+
+def test_the_weight_multiplies_only_never_bought_products_scores():
+    scores = np.array([0.6, 0.3, 0.2])
+    is_new = np.array([False, True, True])
+
+    assert new_item_order(scores, is_new, 1.0).tolist() == [0.6, 0.3, 0.2]
+    assert new_item_order(scores, is_new, 2.5).tolist() == pytest.approx([0.6, 0.75, 0.5])
+
+
+def test_a_new_item_weight_orders_served_lists_by_the_weighted_score_and_keeps_the_networks(trained, shop):
+    # given customers of the shop and what each bought
+    customers = shop["customers"]["customer_id"].to_numpy()[:40]
+    bought = shop["order_lines"][["customer_id", "product_id"]].drop_duplicates()
+    bought_by = bought.groupby("customer_id")["product_id"].apply(set)
+    plain = recommend(trained, customer_ids=customers, top_n=10)
+
+    # when never-bought products' scores count three times
+    served = recommend(trained, customer_ids=customers, top_n=10, new_item_weight=3.0)
+
+    # then each list runs down the weighted score, while the score column is still the network's
+    wide = recommend(trained, customer_ids=customers, top_n=200)
+    network = dict(zip(zip(wide["customer_id"], wide["product_id"], strict=True), wide["score"], strict=True))
+    new_counts = []
+    for customer, rows in served.groupby("customer_id"):
+        mine = bought_by[customer]
+        is_new = np.array([product not in mine for product in rows["product_id"]])
+        weighted = np.where(is_new, rows["score"] * 3.0, rows["score"])
+        assert np.all(np.diff(weighted) <= 1e-6)
+        for product, score in zip(rows["product_id"], rows["score"], strict=True):
+            assert score == pytest.approx(network[(customer, product)])
+        new_counts.append(is_new.sum())
+    plain_new = plain.apply(lambda row: row.product_id not in bought_by[row.customer_id], axis=1)
+    # and the lists hold more products the customer has not found yet than the plain ones
+    assert np.mean(new_counts) > plain_new.groupby(plain["customer_id"]).sum().mean()
+
+
+def test_a_weight_of_zero_or_less_is_refused(trained, shop):
+    customers = shop["customers"]["customer_id"].to_numpy()[:2]
+    with pytest.raises(ValueError, match="new_item_weight"):
+        recommend(trained, customer_ids=customers, top_n=5, new_item_weight=0)

@@ -1,4 +1,5 @@
-"""RECOMMENDER_MIN_NEW_ITEMS: a served list holds products the customer never bought."""
+"""RECOMMENDER_MIN_NEW_ITEMS and RECOMMENDER_NEW_ITEM_WEIGHT: served lists hold products the customer
+never bought."""
 
 import datetime as dt
 
@@ -24,6 +25,7 @@ def test_served_lists_hold_the_minimum_of_never_bought_products_in_the_models_or
     settings.RECOMMENDER_ALLOW_BOUGHT = True
     settings.RECOMMENDER_MAX_PER_CATEGORY = 0
     settings.RECOMMENDER_MIN_NEW_ITEMS = 3
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = 1.0
     version = model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
     model = trained_model_for(version)
     # bought = kept: a line returned in full is not a purchase (the model's own cleaning)
@@ -57,3 +59,45 @@ def test_served_lists_hold_the_minimum_of_never_bought_products_in_the_models_or
         ]
         assert len(new_served) == min(3, len(best_new))
         assert new_served == best_new[: len(new_served)]
+
+
+def test_served_lists_are_ordered_with_the_new_item_weight_setting(settings):
+    # given a trained version and the discovery settings of a shop
+    generate_demo_data(customers=80, products=50, orders=1600, seed=7, start=dt.date(2024, 1, 1), months=12)
+    settings.RECOMMENDER_TOP_N = 10
+    settings.RECOMMENDER_ALLOW_BOUGHT = True
+    settings.RECOMMENDER_MAX_PER_CATEGORY = 0
+    settings.RECOMMENDER_MIN_NEW_ITEMS = 0
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = 3.0
+    version = model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
+    model = trained_model_for(version)
+    customer_ids = np.array(
+        sorted(ml.clean_order_lines(frames.order_line_frame())["customer_id"].unique()), dtype="int64"
+    )
+    available = frames.available_product_ids()
+    weighted = ml.recommend(
+        model, customer_ids=customer_ids, top_n=10, available_product_ids=available, new_item_weight=3.0
+    )
+    plain = ml.recommend(model, customer_ids=customer_ids, top_n=10, available_product_ids=available)
+    assert not weighted[["customer_id", "product_id"]].equals(plain[["customer_id", "product_id"]])
+
+    # when the version is scored for serving
+    model_version_score(model_version=version)
+
+    # then the stored lists are the weighted ones, rank for rank
+    stored = (
+        Recommendation.objects.filter(model_version=version)
+        .order_by("customer_id", "rank")
+        .values_list("customer_id", "product_id", "rank")
+    )
+    served_customers = {row[0] for row in stored}
+    assert served_customers.issuperset(customer_ids)
+    stored = [row for row in stored if row[0] in set(customer_ids.tolist())]
+    assert stored == list(
+        zip(
+            weighted["customer_id"].tolist(),
+            weighted["product_id"].tolist(),
+            weighted["rank"].tolist(),
+            strict=True,
+        )
+    )
