@@ -2,6 +2,8 @@
 the blend the product serves.
 
     .venv/bin/python bench/basket_completion.py [--parquet PATH] [--no-write]
+    .venv/bin/python bench/basket_completion.py --parquet OTHER.parquet --validation 2010-10-01 2010-11-01 \
+        --test 2010-11-01 2011-01-01 --defaults --section "Basket completion: ..."
 
 For every invoice dated in a period with at least 4 distinct products, the first half of its distinct
 products (in file order) is the basket; the rest are to be found. Each ranker gives 10 products that are
@@ -14,9 +16,11 @@ not in the basket:
 - **served blend**: ``recommender.ml.realtime.blend`` of the two, the code the read path runs.
 
 The model is trained as the pipeline trains it, on everything before the period. The blend's weight and
-the number of neighbours kept per product are chosen on a validation period (October 2011, model
-trained on what came before) and then measured once on the protocol's test period (from 2011-11-01).
-Guest invoices (no customer id) count, with no customer history.
+fade (how much an earlier signal counts against the one after it) are chosen on a validation period
+(October 2011, model trained on what came before) and then measured once on the protocol's test period
+(from 2011-11-01), with the neighbours the product stores per product. Guest invoices (no customer id)
+count, with no customer history. ``--defaults`` measures the product's defaults alone on both periods,
+choosing nothing: the check on another file.
 """
 
 from __future__ import annotations
@@ -38,14 +42,17 @@ from bench_sections import replace_section  # noqa: E402
 from recommender_quality import cpu_model  # noqa: E402
 
 from recommender.ml import recommend, similar_products, train_recommender  # noqa: E402
-from recommender.ml.realtime import Signal, blend  # noqa: E402
-from recommender.ml.uci import NOT_PRODUCTS, PROTOCOL_CUTOFF, STOCK_CODE, load_uci_frames  # noqa: E402
+from recommender.ml.realtime import DEFAULT_WEIGHT, SIGNAL_FADE, Signal, blend  # noqa: E402
+from recommender.ml.uci import NOT_PRODUCTS, PROTOCOL_CUTOFF, STOCK_CODE, load_uci_frames, read_uci  # noqa: E402
 
 DEFAULT_PARQUET = ROOT / "data" / "online_retail_2010-12_2011-12.parquet"
 VALIDATION = ("2011-10-01", "2011-11-01")
 TEST = (PROTOCOL_CUTOFF, "2012-01-01")
-WEIGHTS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
-NEIGHBOUR_COUNTS = (12, 24)
+WEIGHTS = (0.55, 0.6, 0.7, 0.8)
+FADES = (0.5, 0.6, 0.7, 0.85)
+# The neighbours the product stores and reads per product (recommender.services.scoring
+# .NEIGHBOURS_PER_PRODUCT, the default of RECOMMENDER_REALTIME_NEIGHBOURS).
+NEIGHBOURS = 12
 K = 10
 # The product's settings for the stored lists (retail_site/settings/base.py).
 TOP_N, MIN_NEW_ITEMS = 20, 2
@@ -54,7 +61,7 @@ TOP_N, MIN_NEW_ITEMS = 20, 2
 def test_invoices(path: Path, start: str, end: str) -> pd.DataFrame:
     """invoice, customer_id (-1 for a guest), product_ids in file order (first appearance), from the
     raw file with the cleaning of ``load_uci_frames`` but keeping guests; product ids as it numbers them."""
-    raw = pd.read_parquet(path)
+    raw = read_uci(path)
     raw = raw[~raw["InvoiceNo"].astype(str).str.upper().str.startswith("C")]
     raw = raw[(raw["Quantity"] > 0) & (raw["UnitPrice"] > 0)]
     code = raw["StockCode"].astype(str).str.strip().str.upper()
@@ -120,73 +127,69 @@ def served_state(path: Path, cutoff: str, customer_ids: np.ndarray):
         customer_id: list(zip(group["product_id"], group["score"], strict=True))
         for customer_id, group in stored.groupby("customer_id")
     }
-    neighbours = similar_products(model, top_n=max(NEIGHBOUR_COUNTS))
-    return lists, neighbours, trained
-
-
-def neighbour_map(neighbours: pd.DataFrame, count: int) -> dict[int, list[tuple[int, float]]]:
-    kept = neighbours[neighbours["rank"] <= count]
-    return {
+    neighbours = similar_products(model, top_n=NEIGHBOURS)
+    by_product = {
         product_id: list(zip(group["neighbour_id"], group["score"], strict=True))
-        for product_id, group in kept.groupby("product_id")
+        for product_id, group in neighbours.groupby("product_id")
     }
+    return lists, by_product, trained
 
 
-def evaluate(invoices: pd.DataFrame, lists, neighbours: pd.DataFrame, *, weights, counts) -> dict:
+def blend_name(weight: float, fade: float) -> str:
+    return f"served blend (weight={weight}, fade={fade})"
+
+
+def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[float, float]]) -> dict:
+    """The two sources alone, and the blend with each (weight, fade) of ``settings``."""
     baskets, hidden, stored = [], [], []
     guest = -1
     for invoice in invoices.itertuples():
         half = len(invoice.product_ids) // 2
         basket = invoice.product_ids[:half]
+        # The last product added first, as the read path gives a basket.
         baskets.append([Signal(product_id, "basket") for product_id in reversed(basket)])
         hidden.append(set(invoice.product_ids[half:]) - set(basket))
         stored.append(lists.get(invoice.customer_id, lists.get(guest, [])))
-    results: dict = {}
     exclude = [{signal.product_id for signal in basket} for basket in baskets]
-    results["stored list"] = metrics(
-        [[p for p, _ in rows if p not in skip][:K] for rows, skip in zip(stored, exclude, strict=True)],
-        hidden,
-    )
-    for count in counts:
-        by_product = neighbour_map(neighbours, count)
-        results[f"basket neighbours (k={count})"] = metrics(
+
+    def ranked(rows_of, *, weight: float, fade: float) -> list[list[int]]:
+        return [
             [
-                [
-                    row.product_id
-                    for row in blend(
-                        stored=[], signals=basket, neighbours=by_product, limit=K, weight=1.0, exclude=skip
-                    )
-                ]
-                for basket, skip in zip(baskets, exclude, strict=True)
-            ],
+                row.product_id
+                for row in blend(
+                    stored=rows,
+                    signals=basket,
+                    neighbours=neighbours,
+                    limit=K,
+                    weight=weight,
+                    fade=fade,
+                    exclude=skip,
+                )
+            ]
+            for rows, basket, skip in zip(rows_of, baskets, exclude, strict=True)
+        ]
+
+    results: dict = {
+        "stored list": metrics(
+            [[p for p, _ in rows if p not in skip][:K] for rows, skip in zip(stored, exclude, strict=True)],
             hidden,
         )
-        for weight in weights:
-            results[f"served blend (k={count}, weight={weight})"] = metrics(
-                [
-                    [
-                        row.product_id
-                        for row in blend(
-                            stored=rows,
-                            signals=basket,
-                            neighbours=by_product,
-                            limit=K,
-                            weight=weight,
-                            exclude=skip,
-                        )
-                    ]
-                    for rows, basket, skip in zip(stored, baskets, exclude, strict=True)
-                ],
-                hidden,
-            )
+    }
+    # Alone, the neighbours' order does not depend on the weight; it does on the fade.
+    for fade in sorted({fade for _, fade in settings}):
+        results[f"basket neighbours (fade={fade})"] = metrics(
+            ranked([[]] * len(baskets), weight=1.0, fade=fade), hidden
+        )
+    for weight, fade in settings:
+        results[blend_name(weight, fade)] = metrics(ranked(stored, weight=weight, fade=fade), hidden)
     return results
 
 
-def run_period(path: Path, period: tuple[str, str], *, weights, counts) -> tuple[dict, dict]:
+def run_period(path: Path, period: tuple[str, str], *, settings) -> tuple[dict, dict]:
     invoices = test_invoices(path, *period)
     customer_ids = np.append(invoices["customer_id"].unique(), -1)
     lists, neighbours, trained = served_state(path, period[0], customer_ids)
-    results = evaluate(invoices, lists, neighbours, weights=weights, counts=counts)
+    results = evaluate(invoices, lists, neighbours, settings=settings)
     facts = {
         "invoices": len(invoices),
         "guest invoices": int((invoices["customer_id"] == -1).sum()),
@@ -207,44 +210,68 @@ def table(results: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parquet", type=Path, default=DEFAULT_PARQUET)
+    parser.add_argument("--validation", nargs=2, metavar=("START", "END"), default=VALIDATION)
+    parser.add_argument("--test", nargs=2, metavar=("START", "END"), default=TEST)
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="Measure the product's weight and fade only, choosing nothing (a check on another file).",
+    )
+    parser.add_argument("--section", default="Basket completion", help="The BENCHMARKS.md section written.")
     parser.add_argument(
         "--no-write", action="store_true", help="Print the tables; leave BENCHMARKS.md alone."
     )
     args = parser.parse_args()
+    validation_period, test_period = tuple(args.validation), tuple(args.test)
 
-    validation, validation_facts = run_period(
-        args.parquet, VALIDATION, weights=WEIGHTS, counts=NEIGHBOUR_COUNTS
+    grid = (
+        [(DEFAULT_WEIGHT, SIGNAL_FADE)]
+        if args.defaults
+        else [(weight, fade) for fade in FADES for weight in WEIGHTS]
     )
-    chosen = max(
-        (name for name in validation if name.startswith("served blend")),
-        key=lambda name: validation[name]["recall@10"],
+    validation, validation_facts = run_period(args.parquet, validation_period, settings=grid)
+    weight, fade = max(grid, key=lambda setting: validation[blend_name(*setting)]["recall@10"])
+    test, test_facts = run_period(args.parquet, test_period, settings=[(weight, fade)])
+    best_alone = max(test["stored list"]["recall@10"], test[f"basket neighbours (fade={fade})"]["recall@10"])
+    gain = test[blend_name(weight, fade)]["recall@10"] / best_alone - 1
+    validation_best_alone = max(
+        validation["stored list"]["recall@10"], validation[f"basket neighbours (fade={fade})"]["recall@10"]
     )
-    count = int(chosen.split("k=")[1].split(",")[0])
-    weight = float(chosen.split("weight=")[1].rstrip(")"))
-    test, test_facts = run_period(args.parquet, TEST, weights=(weight,), counts=(count,))
-    best_alone = max(test["stored list"]["recall@10"], test[f"basket neighbours (k={count})"]["recall@10"])
-    gain = test[f"served blend (k={count}, weight={weight})"]["recall@10"] / best_alone - 1
+    validation_gain = validation[blend_name(weight, fade)]["recall@10"] / validation_best_alone - 1
+    chosen = (
+        f"The product's defaults, weight {weight} and fade {fade}, chosen on the other file's validation "
+        "period; nothing chosen here."
+        if args.defaults
+        else f"Chosen: weight {weight}, fade {fade} (best Recall@10 on validation)."
+    )
 
     command = "  ".join(["python", *map(shlex.quote, ["bench/basket_completion.py", *sys.argv[1:]])])
     lines = [
-        "## Basket completion",
+        f"## {args.section}",
         "",
-        __doc__.split("\n\n", 2)[2].strip(),
+        (
+            'The measure of "Basket completion" on another file, with the product\'s defaults and '
+            "nothing chosen on this file."
+            if args.defaults
+            else __doc__.split("\n\n", 2)[2].strip()
+        ),
         "",
-        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({cpu_model()}):",
+        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({cpu_model()}), "
+        f"on `{args.parquet.name}`, {NEIGHBOURS} neighbours per product:",
         "",
         "```",
         command,
         "```",
         "",
-        f"### Validation: invoices {VALIDATION[0]} to {VALIDATION[1]} "
+        f"### Validation: invoices {validation_period[0]} to {validation_period[1]} "
         f"({validation_facts['invoices']:,} invoices, {validation_facts['guest invoices']:,} of guests)",
         "",
         *table(validation),
         "",
-        f"Chosen: {count} neighbours per product, weight {weight} (best Recall@10 on validation).",
+        chosen,
+        f"The blend against the better of the two alone on Recall@10: {validation_gain:+.1%}.",
         "",
-        f"### Test: invoices from {TEST[0]} ({test_facts['invoices']:,} invoices, "
+        f"### Test: invoices {test_period[0]} to {test_period[1]} ({test_facts['invoices']:,} invoices, "
         f"{test_facts['guest invoices']:,} of guests)",
         "",
         *table(test),
@@ -254,7 +281,7 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not args.no_write:
-        replace_section(ROOT / "BENCHMARKS.md", "## Basket completion", lines[2:])
+        replace_section(ROOT / "BENCHMARKS.md", f"## {args.section}", lines[2:])
 
 
 if __name__ == "__main__":

@@ -2,19 +2,26 @@
 
 The stored list of a model version (the MLP's top N for the customer, or the popular list for a visitor
 it does not know) is blended at read time with the "bought together" neighbours of the shopper's recent
-signals: products in the basket, just added, bought or viewed. Both sources are scaled to 0..1 within
-the request (a list's best score is 1), so the blend does not depend on how a retailer's scores are
-spread, and
+signals: products in the basket, just added, bought or viewed.
 
     blended = (1 - weight) * stored + weight * neighbours
 
-where ``neighbours`` sums, over the signals, the signal's weight (by kind, then fading with how many
-signals came after it) times its co-purchase similarity to the product. Products in the basket are never
-recommended. With no signal the stored list comes back unchanged.
+``stored`` is the stored score over the list's best (a list's best is 1), so the blend does not depend on
+how a model spreads its scores. ``neighbours`` sums, over the signals, the signal's strength (its kind's
+weight, times ``SIGNAL_FADE`` for every later signal) times its co-purchase similarity to the product.
+It is not scaled to the request's best: the similarity is a cosine, already 0..1 for any retailer, and
+how high it is says how surely the basket points at the product. Scaled to the best, the closest
+neighbour of a weakly related basket would count as much as a product bought with it in every order,
+and push the customer's own list down. The fade makes the last product added lead: what a shopper adds
+next goes with what they just added more than with what they added ten products ago. Products in the
+basket are never recommended. With no signal the stored list comes back unchanged.
 
-``weight`` is chosen on a validation period before the protocol's test period
-(``bench/basket_completion.py``); the kinds' weights relative to the basket are a judgment, since the
-order data of a benchmark has baskets and purchases but no views.
+``weight`` and the fade were chosen on a validation period before the protocol's test period
+(``bench/basket_completion.py``): scaling the neighbours to the best, summing against keeping the best
+signal's share, a boost for products in both sources, more of the stored list and other similarities
+(conditional probability, shrunk cosine) were measured there too and gained less. The kinds' weights
+relative to the basket are a judgment, since the order data of a benchmark has baskets and purchases but
+no views.
 """
 
 from __future__ import annotations
@@ -24,12 +31,13 @@ from dataclasses import dataclass
 
 # What each kind of signal says about what the shopper wants next, relative to a basket item.
 SIGNAL_WEIGHTS = {"basket": 1.0, "add_to_cart": 1.0, "purchase": 0.8, "view": 0.5}
-# Each later signal makes an earlier one count this much less: the latest interest leads.
-SIGNAL_FADE = 0.85
+# Each later signal makes an earlier one count this much: the latest interest leads. Chosen on the
+# validation split with the weight.
+SIGNAL_FADE = 0.5
 # At most this many recent signals are read per request (the basket counts first).
 MAX_SIGNALS = 10
 # The share of the blend that goes to the neighbours of recent signals; chosen on the validation split.
-DEFAULT_WEIGHT = 0.55
+DEFAULT_WEIGHT = 0.7
 
 
 @dataclass(frozen=True)
@@ -49,26 +57,31 @@ class Blended:
     because_of: Signal | None  # the signal behind the product's place, when the signals decided it
 
 
-def signal_strengths(signals: Sequence[Signal]) -> dict[int, tuple[float, Signal]]:
+def signal_strengths(
+    signals: Sequence[Signal], *, fade: float = SIGNAL_FADE
+) -> dict[int, tuple[float, Signal]]:
     """Each signalled product's strength (kind weight x fade by position), keeping its strongest signal.
 
     ``signals`` are newest first; a product signalled twice keeps the larger of its strengths."""
     strengths: dict[int, tuple[float, Signal]] = {}
     for position, signal in enumerate(signals[:MAX_SIGNALS]):
-        strength = SIGNAL_WEIGHTS.get(signal.kind, 0.0) * SIGNAL_FADE**position
+        strength = SIGNAL_WEIGHTS.get(signal.kind, 0.0) * fade**position
         if strength > strengths.get(signal.product_id, (0.0, signal))[0]:
             strengths[signal.product_id] = (strength, signal)
     return strengths
 
 
 def neighbour_scores(
-    signals: Sequence[Signal], neighbours: Mapping[int, Iterable[tuple[int, float]]]
+    signals: Sequence[Signal],
+    neighbours: Mapping[int, Iterable[tuple[int, float]]],
+    *,
+    fade: float = SIGNAL_FADE,
 ) -> dict[int, tuple[float, Signal]]:
     """Summed, strength-weighted similarity of each product to the signals, with the signal that gave
     the most of it."""
     totals: dict[int, float] = {}
     best: dict[int, tuple[float, Signal]] = {}
-    for product_id, (strength, signal) in signal_strengths(signals).items():
+    for product_id, (strength, signal) in signal_strengths(signals, fade=fade).items():
         for neighbour_id, similarity in neighbours.get(product_id, ()):
             share = strength * similarity
             if share <= 0:
@@ -87,11 +100,14 @@ def blend(
     exclude: Iterable[int] = (),
     limit: int,
     weight: float = DEFAULT_WEIGHT,
+    fade: float = SIGNAL_FADE,
 ) -> list[Blended]:
     """The top ``limit`` products of the stored list ((product id, score), best first) re-ranked by
     the neighbours of the signals (newest first); products in ``exclude`` (the basket) left out."""
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"weight must be between 0 and 1, got {weight}")
+    if not 0.0 < fade <= 1.0:
+        raise ValueError(f"fade must be above 0 and at most 1, got {fade}")
     excluded = set(exclude)
     if not signals:
         return [
@@ -104,14 +120,12 @@ def blend(
         product_id: (rank, (score / top_stored) if top_stored > 0 else 0.0)
         for rank, (product_id, score) in enumerate(stored, start=1)
     }
-    from_signals = neighbour_scores(signals, neighbours)
-    top_signal = max((total for total, _ in from_signals.values()), default=0.0)
+    from_signals = neighbour_scores(signals, neighbours, fade=fade)
     candidates = (stored_part.keys() | from_signals.keys()) - excluded
     blended: list[Blended] = []
     for product_id in candidates:
         rank, stored_score = stored_part.get(product_id, (None, 0.0))
-        signal_total, signal = from_signals.get(product_id, (0.0, None))
-        signal_score = signal_total / top_signal if top_signal > 0 else 0.0
+        signal_score, signal = from_signals.get(product_id, (0.0, None))
         stored_share, signal_share = (1.0 - weight) * stored_score, weight * signal_score
         blended.append(
             Blended(

@@ -13,11 +13,19 @@ import pandas as pd
 PROTOCOL_CUTOFF = "2011-11-01"
 STOCK_CODE = r"\d{5}[A-Z]{0,2}"
 NOT_PRODUCTS = ("23444",)  # carriage, though it looks like a product code
+# "Online Retail II" (the same shop, 2009-2011) names three columns differently.
+ONLINE_RETAIL_II_COLUMNS = {"Invoice": "InvoiceNo", "Price": "UnitPrice", "Customer ID": "CustomerID"}
+
+
+def read_uci(path: Path | str) -> pd.DataFrame:
+    """The raw lines of a UCI parquet in the Online Retail layout (InvoiceNo, StockCode, Description,
+    Quantity, InvoiceDate, UnitPrice, CustomerID, Country); an Online Retail II file is renamed to it."""
+    return pd.read_parquet(path).rename(columns=ONLINE_RETAIL_II_COLUMNS)
 
 
 def load_uci_frames(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """order_lines, products, customers from the UCI parquet (InvoiceNo, StockCode, ... layout)."""
-    raw = pd.read_parquet(path)
+    """order_lines, products, customers from a UCI parquet (``read_uci``)."""
+    raw = read_uci(path)
     raw = raw[~raw["InvoiceNo"].astype(str).str.upper().str.startswith("C")]
     raw = raw[raw["CustomerID"].notna() & (raw["Quantity"] > 0) & (raw["UnitPrice"] > 0)]
     stock_code = raw["StockCode"].astype(str).str.strip().str.upper()

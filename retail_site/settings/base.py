@@ -326,10 +326,12 @@ RECOMMENDER_MAX_PER_CATEGORY = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=0
 RECOMMENDER_NEW_ITEM_WEIGHT = env.float("RECOMMENDER_NEW_ITEM_WEIGHT", default=2.2)
 RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=1)
 # Real time: what a shopper did in the last minutes re-ranks the stored list at read time
-# (recommender.ml.realtime). The window is one visit; the weight (the neighbours' share of the blend)
-# and the neighbours read per signal were chosen on a validation split (BENCHMARKS.md, basket completion).
+# (recommender.ml.realtime). The window is one visit; the weight (the neighbours' share of the blend,
+# with the fade of earlier signals in recommender.ml.realtime.SIGNAL_FADE) was chosen on a validation
+# split (BENCHMARKS.md, basket completion); the neighbours read per signal are the ones each version
+# stores (recommender.services.scoring.NEIGHBOURS_PER_PRODUCT).
 RECOMMENDER_REALTIME_WINDOW_MINUTES = env.int("RECOMMENDER_REALTIME_WINDOW_MINUTES", default=60)
-RECOMMENDER_REALTIME_WEIGHT = env.float("RECOMMENDER_REALTIME_WEIGHT", default=0.55)
+RECOMMENDER_REALTIME_WEIGHT = env.float("RECOMMENDER_REALTIME_WEIGHT", default=0.7)
 RECOMMENDER_REALTIME_NEIGHBOURS = env.int("RECOMMENDER_REALTIME_NEIGHBOURS", default=12)
 # Staff explanations (which inputs drove each score) computed for every written row at scoring time;
 # they cost scoring time (BENCHMARKS.md), so a very large shop may switch them off.

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def served(settings):
     """The neighbours get most of the blend here, so the tests are about the mechanism, not the weight."""
-    settings.RECOMMENDER_REALTIME_WEIGHT = 0.7
+    settings.RECOMMENDER_REALTIME_WEIGHT = 0.8
     return served_shop()
 
 

@@ -2,7 +2,14 @@
 
 import pytest
 
-from recommender.ml.realtime import Signal, blend, neighbour_scores, signal_reason, signal_strengths
+from recommender.ml.realtime import (
+    SIGNAL_FADE,
+    Signal,
+    blend,
+    neighbour_scores,
+    signal_reason,
+    signal_strengths,
+)
 
 STORED = [(1, 0.9), (2, 0.6), (3, 0.3)]
 NEIGHBOURS = {10: [(20, 0.8), (3, 0.5)], 11: [(21, 0.9)]}
@@ -19,7 +26,7 @@ def test_without_signals_the_stored_list_comes_back_unchanged():
 
 def test_a_viewed_products_neighbour_moves_up_and_names_the_view():
     viewed = Signal(10, "view", "Garden chair")
-    rows = blend(stored=STORED, signals=[viewed], neighbours=NEIGHBOURS, limit=10, weight=0.6)
+    rows = blend(stored=STORED, signals=[viewed], neighbours=NEIGHBOURS, limit=10)
     order = [row.product_id for row in rows]
     # 20 is not in the stored list at all; the view brings it above the stored list's second product
     assert order.index(20) < order.index(2)
@@ -56,18 +63,46 @@ def test_weight_zero_keeps_the_stored_order_and_weight_one_follows_the_neighbour
 
 
 def test_newer_and_stronger_signals_count_more():
-    strengths = signal_strengths([Signal(1, "view"), Signal(2, "view"), Signal(3, "basket")])
+    strengths = signal_strengths([Signal(1, "view"), Signal(2, "view")])
     assert strengths[1][0] > strengths[2][0]  # the newest view counts more than the one before
-    assert strengths[3][0] > strengths[2][0]  # a basket item outweighs a view even when older
+    # a basket item outweighs a view in the same place
+    assert signal_strengths([Signal(3, "basket")])[3][0] > signal_strengths([Signal(3, "view")])[3][0]
     # a product related to two signals sums them, and names the one that gave most
     scores = neighbour_scores(
-        [Signal(1, "view", "a"), Signal(2, "basket", "b")], {1: [(9, 0.5)], 2: [(9, 0.5)]}
+        [Signal(1, "view", "a"), Signal(2, "basket", "b")], {1: [(9, 0.5)], 2: [(9, 0.8)]}
     )
     total, signal = scores[9]
-    assert total == pytest.approx(0.5 * 1.0 * 0.5 + 0.5 * 0.85 * 1.0)
+    assert total == pytest.approx(0.5 * 1.0 * 0.5 + 0.8 * SIGNAL_FADE * 1.0)
     assert signal.product_id == 2
 
 
 def test_unknown_kinds_and_non_positive_similarities_add_nothing():
     assert neighbour_scores([Signal(1, "search")], {1: [(9, 0.5)]}) == {}
     assert neighbour_scores([Signal(1, "view")], {1: [(9, 0.0)]}) == {}
+
+
+def test_a_weak_neighbour_of_the_basket_does_not_push_the_customers_own_list_down():
+    # given a basket whose only neighbour is rarely in the same order
+    basket = [Signal(5, "basket", "Lamp")]
+    weak = {5: [(40, 0.05)]}
+    # when the stored list is blended with it
+    rows = blend(stored=STORED, signals=basket, neighbours=weak, exclude={5}, limit=10)
+    # then the neighbour comes after the customer's list: similarity is not scaled up to the best one
+    assert [row.product_id for row in rows] == [1, 2, 3, 40]
+    # while a neighbour bought with it in most orders leads
+    strong = {5: [(40, 0.9)]}
+    rows = blend(stored=STORED, signals=basket, neighbours=strong, exclude={5}, limit=10)
+    assert rows[0].product_id == 40
+    assert signal_reason(rows[0].because_of) == "Goes with Lamp in your basket"
+
+
+def test_the_neighbours_of_the_product_added_last_lead_over_those_of_earlier_ones():
+    # given a basket, the last added first: 10 goes with the newest item, 11 with two older ones
+    basket = [Signal(1, "basket"), Signal(2, "basket"), Signal(3, "basket")]
+    neighbours = {1: [(10, 0.5)], 2: [(11, 0.4)], 3: [(11, 0.4)]}
+    # when only the neighbours rank
+    rows = blend(stored=[], signals=basket, neighbours=neighbours, exclude={1, 2, 3}, limit=2, weight=1.0)
+    # then the newest item's neighbour comes first
+    assert [row.product_id for row in rows] == [10, 11]
+    with pytest.raises(ValueError, match="fade"):
+        blend(stored=[], signals=basket, neighbours=neighbours, limit=2, fade=0.0)

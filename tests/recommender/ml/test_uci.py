@@ -1,7 +1,8 @@
+import pandas as pd
 import pytest
 
 from recommender.ml import TrainConfig, evaluate_protocol
-from recommender.ml.uci import PROTOCOL_CUTOFF, load_uci_frames
+from recommender.ml.uci import PROTOCOL_CUTOFF, load_uci_frames, read_uci
 from tests.conftest import UCI_PARQUET
 
 
@@ -27,3 +28,36 @@ def test_uci_protocol_counts_and_reference_baselines():
     assert metrics["popular"]["ndcg@10"] == pytest.approx(0.1195, abs=0.002)
     assert metrics["personal_top"]["ndcg@10"] == pytest.approx(0.3553, abs=0.002)
     assert metrics["personal_top"]["recall@10"] == pytest.approx(0.1686, abs=0.002)
+
+
+def test_an_online_retail_ii_file_reads_as_the_online_retail_layout(tmp_path):
+    # given a file in the Online Retail II layout (Invoice, Price, Customer ID)
+    path = tmp_path / "online_retail_ii.parquet"
+    pd.DataFrame(
+        {
+            "Invoice": ["489434", "489434", "C489449"],
+            "StockCode": ["85048", "79323P", "22087"],
+            "Description": ["a", "b", "c"],
+            "Quantity": [12, 12, -12],
+            "InvoiceDate": ["2009-12-01 07:45:00"] * 3,
+            "Price": [6.95, 6.75, 2.95],
+            "Customer ID": [13085.0, 13085.0, 16321.0],
+            "Country": ["United Kingdom"] * 3,
+        }
+    ).to_parquet(path)
+    # when it is read
+    assert list(read_uci(path).columns) == [
+        "InvoiceNo",
+        "StockCode",
+        "Description",
+        "Quantity",
+        "InvoiceDate",
+        "UnitPrice",
+        "CustomerID",
+        "Country",
+    ]
+    order_lines, products, customers = load_uci_frames(path)
+    # then the cancellation is left out and the two lines are one order of one customer
+    assert order_lines["order_id"].tolist() == [489434, 489434]
+    assert customers["customer_id"].tolist() == [13085]
+    assert len(products) == 2
