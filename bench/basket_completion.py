@@ -42,20 +42,21 @@ from bench_sections import replace_section  # noqa: E402
 from recommender_quality import cpu_model  # noqa: E402
 
 from recommender.ml import recommend, similar_products, train_recommender  # noqa: E402
-from recommender.ml.realtime import DEFAULT_WEIGHT, SIGNAL_FADE, Signal, blend  # noqa: E402
+from recommender.ml.realtime import DEFAULT_WEIGHT, SIGNAL_FADE, STORED_BY, Signal, blend  # noqa: E402
 from recommender.ml.uci import NOT_PRODUCTS, PROTOCOL_CUTOFF, STOCK_CODE, load_uci_frames, read_uci  # noqa: E402
 
 DEFAULT_PARQUET = ROOT / "data" / "online_retail_2010-12_2011-12.parquet"
 VALIDATION = ("2011-10-01", "2011-11-01")
 TEST = (PROTOCOL_CUTOFF, "2012-01-01")
-WEIGHTS = (0.55, 0.6, 0.7, 0.8)
+WEIGHTS = (0.4, 0.5, 0.55, 0.6, 0.7, 0.8)
 FADES = (0.5, 0.6, 0.7, 0.85)
+STORED_BY_CHOICES = ("score", "rank")
 # The neighbours the product stores and reads per product (recommender.services.scoring
 # .NEIGHBOURS_PER_PRODUCT, the default of RECOMMENDER_REALTIME_NEIGHBOURS).
 NEIGHBOURS = 12
 K = 10
 # The product's settings for the stored lists (retail_site/settings/base.py).
-TOP_N, MIN_NEW_ITEMS = 20, 2
+TOP_N, MIN_NEW_ITEMS, NEW_ITEM_WEIGHT = 20, 1, 2.2
 
 
 def test_invoices(path: Path, start: str, end: str) -> pd.DataFrame:
@@ -122,7 +123,13 @@ def served_state(path: Path, cutoff: str, customer_ids: np.ndarray):
         customers=customers[customers["customer_id"].isin(before["customer_id"])],
     )
     trained = time.monotonic() - started
-    stored = recommend(model, customer_ids=customer_ids, top_n=TOP_N, min_new_items=MIN_NEW_ITEMS)
+    stored = recommend(
+        model,
+        customer_ids=customer_ids,
+        top_n=TOP_N,
+        min_new_items=MIN_NEW_ITEMS,
+        new_item_weight=NEW_ITEM_WEIGHT,
+    )
     lists = {
         customer_id: list(zip(group["product_id"], group["score"], strict=True))
         for customer_id, group in stored.groupby("customer_id")
@@ -135,12 +142,12 @@ def served_state(path: Path, cutoff: str, customer_ids: np.ndarray):
     return lists, by_product, trained
 
 
-def blend_name(weight: float, fade: float) -> str:
-    return f"served blend (weight={weight}, fade={fade})"
+def blend_name(weight: float, fade: float, stored_by: str) -> str:
+    return f"served blend (weight={weight}, fade={fade}, stored by {stored_by})"
 
 
-def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[float, float]]) -> dict:
-    """The two sources alone, and the blend with each (weight, fade) of ``settings``."""
+def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[float, float, str]]) -> dict:
+    """The two sources alone, and the blend with each (weight, fade, stored_by) of ``settings``."""
     baskets, hidden, stored = [], [], []
     guest = -1
     for invoice in invoices.itertuples():
@@ -152,7 +159,7 @@ def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[
         stored.append(lists.get(invoice.customer_id, lists.get(guest, [])))
     exclude = [{signal.product_id for signal in basket} for basket in baskets]
 
-    def ranked(rows_of, *, weight: float, fade: float) -> list[list[int]]:
+    def ranked(rows_of, *, weight: float, fade: float, stored_by: str = STORED_BY) -> list[list[int]]:
         return [
             [
                 row.product_id
@@ -163,6 +170,7 @@ def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[
                     limit=K,
                     weight=weight,
                     fade=fade,
+                    stored_by=stored_by,
                     exclude=skip,
                 )
             ]
@@ -176,12 +184,14 @@ def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[
         )
     }
     # Alone, the neighbours' order does not depend on the weight; it does on the fade.
-    for fade in sorted({fade for _, fade in settings}):
+    for fade in sorted({fade for _, fade, _ in settings}):
         results[f"basket neighbours (fade={fade})"] = metrics(
             ranked([[]] * len(baskets), weight=1.0, fade=fade), hidden
         )
-    for weight, fade in settings:
-        results[blend_name(weight, fade)] = metrics(ranked(stored, weight=weight, fade=fade), hidden)
+    for weight, fade, stored_by in settings:
+        results[blend_name(weight, fade, stored_by)] = metrics(
+            ranked(stored, weight=weight, fade=fade, stored_by=stored_by), hidden
+        )
     return results
 
 
@@ -225,24 +235,25 @@ def main() -> None:
     validation_period, test_period = tuple(args.validation), tuple(args.test)
 
     grid = (
-        [(DEFAULT_WEIGHT, SIGNAL_FADE)]
+        [(DEFAULT_WEIGHT, SIGNAL_FADE, STORED_BY)]
         if args.defaults
-        else [(weight, fade) for fade in FADES for weight in WEIGHTS]
+        else [(weight, fade, by) for by in STORED_BY_CHOICES for fade in FADES for weight in WEIGHTS]
     )
     validation, validation_facts = run_period(args.parquet, validation_period, settings=grid)
-    weight, fade = max(grid, key=lambda setting: validation[blend_name(*setting)]["recall@10"])
-    test, test_facts = run_period(args.parquet, test_period, settings=[(weight, fade)])
+    weight, fade, stored_by = max(grid, key=lambda setting: validation[blend_name(*setting)]["recall@10"])
+    test, test_facts = run_period(args.parquet, test_period, settings=[(weight, fade, stored_by)])
     best_alone = max(test["stored list"]["recall@10"], test[f"basket neighbours (fade={fade})"]["recall@10"])
-    gain = test[blend_name(weight, fade)]["recall@10"] / best_alone - 1
+    gain = test[blend_name(weight, fade, stored_by)]["recall@10"] / best_alone - 1
     validation_best_alone = max(
         validation["stored list"]["recall@10"], validation[f"basket neighbours (fade={fade})"]["recall@10"]
     )
-    validation_gain = validation[blend_name(weight, fade)]["recall@10"] / validation_best_alone - 1
+    validation_gain = validation[blend_name(weight, fade, stored_by)]["recall@10"] / validation_best_alone - 1
     chosen = (
-        f"The product's defaults, weight {weight} and fade {fade}, chosen on the other file's validation "
-        "period; nothing chosen here."
+        f"The product's defaults, weight {weight}, fade {fade}, stored list by {stored_by}, chosen on the "
+        "other file's validation period; nothing chosen here."
         if args.defaults
-        else f"Chosen: weight {weight}, fade {fade} (best Recall@10 on validation)."
+        else f"Chosen: weight {weight}, fade {fade}, stored list by {stored_by} "
+        "(best Recall@10 on validation)."
     )
 
     command = "  ".join(["python", *map(shlex.quote, ["bench/basket_completion.py", *sys.argv[1:]])])

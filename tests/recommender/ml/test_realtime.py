@@ -106,3 +106,22 @@ def test_the_neighbours_of_the_product_added_last_lead_over_those_of_earlier_one
     assert [row.product_id for row in rows] == [10, 11]
     with pytest.raises(ValueError, match="fade"):
         blend(stored=[], signals=basket, neighbours=neighbours, limit=2, fade=0.0)
+
+
+def test_the_stored_list_can_bring_its_order_instead_of_its_scores():
+    # given a stored list whose second product was placed above a better-scored one (a never-bought
+    # product weighed up when the list was served), and a view that points at neither
+    stored = [(1, 0.9), (2, 0.2), (3, 0.5)]
+    signals = [Signal(11, "view", "x")]
+
+    by_score = blend(stored=stored, signals=signals, neighbours=NEIGHBOURS, limit=4, weight=0.5)
+    by_rank = blend(
+        stored=stored, signals=signals, neighbours=NEIGHBOURS, limit=4, weight=0.5, stored_by="rank"
+    )
+
+    # then by score the blend re-sorts the stored products by the network's score; by rank it keeps
+    # the order they were served in
+    assert [row.product_id for row in by_score if row.stored_rank] == [1, 3, 2]
+    assert [row.product_id for row in by_rank if row.stored_rank] == [1, 2, 3]
+    with pytest.raises(ValueError, match="stored_by"):
+        blend(stored=stored, signals=signals, neighbours=NEIGHBOURS, limit=4, stored_by="price")
