@@ -9,8 +9,9 @@ had a clearly lower WRMSSE over the last two spans of ``horizon`` weeks before t
 fitted on the weeks before it), refitted on all the history. Combinations are hard to beat on lumpy
 wholesale demand, and choosing on a single month mostly chooses noise. Daily forecasts split the
 weekly ones by the shop's day-of-week profile. Intervals come from a negative binomial whose
-dispersion is each product's own (variance over mean of its weekly sales), widened or narrowed by one
-factor that makes the backtest's intervals cover the wanted share.
+dispersion is each product's own (variance over mean of its recent weekly sales, with its largest week
+winsorised: ``dispersion_index``), widened or narrowed by one factor that makes the backtest's
+intervals cover the wanted share.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
 DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy")
 DISPERSION_FACTORS = np.round(np.arange(0.5, 3.01, 0.1), 2)
+# Recent weeks the dispersion is measured on, and the fewest of them (since the first sale) at which the
+# largest is winsorised: in a new product's first weeks one week is too large a share of what is known
+# to call it exceptional.
+DISPERSION_WEEKS = 26
+MIN_WEEKS_TO_WINSORISE = 8
 
 Progress = Callable[[float, str], None]
 
@@ -116,12 +122,39 @@ def candidate_forecasts(
     return forecasts
 
 
-def dispersion_index(weekly_units: np.ndarray, first_week: np.ndarray, recent_weeks: int = 26) -> np.ndarray:
-    """Variance over mean of each product's recent weekly units (at least 1: Poisson)."""
+def dispersion_index(
+    weekly_units: np.ndarray, first_week: np.ndarray, recent_weeks: int = DISPERSION_WEEKS
+) -> np.ndarray:
+    """Variance over mean of each product's recent weekly units (at least 1: Poisson), with the largest
+    week winsorised (lowered to the second largest).
+
+    Why: a single exceptional order (a one-off bulk buy) is most of a product's variance. Its squared
+    distance from the mean counts in full, so one such week can raise the dispersion a hundredfold and
+    with it the upper end of every interval and the safety stock, for a size of order the product may
+    never see again. Winsorising the largest week keeps the week (a sale did happen, at least as large
+    as any other) but not its excess, and leaves a series without such a week almost as it was: the
+    largest and the second largest of a steady seller are close. What this takes from the spread of
+    every product alike, the calibration factor of the backtest (which measures the coverage of
+    intervals built from this same index) gives back, so it is the exceptional weeks alone that stop
+    counting.
+    """
     series = metrics.since_first_sale(weekly_units, first_week)[:, -recent_weeks:]
+    series = _winsorise_largest_week(series)
     mean = series.mean(axis=1).filled(0.0)
     var = series.var(axis=1).filled(0.0)
     return np.maximum(1.0, np.divide(var, mean, out=np.ones_like(mean), where=mean > 0))
+
+
+def _winsorise_largest_week(series: np.ma.MaskedArray) -> np.ma.MaskedArray:
+    """Each row's largest value lowered to its second largest, in rows of at least
+    ``MIN_WEEKS_TO_WINSORISE`` unmasked weeks."""
+    values = series.filled(-np.inf).astype(float)
+    weeks = (~np.ma.getmaskarray(series)).sum(axis=1)
+    if values.shape[1] < 2:
+        return series
+    second = np.partition(values, -2, axis=1)[:, -2]
+    cap = np.where(weeks >= MIN_WEEKS_TO_WINSORISE, second, np.inf)
+    return np.ma.masked_array(np.minimum(series.data, cap[:, None]), mask=np.ma.getmaskarray(series))
 
 
 def interval(mean: np.ndarray, dispersion: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inventory.forecasting import engine
+from inventory.forecasting import engine, replenishment
 from inventory.forecasting.demand import demand_history, weekly
 
 AS_OF = dt.date(2024, 3, 4)
@@ -89,3 +89,70 @@ def test_bucket_forecast_sums_days_from_the_first_and_keeps_a_short_last_bucket(
     mean, lower, upper = engine.bucket_forecast(daily, np.array([1.0]), bucket_days=7, level=80)
     assert mean.tolist() == [[7.0, 3.0]]
     assert (lower <= mean).all() and (upper >= mean).all()
+
+
+def _steady_weeks(weeks: int = 26, seed: int = 5) -> np.ndarray:
+    return np.random.default_rng(seed).poisson(50, size=weeks).astype(float)
+
+
+def test_one_exceptional_week_widens_neither_the_dispersion_nor_the_interval():
+    # given a steady seller, and the same seller with one bulk order of 5,000 units 10 weeks ago
+    steady = _steady_weeks()
+    spiked = steady.copy()
+    spiked[-10] += 5_000
+    first_week = np.zeros(2, dtype=int)
+    # when
+    dispersion = engine.dispersion_index(np.stack([steady, spiked]), first_week)
+    # then the plain variance over mean would be about 900; the winsorised one stays near the steady's
+    assert spiked.var() / spiked.mean() > 500
+    assert dispersion[1] < 2 * dispersion[0] + 1
+    lower, upper = engine.interval(np.full(2, 50.0), dispersion, 80)
+    assert upper[1] <= upper[0] + 5
+
+
+def test_the_safety_stock_ignores_an_exceptional_week():
+    steady = _steady_weeks()
+    spiked = steady.copy()
+    spiked[-3] *= 80
+    dispersion = engine.dispersion_index(np.stack([steady, spiked]), np.zeros(2, dtype=int))
+    plan = replenishment.replenishment_plan(
+        daily_mean=np.full((2, 28), 50 / 7),
+        dispersion=dispersion,
+        on_hand=np.zeros(2),
+        lead_time_days=np.full(2, 14),
+        review_days=7,
+        service_level=0.95,
+        min_order_qty=np.zeros(2),
+        pack_size=np.ones(2),
+    )
+    assert plan.safety_stock[1] <= 1.5 * plan.safety_stock[0]
+
+
+def test_a_steady_series_keeps_about_its_dispersion_and_a_new_products_largest_week_counts_in_full():
+    steady = _steady_weeks(seed=11)
+    plain = steady.var() / steady.mean()
+    winsorised = engine.dispersion_index(steady[None, :], np.zeros(1, dtype=int))[0]
+    assert winsorised == pytest.approx(plain, rel=0.35)
+    # a product that first sold 5 weeks ago: too few weeks to call one exceptional
+    new = np.zeros(26)
+    new[-5:] = [10, 12, 400, 9, 11]
+    first_week = np.array([21])
+    expected = new[-5:].var() / new[-5:].mean()
+    assert engine.dispersion_index(new[None, :], first_week)[0] == pytest.approx(expected)
+
+
+def test_a_forecast_gives_a_product_with_one_bulk_order_about_the_dispersion_of_its_twin_without():
+    # given product 1's sales twice: as product 1, and as product 99 with one order of 3,000 units
+    sales = seeded_sales(products=12)
+    twin = sales[sales["product_id"] == 1].assign(product_id=99)
+    bulk = twin.iloc[[len(twin) // 2]].assign(units=3_000.0, revenue=6_000.0)
+    history = demand_history(pd.concat([sales, twin, bulk], ignore_index=True), as_of=AS_OF)
+    # when
+    result = engine.forecast_demand(history, horizon_days=14)
+    # then
+    position = {int(product): index for index, product in enumerate(result.product_ids)}
+    assert result.dispersion[position[99]] < 2 * result.dispersion[position[1]] + 1
+    # (its level is the models' and may rise with the order; at the same level the interval is as wide)
+    weekly_mean = np.full(2, result.weekly_mean[position[1], 0])
+    lower, upper = engine.interval(weekly_mean, result.dispersion[[position[1], position[99]]], 80)
+    assert upper[1] <= 1.5 * upper[0] + 2
