@@ -274,8 +274,9 @@ def rule_of_thumb(simulation: Simulation) -> Policy:
 
 def simulated_policies(simulation: Simulation) -> dict[str, Policy]:
     policies = {}
+    levels = {"cycle": (0.95, 0.90, 0.88, 0.85, 0.80), "fill_rate": (0.95, 0.90, 0.80)}
     for measure, label in (("cycle", "cycle service level"), ("fill_rate", "fill rate")):
-        for level in (0.95, 0.90, 0.80):
+        for level in levels[measure]:
             default = " (the default)" if (measure, level) == ("cycle", 0.95) else ""
             policies[f"forecast policy, {label} {level:.0%}{default}"] = forecast_policy(
                 simulation, service_level=level, service_measure=measure

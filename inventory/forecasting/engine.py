@@ -145,6 +145,14 @@ def dispersion_index(
     return np.maximum(1.0, np.divide(var, mean, out=np.ones_like(mean), where=mean > 0))
 
 
+def fitting_series(weekly_units: np.ndarray, first_week: np.ndarray) -> np.ndarray:
+    """The weekly series the models are fitted on: each product's largest week since its first sale
+    lowered to the second largest (as for the dispersion), so one bulk order does not lift the level
+    the models carry forward."""
+    series = metrics.since_first_sale(weekly_units, first_week)
+    return np.where(np.ma.getmaskarray(series), weekly_units, _winsorise_largest_week(series).data)
+
+
 def _winsorise_largest_week(series: np.ma.MaskedArray) -> np.ma.MaskedArray:
     """Each row's largest value lowered to its second largest, in rows of at least
     ``MIN_WEEKS_TO_WINSORISE`` unmasked weeks."""
@@ -207,7 +215,7 @@ def _backtest_window(
     actual = weekly_units[:, cut : cut + horizon_weeks]
     eligible = first_week < cut - 1
     train, actual, first = train[eligible], actual[eligible], first_week[eligible]
-    forecasts = candidate_forecasts(train, first, horizon_weeks, progress)
+    forecasts = candidate_forecasts(fitting_series(train, first), first, horizon_weeks, progress)
     forecasts.update(metrics.baseline_forecasts(train, horizon_weeks))
     return _Window(
         forecasts=forecasts,
@@ -330,7 +338,10 @@ def forecast_demand(
     )
     report(0.5, "Forecasting")
     forecasts = candidate_forecasts(
-        weekly_units, first_week, horizon_weeks, lambda f, m="": report(0.5 + 0.45 * f, f"Forecast: {m}")
+        fitting_series(weekly_units, first_week),
+        first_week,
+        horizon_weeks,
+        lambda f, m="": report(0.5 + 0.45 * f, f"Forecast: {m}"),
     )
     classes = demand_class(weekly_units, first_week)
     pick = np.array([chosen.get(name, "combined") for name in classes], dtype=object).astype(str)

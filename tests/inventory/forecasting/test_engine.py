@@ -156,3 +156,13 @@ def test_a_forecast_gives_a_product_with_one_bulk_order_about_the_dispersion_of_
     weekly_mean = np.full(2, result.weekly_mean[position[1], 0])
     lower, upper = engine.interval(weekly_mean, result.dispersion[[position[1], position[99]]], 80)
     assert upper[1] <= 1.5 * upper[0] + 2
+
+
+def test_one_bulk_order_does_not_lift_the_level_the_models_carry_forward():
+    sales = seeded_sales(products=12)
+    twin = sales[sales["product_id"] == 1].assign(product_id=99)
+    bulk = twin.iloc[[len(twin) // 2]].assign(units=3_000.0, revenue=6_000.0)
+    history = demand_history(pd.concat([sales, twin, bulk], ignore_index=True), as_of=AS_OF)
+    result = engine.forecast_demand(history, horizon_days=14)
+    position = {int(product): index for index, product in enumerate(result.product_ids)}
+    assert result.weekly_mean[position[99]] == pytest.approx(result.weekly_mean[position[1]], rel=0.25)
