@@ -23,6 +23,28 @@ def new_item_order(scores: np.ndarray, is_new: np.ndarray, weight: float) -> np.
     return np.where(np.asarray(is_new, dtype=bool), scores * weight, scores)
 
 
+# The minimum of never-bought products applies to a list's first places: the most the shop shows on
+# a page, so every face (shop, portal, API) shows them without scrolling past the repeats.
+DISCOVERY_PLACES = 8
+
+
+def served_order(row: np.ndarray, is_new: np.ndarray, *, top_n: int, min_new: int) -> np.ndarray:
+    """Positions of the entries each row serves, in the order served, at most ``top_n`` a row.
+
+    The row's first ``DISCOVERY_PLACES`` places hold at least ``min_new`` new products
+    (``keep_new_items``); the places after them follow the ranker's order with what is left.
+    """
+    row = np.asarray(row)
+    first = keep_new_items(row, is_new, top_n=min(top_n, DISCOVERY_PLACES), min_new=min_new)
+    order = np.lexsort((np.arange(len(row)), ~first, row))
+    ordered_rows = row[order]
+    starts = (
+        np.r_[0, np.flatnonzero(ordered_rows[1:] != ordered_rows[:-1]) + 1] if len(row) else np.zeros(0, int)
+    )
+    position = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
+    return order[position < top_n]
+
+
 def keep_new_items(row: np.ndarray, is_new: np.ndarray, *, top_n: int, min_new: int) -> np.ndarray:
     """Which entries make each row's top ``top_n`` when it must hold at least ``min_new`` new ones.
 

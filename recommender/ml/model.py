@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.ml.config import TrainConfig
-from recommender.ml.discovery import keep_new_items, new_item_order
+from recommender.ml.discovery import new_item_order, served_order
 from recommender.ml.features import (
     DAY,
     FEATURE_NAMES,
@@ -390,8 +390,8 @@ class MlpRanker:
             order = np.lexsort((-self.history.popularity[candidates.product], -scores, row))
             row, product = row[order], candidates.product[order]
             if served and min_new_items > 0:
-                keep = keep_new_items(row, is_new[order], top_n=k, min_new=min_new_items)
-                row, product = row[keep], product[keep]
+                kept = served_order(row, is_new[order], top_n=k, min_new=min_new_items)
+                row, product = row[kept], product[kept]
             starts = np.r_[0, np.flatnonzero(np.diff(row)) + 1] if len(row) else np.zeros(0, np.int64)
             position = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
             top = position < k

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from recommender.ml.discovery import keep_new_items, new_item_order
+from recommender.ml.discovery import keep_new_items, new_item_order, served_order
 from recommender.ml.explain import co_purchase_sources, explain_features, explanation_documents
 from recommender.ml.features import Candidates, _lookup, generate_candidates, pair_features
 from recommender.ml.model import _subset
@@ -50,16 +50,17 @@ def _cap_and_cut(
     frame: pd.DataFrame, *, top_n: int, max_per_category: int, min_new_items: int = 0
 ) -> pd.DataFrame:
     """``frame`` (row, product, score, category, new, ...), best first per row -> top N within
-    category caps, holding at least ``min_new_items`` new products where the row has them."""
+    category caps, holding at least ``min_new_items`` new products in its first places
+    (``discovery.served_order``) where the row has them."""
     if max_per_category > 0:
         capped = frame["category"] >= 0
         within = frame.groupby(["row", "category"], sort=False).cumcount()
         frame = frame[~capped | (within < max_per_category)]
     if min_new_items > 0 and "new" in frame:
-        keep = keep_new_items(
+        served = served_order(
             frame["row"].to_numpy(), frame["new"].to_numpy(), top_n=top_n, min_new=min_new_items
         )
-        frame = frame[keep]
+        frame = frame.iloc[served]
     frame = frame.assign(rank=frame.groupby("row", sort=False).cumcount() + 1)
     return frame[frame["rank"] <= top_n]
 
@@ -81,8 +82,9 @@ def recommend(
     """Top ``top_n`` products per customer: customer_id, product_id, rank (1..), score (0..1), reason.
 
     Only products in ``available_product_ids`` are shown (default: active and in stock at training).
-    With bought products allowed, each list holds at least ``min_new_items`` products the customer
-    never bought (the ranker's best new ones) where its candidates have that many (``keep_new_items``).
+    With bought products allowed, each list's first ``discovery.DISCOVERY_PLACES`` places hold at least
+    ``min_new_items`` products the customer never bought (the ranker's best new ones) where its
+    candidates have that many (``discovery.served_order``).
     Lists are ordered by the network's score, a never-bought product's multiplied by
     ``new_item_weight`` (1 = the score alone; 2 = a new product counts as much as a repeat twice as
     likely to be bought); the ``score`` column stays the network's.

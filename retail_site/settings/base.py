@@ -320,8 +320,8 @@ RECOMMENDER_TOP_N = env.int("RECOMMENDER_TOP_N", default=20)
 RECOMMENDER_ALLOW_BOUGHT = env.bool("RECOMMENDER_ALLOW_BOUGHT", default=True)
 RECOMMENDER_MAX_PER_CATEGORY = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=0)
 # Discovery, so a regular customer's list is not all repeat buying: a never-bought product's score
-# counts this many times a repeat's when a served list is ordered, and each list holds at least
-# RECOMMENDER_MIN_NEW_ITEMS of them (the MLP's best new ones). Both defaults were chosen on a
+# counts this many times a repeat's when a served list is ordered, and each list's first 8 places hold
+# at least RECOMMENDER_MIN_NEW_ITEMS of them (the MLP's best new ones). Both defaults were chosen on a
 # validation split (BENCHMARKS.md, recommender discovery).
 RECOMMENDER_NEW_ITEM_WEIGHT = env.float("RECOMMENDER_NEW_ITEM_WEIGHT", default=2.2)
 RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=1)

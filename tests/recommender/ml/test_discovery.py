@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from recommender.ml import recommend
+from recommender.ml.discovery import DISCOVERY_PLACES, served_order
 from recommender.ml.score import keep_new_items, new_item_order
 
 
@@ -46,6 +47,20 @@ def test_more_new_products_asked_than_places_fills_the_list_with_new_ones():
     assert _kept([0] * 6, is_new, top_n=3, min_new=5) == [2, 3, 4]
 
 
+def test_the_minimum_is_held_in_a_lists_first_places_and_the_rest_follows_the_ranker():
+    # given one customer's 12 ranked candidates: ten bought products, then two new ones
+    is_new = [False] * 10 + [True, True]
+
+    served = served_order(np.zeros(12, int), np.array(is_new), top_n=10, min_new=1).tolist()
+
+    # then the best new product takes the last of the first places, and the bought products it
+    # displaced follow it, still in the ranker's order
+    assert len(served) == 10
+    assert served[DISCOVERY_PLACES - 1] == 10
+    assert served[: DISCOVERY_PLACES - 1] == list(range(DISCOVERY_PLACES - 1))
+    assert served[DISCOVERY_PLACES:] == [DISCOVERY_PLACES - 1, DISCOVERY_PLACES]
+
+
 def test_bad_settings_are_named():
     with pytest.raises(ValueError, match="min_new"):
         keep_new_items(np.zeros(2, int), np.zeros(2, bool), top_n=2, min_new=-1)
@@ -63,21 +78,26 @@ def test_a_regular_customers_served_list_holds_new_products_in_the_mlps_order(tr
     regular = plain[~plain_new].groupby("customer_id").size()
     assert (regular >= 8).any(), "the shop should have customers whose list is mostly repeat buying"
 
-    # when at least 3 never-bought products are asked for
-    served = recommend(trained, customer_ids=customers, top_n=10, min_new_items=3)
+    # when at least 3 never-bought products are asked for, in lists of 20
+    served = recommend(trained, customer_ids=customers, top_n=20, min_new_items=3)
 
-    # then every list holds at least 3 of them, and they are the best new ones of the full ranking
+    # then every list's first places (what a page shows) hold at least 3 of them, the best new ones of
+    # the full ranking, and the places after them go on in the ranker's order
     wide = recommend(trained, customer_ids=customers, top_n=60)
     for customer, rows in served.groupby("customer_id"):
         mine = bought_by[customer]
+        first = rows[rows["rank"] <= DISCOVERY_PLACES]
+        new_first = [product for product in first["product_id"] if product not in mine]
         new_shown = [product for product in rows["product_id"] if product not in mine]
         ranked_new = [
             product for product in wide[wide["customer_id"] == customer]["product_id"] if product not in mine
         ]
-        assert len(new_shown) >= min(3, len(ranked_new))
+        assert len(new_first) >= min(3, len(ranked_new))
         assert new_shown == ranked_new[: len(new_shown)]
         assert rows["rank"].tolist() == list(range(1, len(rows) + 1))
-        assert rows["score"].is_monotonic_decreasing
+        assert first["score"][~first["product_id"].isin(new_first)].is_monotonic_decreasing
+        assert rows[rows["rank"] > DISCOVERY_PLACES]["score"].is_monotonic_decreasing
+        rows = rows[rows["rank"] <= 10]
         # the bought products kept are the best bought ones of the plain list
         bought_shown = [product for product in rows["product_id"] if product in mine]
         plain_bought = [
