@@ -227,11 +227,19 @@ def main() -> None:
         action="store_true",
         help="Measure the product's weight and fade only, choosing nothing (a check on another file).",
     )
+    parser.add_argument(
+        "--no-discovery",
+        action="store_true",
+        help="Stored lists without the discovery settings (the MLP's order alone), to see what they cost.",
+    )
     parser.add_argument("--section", default="Basket completion", help="The BENCHMARKS.md section written.")
     parser.add_argument(
         "--no-write", action="store_true", help="Print the tables; leave BENCHMARKS.md alone."
     )
     args = parser.parse_args()
+    if args.no_discovery:
+        global MIN_NEW_ITEMS, NEW_ITEM_WEIGHT
+        MIN_NEW_ITEMS, NEW_ITEM_WEIGHT = 0, 1.0
     validation_period, test_period = tuple(args.validation), tuple(args.test)
 
     grid = (
