@@ -112,7 +112,7 @@ def metrics(ranked: list[list[int]], hidden: list[set[int]]) -> dict[str, float]
     }
 
 
-def served_state(path: Path, cutoff: str, customer_ids: np.ndarray):
+def served_state(path: Path, cutoff: str, customer_ids: np.ndarray, *, discovery: bool = True):
     """Train as the pipeline does on everything before ``cutoff``; the stored lists and the neighbours."""
     order_lines, products, customers = load_uci_frames(path)
     before = order_lines[order_lines["ordered_at"] < np.datetime64(cutoff)]
@@ -127,8 +127,8 @@ def served_state(path: Path, cutoff: str, customer_ids: np.ndarray):
         model,
         customer_ids=customer_ids,
         top_n=TOP_N,
-        min_new_items=MIN_NEW_ITEMS,
-        new_item_weight=NEW_ITEM_WEIGHT,
+        min_new_items=MIN_NEW_ITEMS if discovery else 0,
+        new_item_weight=NEW_ITEM_WEIGHT if discovery else 1.0,
     )
     lists = {
         customer_id: list(zip(group["product_id"], group["score"], strict=True))
@@ -195,10 +195,10 @@ def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[
     return results
 
 
-def run_period(path: Path, period: tuple[str, str], *, settings) -> tuple[dict, dict]:
+def run_period(path: Path, period: tuple[str, str], *, settings, discovery: bool = True) -> tuple[dict, dict]:
     invoices = test_invoices(path, *period)
     customer_ids = np.append(invoices["customer_id"].unique(), -1)
-    lists, neighbours, trained = served_state(path, period[0], customer_ids)
+    lists, neighbours, trained = served_state(path, period[0], customer_ids, discovery=discovery)
     results = evaluate(invoices, lists, neighbours, settings=settings)
     facts = {
         "invoices": len(invoices),
@@ -237,9 +237,6 @@ def main() -> None:
         "--no-write", action="store_true", help="Print the tables; leave BENCHMARKS.md alone."
     )
     args = parser.parse_args()
-    if args.no_discovery:
-        global MIN_NEW_ITEMS, NEW_ITEM_WEIGHT
-        MIN_NEW_ITEMS, NEW_ITEM_WEIGHT = 0, 1.0
     validation_period, test_period = tuple(args.validation), tuple(args.test)
 
     grid = (
@@ -247,9 +244,14 @@ def main() -> None:
         if args.defaults
         else [(weight, fade, by) for by in STORED_BY_CHOICES for fade in FADES for weight in WEIGHTS]
     )
-    validation, validation_facts = run_period(args.parquet, validation_period, settings=grid)
+    discovery = not args.no_discovery
+    validation, validation_facts = run_period(
+        args.parquet, validation_period, settings=grid, discovery=discovery
+    )
     weight, fade, stored_by = max(grid, key=lambda setting: validation[blend_name(*setting)]["recall@10"])
-    test, test_facts = run_period(args.parquet, test_period, settings=[(weight, fade, stored_by)])
+    test, test_facts = run_period(
+        args.parquet, test_period, settings=[(weight, fade, stored_by)], discovery=discovery
+    )
     best_alone = max(test["stored list"]["recall@10"], test[f"basket neighbours (fade={fade})"]["recall@10"])
     gain = test[blend_name(weight, fade, stored_by)]["recall@10"] / best_alone - 1
     validation_best_alone = max(

@@ -89,8 +89,9 @@ def served_table(metrics: dict) -> list[str]:
     reference = metrics[REFERENCE]
     rows = [
         "",
-        "Served lists (bought products allowed, as `recommend` serves them) holding at least N products the "
-        "customer never bought, taken in the MLP's order among new products; with a weight w, a never-bought "
+        "Served lists (bought products allowed, as `recommend` serves them) whose first 8 places hold at "
+        "least N products the customer never bought, taken in the MLP's order among new products; with a "
+        "weight w, a never-bought "
         "product's score counts w times when the list is ordered (`new_item_weight`). New-item columns "
         "measure the same lists against the never-bought products the customer bought in the test period.",
         "",
