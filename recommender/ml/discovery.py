@@ -37,12 +37,16 @@ def served_order(row: np.ndarray, is_new: np.ndarray, *, top_n: int, min_new: in
     row = np.asarray(row)
     first = keep_new_items(row, is_new, top_n=min(top_n, DISCOVERY_PLACES), min_new=min_new)
     order = np.lexsort((np.arange(len(row)), ~first, row))
-    ordered_rows = row[order]
-    starts = (
-        np.r_[0, np.flatnonzero(ordered_rows[1:] != ordered_rows[:-1]) + 1] if len(row) else np.zeros(0, int)
-    )
-    position = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
-    return order[position < top_n]
+    return order[position_in_row(row[order]) < top_n]
+
+
+def position_in_row(row: np.ndarray) -> np.ndarray:
+    """Each entry's 0-based place within its row, for entries grouped by row (each row's together)."""
+    row = np.asarray(row)
+    if not len(row):
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1]
+    return np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
 
 
 def keep_new_items(row: np.ndarray, is_new: np.ndarray, *, top_n: int, min_new: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.ml.config import TrainConfig
-from recommender.ml.discovery import new_item_order, served_order
+from recommender.ml.discovery import new_item_order, position_in_row, served_order
 from recommender.ml.features import (
     DAY,
     FEATURE_NAMES,
@@ -392,8 +392,7 @@ class MlpRanker:
             if served and min_new_items > 0:
                 kept = served_order(row, is_new[order], top_n=k, min_new=min_new_items)
                 row, product = row[kept], product[kept]
-            starts = np.r_[0, np.flatnonzero(np.diff(row)) + 1] if len(row) else np.zeros(0, np.int64)
-            position = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
+            position = position_in_row(row)
             top = position < k
             result[start + row[top], position[top]] = product[top]
         return result

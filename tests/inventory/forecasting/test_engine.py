@@ -141,28 +141,26 @@ def test_a_steady_series_keeps_about_its_dispersion_and_a_new_products_largest_w
     assert engine.dispersion_index(new[None, :], first_week)[0] == pytest.approx(expected)
 
 
-def test_a_forecast_gives_a_product_with_one_bulk_order_about_the_dispersion_of_its_twin_without():
-    # given product 1's sales twice: as product 1, and as product 99 with one order of 3,000 units
+def _forecast_with_a_bulk_twin():
+    """Product 1's sales twice: as product 1, and as product 99 with one order of 3,000 units; the
+    forecast and each product's row in it."""
     sales = seeded_sales(products=12)
     twin = sales[sales["product_id"] == 1].assign(product_id=99)
     bulk = twin.iloc[[len(twin) // 2]].assign(units=3_000.0, revenue=6_000.0)
     history = demand_history(pd.concat([sales, twin, bulk], ignore_index=True), as_of=AS_OF)
-    # when
     result = engine.forecast_demand(history, horizon_days=14)
-    # then
-    position = {int(product): index for index, product in enumerate(result.product_ids)}
+    return result, {int(product): index for index, product in enumerate(result.product_ids)}
+
+
+def test_a_forecast_gives_a_product_with_one_bulk_order_about_the_dispersion_of_its_twin_without():
+    result, position = _forecast_with_a_bulk_twin()
     assert result.dispersion[position[99]] < 2 * result.dispersion[position[1]] + 1
-    # (its level is the models' and may rise with the order; at the same level the interval is as wide)
+    # (the level is the next test's; at the same level the interval is as wide)
     weekly_mean = np.full(2, result.weekly_mean[position[1], 0])
     lower, upper = engine.interval(weekly_mean, result.dispersion[[position[1], position[99]]], 80)
     assert upper[1] <= 1.5 * upper[0] + 2
 
 
 def test_one_bulk_order_does_not_lift_the_level_the_models_carry_forward():
-    sales = seeded_sales(products=12)
-    twin = sales[sales["product_id"] == 1].assign(product_id=99)
-    bulk = twin.iloc[[len(twin) // 2]].assign(units=3_000.0, revenue=6_000.0)
-    history = demand_history(pd.concat([sales, twin, bulk], ignore_index=True), as_of=AS_OF)
-    result = engine.forecast_demand(history, horizon_days=14)
-    position = {int(product): index for index, product in enumerate(result.product_ids)}
+    result, position = _forecast_with_a_bulk_twin()
     assert result.weekly_mean[position[99]] == pytest.approx(result.weekly_mean[position[1]], rel=0.25)

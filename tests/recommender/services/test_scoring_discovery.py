@@ -18,15 +18,30 @@ pytestmark = pytest.mark.django_db
 FAST = {"epochs": 2, "run_als": False, "training_windows": 2, "patience": 1}
 
 
-def test_served_lists_hold_the_minimum_of_never_bought_products_in_the_models_order(settings):
-    # given a trained version and customers whose plain top 10 is mostly what they already buy
-    generate_demo_data(customers=120, products=60, orders=2400, seed=5, start=dt.date(2024, 1, 1), months=12)
+def _trained_version(settings, *, min_new_items, new_item_weight, customers, products, seed):
+    """A demo shop (20 orders a customer, 12 months), served lists of 10 with these
+    discovery settings, and a version trained on it."""
+    generate_demo_data(
+        customers=customers,
+        products=products,
+        orders=customers * 20,
+        seed=seed,
+        start=dt.date(2024, 1, 1),
+        months=12,
+    )
     settings.RECOMMENDER_TOP_N = 10
     settings.RECOMMENDER_ALLOW_BOUGHT = True
     settings.RECOMMENDER_MAX_PER_CATEGORY = 0
-    settings.RECOMMENDER_MIN_NEW_ITEMS = 3
-    settings.RECOMMENDER_NEW_ITEM_WEIGHT = 1.0
-    version = model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
+    settings.RECOMMENDER_MIN_NEW_ITEMS = min_new_items
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = new_item_weight
+    return model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
+
+
+def test_served_lists_hold_the_minimum_of_never_bought_products_in_the_models_order(settings):
+    # given a trained version and customers whose plain top 10 is mostly what they already buy
+    version = _trained_version(
+        settings, min_new_items=3, new_item_weight=1.0, customers=120, products=60, seed=5
+    )
     model = trained_model_for(version)
     # bought = kept: a line returned in full is not a purchase (the model's own cleaning)
     purchases = ml.clean_order_lines(frames.order_line_frame())
@@ -63,13 +78,9 @@ def test_served_lists_hold_the_minimum_of_never_bought_products_in_the_models_or
 
 def test_served_lists_are_ordered_with_the_new_item_weight_setting(settings):
     # given a trained version and the discovery settings of a shop
-    generate_demo_data(customers=80, products=50, orders=1600, seed=7, start=dt.date(2024, 1, 1), months=12)
-    settings.RECOMMENDER_TOP_N = 10
-    settings.RECOMMENDER_ALLOW_BOUGHT = True
-    settings.RECOMMENDER_MAX_PER_CATEGORY = 0
-    settings.RECOMMENDER_MIN_NEW_ITEMS = 0
-    settings.RECOMMENDER_NEW_ITEM_WEIGHT = 3.0
-    version = model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
+    version = _trained_version(
+        settings, min_new_items=0, new_item_weight=3.0, customers=80, products=50, seed=7
+    )
     model = trained_model_for(version)
     customer_ids = np.array(
         sorted(ml.clean_order_lines(frames.order_line_frame())["customer_id"].unique()), dtype="int64"
