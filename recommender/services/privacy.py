@@ -7,7 +7,8 @@ Django starts (``recommender.apps``), because crm never imports the recommender.
   its data before the erasure drops them when it saves (``artifacts_forget_missing_customers``).
 - Retention: the artifact files of old model versions are deleted with their stored rows; folders under
   MODEL_ARTIFACT_ROOT that no model version points to are deleted.
-- Access: the data export of a customer lists their current recommendations with reasons.
+- Access: the data export of a customer lists their current recommendations with reasons and the
+  explanation of each score.
 """
 
 import datetime as dt
@@ -112,13 +113,24 @@ def artifacts_retention(now: dt.datetime) -> dict[str, int]:
 
 
 def recommendations_for_data_export(customer: Customer) -> list[dict]:
-    """Data export section: the customer's current (served) recommendations with their reasons."""
+    """Data export section: the customer's current (served) recommendations with their reasons and, where
+    the version scored them with one, the explanation of the score (what in their history and the product
+    moved it, as staff see it): the logic of the profiling, not only its outcome."""
     from recommender.reasons import ReasonRenderer
+    from recommender.selectors_explain import explanation_expanded
 
     rows = list(
         Recommendation.objects.filter(customer=customer, model_version__status=ModelVersion.Status.ACTIVE)
         .order_by("rank")
-        .values("product__external_id", "product__name", "rank", "score", "reason", "model_version_id")
+        .values(
+            "product__external_id",
+            "product__name",
+            "rank",
+            "score",
+            "reason",
+            "model_version_id",
+            "explanation",
+        )
     )
     renderer = ReasonRenderer()
     renderer.prefetch(row["reason"] for row in rows)
@@ -130,6 +142,7 @@ def recommendations_for_data_export(customer: Customer) -> list[dict]:
             "score": round(float(row["score"]), 6),
             "reason": renderer.render(row["reason"]),
             "model_version": row["model_version_id"],
+            "explanation": explanation_expanded(row["explanation"]),
         }
         for row in rows
     ]

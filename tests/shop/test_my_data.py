@@ -6,7 +6,13 @@ from django.urls import reverse
 
 from crm.models import AuditEvent, ConsentEvent
 from crm.pseudonyms import pseudonymize
-from tests.factories import CustomerFactory, OrderFactory, OrderLineFactory
+from tests.factories import (
+    CustomerFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    RecommendationFactory,
+)
 
 
 def test_the_shopper_downloads_all_their_data_with_recommendations_and_reasons(
@@ -37,6 +43,40 @@ def test_the_shopper_downloads_all_their_data_with_recommendations_and_reasons(
         and audit.via == "shop"
         and audit.subject == pseudonymize(shopper.external_id)
     )
+
+
+def test_the_download_explains_each_recommendations_score(shopper_client, shopper):
+    """The logic of the profiling, not only its outcome: each score's explanation as staff see it."""
+    explained = RecommendationFactory(
+        customer=shopper,
+        product=ProductFactory(external_id="P-EXPLAINED"),
+        rank=1,
+        score=0.61,
+        explanation={
+            "base": 0.2,
+            "output": 0.61,
+            "residual": 0.01,
+            "groups": {"repeat_buying": 0.3, "co_purchase": 0.1},
+            "co_purchase_products": [{"external_id": "P-WITH", "name": "Tea cup"}],
+        },
+    )
+    RecommendationFactory(
+        customer=shopper, model_version=explained.model_version, product=ProductFactory(), rank=2, score=0.4
+    )
+
+    document = json.loads(shopper_client.get(reverse("shop:my_data_download")).content)
+
+    first, second = document["recommendations"]
+    assert first["product_id"] == "P-EXPLAINED"
+    explanation = first["explanation"]
+    assert [(item["key"], item["value"]) for item in explanation["contributions"]] == [
+        ("repeat_buying", 0.3),
+        ("co_purchase", 0.1),
+    ]
+    assert explanation["contributions"][0]["label"] == "Buys this product again and again"
+    assert explanation["base"] == 0.2 and explanation["output"] == 0.61
+    assert explanation["co_purchase_products"] == [{"external_id": "P-WITH", "name": "Tea cup"}]
+    assert second["explanation"] is None
 
 
 def test_the_download_holds_nobody_elses_data(shopper_client, shopper):
