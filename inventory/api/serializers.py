@@ -88,7 +88,8 @@ class ReplenishmentSerializer(serializers.Serializer):
     pack_size = serializers.IntegerField()
     weekly_demand = serializers.FloatField(help_text="Mean forecast units per week.")
     reorder_point = serializers.IntegerField(
-        help_text="Lead-time demand + safety stock: order when on hand + on order is at or below it."
+        help_text="Demand over the lead time and one review period + safety stock (the order-up-to "
+        "level): order when on hand + on order is below it."
     )
     safety_stock = serializers.IntegerField(
         help_text="For INVENTORY_SERVICE_LEVEL as INVENTORY_SERVICE_MEASURE means it; negative where a "

@@ -132,10 +132,10 @@ def replenishment_plan(
     - ``cycle``: ``service_level`` is the chance of no stock-out in a cycle; safety stock = z(service
       level) standard deviations of the demand over lead time plus one review period.
 
-    Reorder point = forecast demand over the lead time + safety stock (never below zero). When the units
-    on hand plus ``on_order`` (ordered, not yet received) are at or below it, order up to the
-    order-up-to level, rounded up to whole packs and at least the minimum order. The stock-out date
-    counts the units on hand only: what is on order has not arrived.
+    Reorder point = the order-up-to level: forecast demand over the lead time plus one review period +
+    safety stock (never below zero). When the units on hand plus ``on_order`` (ordered, not yet
+    received) are below it, order up to it, rounded up to whole packs and at least the minimum order.
+    The stock-out date counts the units on hand only: what is on order has not arrived.
     """
     if service_measure not in SERVICE_MEASURES:
         raise ValueError(f"service_measure must be one of {', '.join(SERVICE_MEASURES)}")
@@ -155,10 +155,14 @@ def replenishment_plan(
         spread = np.sqrt(np.maximum(cover_demand, 0) * dispersion)
         safety = np.ceil(z * spread * np.where(cover_demand > 0, 1.0, 0.0))
         order_up_to = np.maximum(np.ceil(cover_demand + safety), 0)
-    reorder_point = np.maximum(np.ceil(lead_demand + safety), 0)
+    # Reviewed every review_days, a product that orders nothing now waits for the next review's order,
+    # which arrives a lead time after it: what it holds must last the lead time plus the review period,
+    # the span the order-up-to level covers. So the reorder point is that level and every review below it
+    # orders (packs and the minimum order round the order up).
+    reorder_point = order_up_to
     on_hand = np.asarray(on_hand, dtype=float)
     position = on_hand + (0.0 if on_order is None else np.asarray(on_order, dtype=float))
-    needed = np.where(position <= reorder_point, np.maximum(order_up_to - position, 0), 0)
+    needed = np.maximum(order_up_to - position, 0)
     pack = np.maximum(np.asarray(pack_size, dtype=float), 1)
     quantity = np.ceil(needed / pack) * pack
     quantity = np.where(quantity > 0, np.maximum(quantity, np.asarray(min_order_qty, dtype=float)), 0)

@@ -21,7 +21,7 @@ def test_replenishment_plan_by_hand():
     assert plan.lead_time_demand.tolist() == [10.0, 10.0, 40.0]  # past the horizon the rate continues
     # safety stock: z(95%) * sqrt(17 days of Poisson demand) = 1.645 * 4.12 -> 7
     assert plan.safety_stock[0] == 7
-    assert plan.reorder_point.tolist()[:2] == [17, 17]
+    assert plan.reorder_point.tolist()[:2] == [24, 24]  # the order-up-to level: 17 + 7
     assert plan.stockout_day.tolist() == [5, -1, 0]
     # product 1 orders up to 17 + 7 = 24, less 5 on hand = 19 -> two packs of 12
     assert plan.order_quantity.tolist()[:2] == [24, 0]
@@ -75,7 +75,7 @@ def test_fill_rate_safety_stock_of_a_smooth_product_follows_the_normal_loss_func
     assert plan.lead_time_demand[0] == pytest.approx(140)
     assert plan.safety_stock[0] == pytest.approx(k * spread, abs=1.5)  # 12.3; whole units, skew of the counts
     assert plan.order_up_to[0] == pytest.approx(210 + plan.safety_stock[0], abs=0.5)
-    assert plan.reorder_point[0] == 140 + plan.safety_stock[0]
+    assert plan.reorder_point[0] == plan.order_up_to[0]
 
 
 def test_fill_rate_stock_of_an_intermittent_product_by_hand():
@@ -86,7 +86,7 @@ def test_fill_rate_stock_of_an_intermittent_product_by_hand():
     plan = _plan(np.full((1, 28), 1 / 14), service_level=0.90)
     assert plan.order_up_to[0] == 3
     assert plan.safety_stock[0] == 2
-    assert plan.reorder_point[0] == 3  # ceil(0.5 + 2)
+    assert plan.reorder_point[0] == 3
     assert plan.order_quantity[0] == 3  # nothing on hand
     # lumpier demand with the same mean needs more stock for the same fill rate
     lumpy = _plan(np.full((1, 28), 1 / 14), service_level=0.90, dispersion=np.array([6.0]))
@@ -104,10 +104,19 @@ def test_fill_rate_safety_stock_is_negative_for_steady_sellers_and_the_levels_ne
     # 700 units a review period, Poisson: the 20% allowed short (140 units) is far more than the spread
     # of the demand over lead time + review (sqrt(1400) = 37), so S is about 1400 - 140.
     assert plan.safety_stock[0] == pytest.approx(-140, abs=3)
-    assert plan.reorder_point[0] == pytest.approx(700 - 140, abs=3)
+    assert plan.reorder_point[0] == pytest.approx(1400 - 140, abs=3)
     assert (plan.order_up_to >= 0).all() and (plan.reorder_point >= 0).all()
     # nothing forecast: nothing kept, nothing ordered
     assert (plan.order_up_to[2], plan.reorder_point[2], plan.order_quantity[2]) == (0, 0, 0)
+
+
+def test_stock_that_lasts_the_lead_time_but_not_the_review_period_after_it_is_topped_up():
+    # One unit a day, 7 days' lead time, weekly reviews: an order placed at the next review arrives 14
+    # days from now; safety stock z(95%) x sqrt(14) -> 7, so the level is 21. 16 units cover the lead
+    # time and its safety stock but leave the week after it short if nothing is ordered now.
+    plan = _plan(np.ones((3, 28)), service_measure="cycle", on_hand=np.array([16, 21, 30]))
+    assert plan.order_up_to.tolist() == plan.reorder_point.tolist() == [21, 21, 21]
+    assert plan.order_quantity.tolist() == [5, 0, 0]
 
 
 @pytest.mark.parametrize("measure", ["fill_rate", "cycle"])
