@@ -212,10 +212,18 @@ def replenishment_export_csv(*, out: IO[str], run: ForecastRun | None = None) ->
 
 
 def replenishment_at_risk(*, frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Products forecast to run out before an order placed today would arrive, soonest first."""
+    """Products forecast to run out before an order placed today would arrive: soonest first, and on the
+    same day the most units a week first. A product with no forecast demand loses no sale by being
+    out, so it is not at risk (an empty shelf of it is the out-of-stock rule's business)."""
     frame = replenishment_frame() if frame is None else frame
-    at_risk = frame[(frame["stockout_days"] >= 0) & (frame["stockout_days"] < frame["lead_time_days"])]
-    return at_risk.sort_values(["stockout_days", "product_id"])
+    at_risk = frame[
+        (frame["stockout_days"] >= 0)
+        & (frame["stockout_days"] < frame["lead_time_days"])
+        & (frame["weekly_demand"] > 0)
+    ]
+    return at_risk.sort_values(
+        ["stockout_days", "weekly_demand", "product_id"], ascending=[True, False, True]
+    )
 
 
 def replenishment_overstock(*, frame: pd.DataFrame | None = None, weeks: int | None = None) -> pd.DataFrame:

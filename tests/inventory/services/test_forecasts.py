@@ -2,6 +2,7 @@ import csv
 import datetime as dt
 from io import StringIO
 
+import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -61,6 +62,20 @@ def test_forecast_export_by_day_and_by_week(small_shop):
     for row in weeks:
         assert float(row["lower"]) <= float(row["forecast"]) <= float(row["upper"])
         assert float(row["forecast"]) == pytest.approx(30, rel=0.05)
+
+
+def test_at_risk_leaves_out_products_nobody_is_forecast_to_buy_and_puts_the_most_demand_first():
+    frame = pd.DataFrame(
+        {
+            "product_id": ["A-QUIET", "B-EMPTY", "C-BUSY", "D-LATER", "E-SAFE"],
+            "stockout_days": [0, 0, 0, 3, -1],
+            "lead_time_days": [14, 14, 14, 14, 14],
+            "weekly_demand": [0.5, 0.0, 40.0, 90.0, 5.0],
+        }
+    )
+
+    # B-EMPTY is out of stock but loses no sale; on the same day the busier product comes first
+    assert replenishment_at_risk(frame=frame)["product_id"].tolist() == ["C-BUSY", "A-QUIET", "D-LATER"]
 
 
 @pytest.mark.django_db
