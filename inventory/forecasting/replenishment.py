@@ -16,10 +16,17 @@ SERVICE_MEASURES = ("fill_rate", "cycle")
 class ReplenishmentPlan:
     lead_time_demand: np.ndarray
     safety_stock: np.ndarray
-    reorder_point: np.ndarray
     order_up_to: np.ndarray
     stockout_day: np.ndarray  # days from the as-of date until stock runs out; -1 when not within reach
     order_quantity: np.ndarray
+
+    @property
+    def reorder_point(self) -> np.ndarray:
+        """The order-up-to level. Reviewed every review period, a product that orders nothing now waits
+        for the next review's order, which arrives a lead time after it: what it holds must last the lead
+        time plus the review period, the span the order-up-to level covers, so every review below it
+        orders."""
+        return self.order_up_to
 
 
 def demand_over(daily_mean: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -155,11 +162,6 @@ def replenishment_plan(
         spread = np.sqrt(np.maximum(cover_demand, 0) * dispersion)
         safety = np.ceil(z * spread * np.where(cover_demand > 0, 1.0, 0.0))
         order_up_to = np.maximum(np.ceil(cover_demand + safety), 0)
-    # Reviewed every review_days, a product that orders nothing now waits for the next review's order,
-    # which arrives a lead time after it: what it holds must last the lead time plus the review period,
-    # the span the order-up-to level covers. So the reorder point is that level and every review below it
-    # orders (packs and the minimum order round the order up).
-    reorder_point = order_up_to
     on_hand = np.asarray(on_hand, dtype=float)
     position = on_hand + (0.0 if on_order is None else np.asarray(on_order, dtype=float))
     needed = np.maximum(order_up_to - position, 0)
@@ -171,7 +173,6 @@ def replenishment_plan(
     return ReplenishmentPlan(
         lead_time_demand=lead_demand,
         safety_stock=safety,
-        reorder_point=reorder_point,
         order_up_to=order_up_to,
         stockout_day=stockout_days(daily_mean, on_hand),
         order_quantity=quantity.astype(np.int64),
