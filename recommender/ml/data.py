@@ -58,6 +58,8 @@ def check_products(products: pd.DataFrame, order_lines: pd.DataFrame) -> pd.Data
     _require_columns(products, PRODUCT_COLUMNS, "products")
     _require_no_nulls(products, ("product_id",), "products")
     frame = products.loc[:, list(PRODUCT_COLUMNS)].copy()
+    # optional: the product's name, whose words are features (none where the frame has no names)
+    frame["name"] = products["name"].fillna("").astype(str) if "name" in products else ""
     frame["product_id"] = frame["product_id"].astype(np.int64)
     if frame["product_id"].duplicated().any():
         raise FrameError("products.product_id has duplicates")
@@ -74,6 +76,7 @@ def check_products(products: pd.DataFrame, order_lines: pd.DataFrame) -> pd.Data
                 "price": np.nan,
                 "active": True,
                 "in_stock": True,
+                "name": "",
             }
         )
         frame = pd.concat([frame, extra], ignore_index=True)

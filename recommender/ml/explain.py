@@ -103,6 +103,11 @@ FEATURE_GROUPS: tuple[FeatureGroup, ...] = (
     FeatureGroup("price", "Price (and against what they usually pay)", ("price", "price_vs_customer_usual")),
     FeatureGroup("category", "Their spending in this category", ("category_share_of_spend",)),
     FeatureGroup(
+        "name_words",
+        "Like what they buy (words in its name)",
+        ("name_affinity", "name_affinity_recent", "name_words_trend"),
+    ),
+    FeatureGroup(
         "customer",
         "The customer's profile (orders, tenure, last order)",
         (

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 DAY = np.timedelta64(1, "D")
 NEVER_DAYS = 730.0  # "days since" for something that never happened: past any real gap, still finite
@@ -49,7 +50,14 @@ FEATURE_NAMES = (
     "carts_last_30d",
     "wishlisted",
     "recommendation_clicks_last_30d",
+    "name_affinity",
+    "name_affinity_recent",
+    "name_words_trend",
 )
+# Words of product names: letters only, three or more of them, in at least two products' names.
+NAME_WORD_PATTERN = r"(?u)\b[^\W\d_]{3,}\b"
+NAME_WORD_MIN_PRODUCTS = 2
+NAME_TREND_DAYS = 14
 
 
 def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,6 +95,13 @@ class History:
     category_share: np.ndarray
     event_keys: np.ndarray
     event_counts: np.ndarray
+    # Words of product names (``name_words``): product x word TF-IDF rows of length 1, each customer's
+    # words (all purchases; purchases decayed over 30 days), length 1, and per product how fast the
+    # products sharing its words sell now against the last 90 days. Empty without product names.
+    product_words: sp.csr_matrix
+    customer_words: sp.csr_matrix
+    customer_words_recent: sp.csr_matrix
+    name_words_trend: np.ndarray
 
     @property
     def n_products(self) -> int:
@@ -256,6 +271,9 @@ def build_history(
     category_keys = category_c * max(len(categories), 1) + category_k
     category_share = category_spend.to_numpy() / np.maximum(total_spend[category_c], 1e-9)
 
+    product_words = name_words(products.get("name"), n_products)
+    decayed_30d = sp.csr_matrix((pairs["d30"].to_numpy(dtype=np.float32), (pair_c, pair_p)), shape=shape)
+
     similar = item_similarity(bought, neighbours=neighbours)
     event_keys, event_counts = _event_counts(events, cutoff, customer_ids, product_ids)
 
@@ -281,7 +299,42 @@ def build_history(
         category_share=category_share,
         event_keys=event_keys,
         event_counts=event_counts,
+        product_words=product_words,
+        customer_words=_unit_rows(bought @ product_words),
+        customer_words_recent=_unit_rows(decayed_30d @ product_words),
+        name_words_trend=_name_words_trend(product_words, pair_p, pair_last),
     )
+
+
+def name_words(names: pd.Series | None, n_products: int) -> sp.csr_matrix:
+    """Product x word TF-IDF matrix of the product names, rows of length 1 (no column without names)."""
+    texts = names.fillna("").astype(str).to_numpy() if names is not None else np.full(n_products, "")
+    vectorizer = TfidfVectorizer(
+        token_pattern=NAME_WORD_PATTERN, lowercase=True, min_df=NAME_WORD_MIN_PRODUCTS, dtype=np.float32
+    )
+    try:
+        return vectorizer.fit_transform(texts).tocsr()
+    except ValueError:  # no word in two names (or no names at all)
+        return sp.csr_matrix((n_products, 0), dtype=np.float32)
+
+
+def _name_words_trend(product_words: sp.csr_matrix, pair_p: np.ndarray, pair_last: np.ndarray) -> np.ndarray:
+    """Per product, the mean over its name's words of log(buyers of products with the word in the last
+    ``NAME_TREND_DAYS`` days over the same span's share of the last 90 days): above 0 when products named
+    like it sell faster now (a season's words coming in), 0 for a product without words."""
+    n_products = product_words.shape[0]
+    has_word = (product_words > 0).astype(np.float64)
+    recent = np.bincount(pair_p, weights=(pair_last < NAME_TREND_DAYS), minlength=n_products)
+    base = np.bincount(pair_p, weights=(pair_last < 90), minlength=n_products)
+    word_trend = np.log((has_word.T @ recent + 1.0) / (has_word.T @ base * NAME_TREND_DAYS / 90.0 + 1.0))
+    words_per_product = np.asarray(has_word.sum(axis=1)).ravel()
+    return (has_word @ word_trend) / np.maximum(words_per_product, 1.0)
+
+
+def _unit_rows(matrix: sp.spmatrix) -> sp.csr_matrix:
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    length = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    return (sp.diags(1.0 / np.maximum(length, 1e-12)) @ matrix).astype(np.float32).tocsr()
 
 
 EVENT_KINDS = ("view", "add_to_cart", "wishlist", "recommendation_click")
@@ -588,4 +641,14 @@ def pair_features(history: History, candidates: Candidates) -> np.ndarray:
     position, with_events = _lookup(history.event_keys, c * history.n_products + p)
     if with_events.any():
         features[with_events, 33:37] = np.log1p(history.event_counts[position[with_events]])
+    # cosine of the product's name words with the words of what the customer bought
+    words = history.product_words[p]
+    known = ~unknown
+    features[known, 37] = _row_dot(words[known], history.customer_words[c[known]])
+    features[known, 38] = _row_dot(words[known], history.customer_words_recent[c[known]])
+    features[:, 39] = history.name_words_trend[p]
     return features
+
+
+def _row_dot(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
+    return np.asarray(left.multiply(right).sum(axis=1), dtype=np.float32).ravel()

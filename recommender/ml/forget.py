@@ -1,9 +1,10 @@
 """Forgetting customers: their rows taken out of a History, and out of a saved artifact's History.
 
 A saved artifact holds per-customer statistics (what each customer bought, how often and when, their
-country, spend per category, recent views) indexed by customer. Forgetting removes those rows and
-re-numbers the customers after them; everything else (product statistics, co-purchase neighbours,
-popularity, the network's weights) is aggregate over all customers and stays until the next training.
+country, spend per category, recent views, the words in the names of what they bought) indexed by
+customer. Forgetting removes those rows and re-numbers the customers after them; everything else
+(product statistics, co-purchase neighbours, popularity, the network's weights) is aggregate over all
+customers and stays until the next training.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def history_without_customers(history: History, customer_ids: np.ndarray) -> tup
         bought=history.bought[keep],
         recency=history.recency[keep],
         customer_stats=history.customer_stats[keep],
+        customer_words=history.customer_words[keep],
+        customer_words_recent=history.customer_words_recent[keep],
         category_keys=category_keys,
         category_share=history.category_share[category_kept],
         event_keys=event_keys,

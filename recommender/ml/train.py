@@ -18,7 +18,7 @@ from recommender.ml.evaluate import evaluate_protocol, prepare_frames
 from recommender.ml.features import DAY, History, basket_similarity
 from recommender.ml.model import MlpRanker, WindowCache, choose_period, fit_mlp, seed_everything
 
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2  # 2: product-name word features (a version-1 network has 3 inputs fewer)
 # "Bought together" neighbours kept per product in the artifact; the database keeps the first ones
 # (recommender.services.scoring.NEIGHBOURS_PER_PRODUCT).
 BOUGHT_TOGETHER_KEPT = 24
@@ -78,7 +78,9 @@ class TrainedRecommender:
         meta = json.loads(meta_path.read_text())
         if meta.get("artifact_version") != ARTIFACT_VERSION:
             raise ValueError(
-                f"artifact version {meta.get('artifact_version')} in {directory} is not supported"
+                f"artifact version {meta.get('artifact_version')} in {directory} is not supported "
+                f"(this code reads version {ARTIFACT_VERSION}): train a new version "
+                "(manage.py train_recommender)"
             )
         config = config_from_dict(meta["config"])
         network = tf.keras.models.load_model(directory / "network.keras", compile=False)

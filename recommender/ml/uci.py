@@ -42,9 +42,20 @@ def load_uci_frames(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
             "unit_price": raw["UnitPrice"].astype(np.float64).to_numpy(),
         }
     )
+    # a product's name: its most frequent description
+    names = (
+        pd.DataFrame({"product": codes, "name": raw["Description"].fillna("").astype(str).str.strip()})
+        .value_counts()
+        .reset_index()
+        .drop_duplicates("product")
+        .set_index("product")["name"]
+        .reindex(np.arange(len(unique_codes)), fill_value="")
+        .to_numpy()
+    )
     products = pd.DataFrame(
         {
             "product_id": np.arange(1, len(unique_codes) + 1, dtype=np.int64),
+            "name": names,
             "category_id": pd.array([pd.NA] * len(unique_codes), dtype="Int64"),
             "price": order_lines.groupby("product_id")["unit_price"]
             .median()

@@ -47,9 +47,9 @@ def order_line_frame(*, until: dt.datetime | None = None) -> pd.DataFrame:
 
 
 def product_frame() -> pd.DataFrame:
-    rows = Product.objects.values_list("id", "category_id", "price", "active", "stock")
+    rows = Product.objects.values_list("id", "category_id", "price", "active", "stock", "name")
     frame = pd.DataFrame.from_records(
-        list(rows), columns=["product_id", "category_id", "price", "active", "stock"]
+        list(rows), columns=["product_id", "category_id", "price", "active", "stock", "name"]
     )
     frame["product_id"] = frame["product_id"].astype("int64")
     frame["category_id"] = frame["category_id"].astype("Int64")

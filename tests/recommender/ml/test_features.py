@@ -112,6 +112,96 @@ def test_pair_features_on_a_tiny_example(tiny_history):
     assert np.expm1(_feature(features, "customer_orders")[row_10]) == pytest.approx(3)
 
 
+def _named_history(names):
+    """Customer 1 bought two red heart products, recently; customer 2 a blue star one, long ago."""
+    rows = [
+        (1, 1, 1, "2024-02-20"),
+        (1, 2, 1, "2024-02-20"),
+        (2, 3, 2, "2023-12-01"),
+        (2, 4, 3, "2023-12-01"),
+        (3, 5, 4, "2024-02-25"),
+    ]
+    lines = pd.DataFrame(rows, columns=["customer_id", "product_id", "order_id", "ordered_at"])
+    lines["ordered_at"] = pd.to_datetime(lines["ordered_at"])
+    lines["quantity"] = 1
+    lines["unit_price"] = 2.0
+    lines = clean_order_lines(lines)
+    products = pd.DataFrame(
+        {
+            "product_id": [1, 2, 3, 4, 5, 6, 7],
+            "category_id": pd.array([None] * 7, dtype="Int64"),
+            "price": 2.0,
+            "active": True,
+            "in_stock": True,
+        }
+    )
+    if names is not None:
+        products["name"] = names
+    customers = pd.DataFrame({"customer_id": [1, 2, 3], "country": ["UK", "UK", "UK"]})
+    history = build_history(
+        order_lines=lines,
+        products=check_products(products, lines),
+        customers=check_customers(customers, lines),
+        events=check_events(None),
+        cutoff=CUTOFF,
+        neighbours=3,
+    )
+    customer, _ = history.customer_index(np.array([1, 1, 2, 2]))
+    product, _ = history.product_index(np.array([6, 7, 6, 7]))
+    candidates = generate_candidates(
+        history,
+        np.unique(customer),
+        allowed=np.ones(history.n_products, dtype=bool),
+        own_history=0,
+        co_purchase=0,
+        country_popular=0,
+        popular=0,
+        products=np.unique(product),
+    )
+    features = pair_features(history, candidates)
+    row = {
+        (int(history.customer_ids[c]), int(history.product_ids[p])): index
+        for index, (c, p) in enumerate(zip(candidates.customer, candidates.product, strict=True))
+    }
+    return history, features, row
+
+
+NAMES = [
+    "RED HEART T-LIGHT",
+    "RED HEART CUSHION",
+    "BLUE STAR MUG",
+    "BLUE STAR PLATE",
+    "RED HEART BAG",
+    "RED HEART LANTERN",  # never bought: shares "red heart" with customer 1's products
+    "BLUE STAR LANTERN",  # never bought: shares "blue star" with customer 2's
+]
+
+
+def test_a_never_bought_product_named_like_what_the_customer_buys_has_the_higher_name_affinity():
+    history, features, row = _named_history(NAMES)
+
+    affinity = _feature(features, "name_affinity")
+    recent = _feature(features, "name_affinity_recent")
+    assert affinity[row[1, 6]] > affinity[row[1, 7]]
+    assert affinity[row[2, 7]] > affinity[row[2, 6]]
+    # a cosine of unit-length word vectors
+    assert 0 < affinity[row[1, 6]] <= 1
+    # customer 2 bought nothing in the last months: their decayed words are weak but point the same way
+    assert recent[row[2, 7]] > recent[row[2, 6]]
+    # "red heart" products sold in the last two weeks (customer 3 on 2024-02-25, customer 1 on 02-20),
+    # "blue star" ones only three months ago
+    trend = _feature(features, "name_words_trend")
+    assert trend[row[1, 6]] > trend[row[1, 7]]
+
+
+@pytest.mark.parametrize("names", [None, [""] * 7, ["A", "B", "C", "D", "E", "F", "G"]])
+def test_without_product_names_the_name_features_are_zero(names):
+    history, features, _ = _named_history(names)
+    assert history.product_words.shape == (history.n_products, 0)
+    for name in ("name_affinity", "name_affinity_recent", "name_words_trend"):
+        assert not _feature(features, name).any()
+
+
 def _reference_candidates(history, customer, *, allowed, exclude_bought, k_own, k_co, k_country, k_popular):
     """One customer's candidates the slow, obvious way: dense rows, sorted by (-score, product)."""
     bought = history.bought[customer].toarray().ravel() > 0

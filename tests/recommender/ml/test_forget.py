@@ -31,6 +31,8 @@ def history_of(shop: dict, events: pd.DataFrame, *, without: tuple[int, ...] = (
 @pytest.fixture(scope="module")
 def shop_and_events():
     shop = make_shop(seed=3, customers=80, products=40, days=240)
+    words = np.array(["red", "blue", "heart", "star", "lantern", "mug"])
+    shop["products"]["name"] = [" ".join(words[[i % 6, (i // 6) % 6]]) for i in range(len(shop["products"]))]
     rng = np.random.default_rng(1)
     events = pd.DataFrame(
         {
@@ -69,6 +71,9 @@ def test_forgetting_customers_leaves_every_other_customer_as_if_they_had_never_b
     np.testing.assert_allclose(forgotten.event_counts, without.event_counts)
     assert (forgotten.bought != without.bought).nnz == 0
     assert abs(forgotten.recency - without.recency).max() < 1e-6
+    assert forgotten.customer_words.shape[1] > 0
+    assert abs(forgotten.customer_words - without.customer_words).max() < 1e-6
+    assert abs(forgotten.customer_words_recent - without.customer_words_recent).max() < 1e-6
     assert forgotten.bought.shape == (everyone.n_customers - 2, everyone.n_products)
 
 

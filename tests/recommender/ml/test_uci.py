@@ -61,3 +61,23 @@ def test_an_online_retail_ii_file_reads_as_the_online_retail_layout(tmp_path):
     assert order_lines["order_id"].tolist() == [489434, 489434]
     assert customers["customer_id"].tolist() == [13085]
     assert len(products) == 2
+
+
+def test_a_products_name_is_its_most_frequent_description(tmp_path):
+    path = tmp_path / "online_retail.parquet"
+    pd.DataFrame(
+        {
+            "InvoiceNo": ["536365", "536366", "536367", "536367"],
+            "StockCode": ["85123A", "85123a", "85123A", "71053"],
+            "Description": ["WHITE HANGING HEART", "WHITE HEART", "WHITE HANGING HEART", "WHITE LANTERN"],
+            "Quantity": [6, 6, 6, 6],
+            "InvoiceDate": ["2010-12-01 08:26:00"] * 4,
+            "UnitPrice": [2.55, 2.55, 2.55, 3.39],
+            "CustomerID": [17850.0] * 4,
+            "Country": ["United Kingdom"] * 4,
+        }
+    ).to_parquet(path)
+
+    order_lines, products, _ = load_uci_frames(path)
+
+    assert products["name"].tolist() == ["WHITE LANTERN", "WHITE HANGING HEART"]

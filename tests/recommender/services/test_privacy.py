@@ -89,6 +89,8 @@ def test_an_artifact_of_more_customers_than_one_query_can_name_keeps_the_ones_th
         customer_stats=padded(history.customer_stats),
         bought=padded_matrix(history.bought),
         recency=padded_matrix(history.recency),
+        customer_words=padded_matrix(history.customer_words),
+        customer_words_recent=padded_matrix(history.customer_words_recent),
     )
     (directory / "history.pkl").write_bytes(pickle.dumps(larger))
 
