@@ -323,7 +323,7 @@ RECOMMENDER_MAX_PER_CATEGORY = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=0
 # counts this many times a repeat's when a served list is ordered, and each list's first 8 places hold
 # at least RECOMMENDER_MIN_NEW_ITEMS of them (the MLP's best new ones). Both defaults were chosen on a
 # validation split (BENCHMARKS.md, recommender discovery).
-RECOMMENDER_NEW_ITEM_WEIGHT = env.float("RECOMMENDER_NEW_ITEM_WEIGHT", default=2.2)
+RECOMMENDER_NEW_ITEM_WEIGHT = env.float("RECOMMENDER_NEW_ITEM_WEIGHT", default=2.0)
 RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=1)
 # Real time: what a shopper did in the last minutes re-ranks the stored list at read time
 # (recommender.ml.realtime). The window is one visit; the weight (the neighbours' share of the blend,
