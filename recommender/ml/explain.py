@@ -41,7 +41,7 @@ from recommender.ml.features import FEATURE_NAMES, History, top_per_row
 # state and gradient), so 4,096 pairs take about 35 MB whatever the number of pairs explained.
 PAIRS_PER_BATCH = 4096
 RIEMANN_STEPS = 64
-# Path points per gradient call of the Riemann sum: 65,536 points of 37 inputs through a 128-64-32
+# Path points per gradient call of the Riemann sum: 65,536 points of 40 inputs through a 128-64-32
 # network hold about 120 MB of activations and gradients.
 POINTS_PER_BATCH = 65_536
 CO_PURCHASE_SOURCES = 3  # bought products named per recommendation
