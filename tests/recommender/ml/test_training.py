@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -213,6 +214,19 @@ def test_save_and_load_give_identical_recommendations(trained, shop, tmp_path):
 def test_loading_an_empty_directory_says_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="meta.json"):
         TrainedRecommender.load(tmp_path)
+
+
+def test_an_artifact_of_an_older_version_is_refused_with_what_to_do(trained, tmp_path):
+    # given an artifact saved by code whose network read other inputs (version 1: no name words)
+    trained.save(tmp_path / "model")
+    meta_path = tmp_path / "model" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["artifact_version"] = 1
+    meta_path.write_text(json.dumps(meta))
+
+    # then loading it names the version and says to train again
+    with pytest.raises(ValueError, match=r"artifact version 1 .* train a new version"):
+        TrainedRecommender.load(tmp_path / "model")
 
 
 def test_protocol_without_enough_history_says_so(shop, fast_config):
