@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 
 DAY = np.timedelta64(1, "D")
 NEVER_DAYS = 730.0  # "days since" for something that never happened: past any real gap, still finite
@@ -300,8 +301,8 @@ def build_history(
         event_keys=event_keys,
         event_counts=event_counts,
         product_words=product_words,
-        customer_words=_unit_rows(bought @ product_words),
-        customer_words_recent=_unit_rows(decayed_30d @ product_words),
+        customer_words=_word_profiles(bought, product_words),
+        customer_words_recent=_word_profiles(decayed_30d, product_words),
         name_words_trend=_name_words_trend(product_words, pair_p, pair_last),
     )
 
@@ -318,6 +319,12 @@ def name_words(names: pd.Series | None, n_products: int) -> sp.csr_matrix:
         return sp.csr_matrix((n_products, 0), dtype=np.float32)
 
 
+def _word_profiles(purchases: sp.csr_matrix, product_words: sp.csr_matrix) -> sp.csr_matrix:
+    """Each customer's name words, weighted by ``purchases`` (customer x product), rows of length 1."""
+    profiles = sp.csr_matrix(purchases @ product_words, dtype=np.float32)
+    return normalize(profiles) if profiles.shape[1] else profiles  # (normalize refuses zero columns)
+
+
 def _name_words_trend(product_words: sp.csr_matrix, pair_p: np.ndarray, pair_last: np.ndarray) -> np.ndarray:
     """Per product, the mean over its name's words of log(buyers of products with the word in the last
     ``NAME_TREND_DAYS`` days over the same span's share of the last 90 days): above 0 when products named
@@ -329,12 +336,6 @@ def _name_words_trend(product_words: sp.csr_matrix, pair_p: np.ndarray, pair_las
     word_trend = np.log((has_word.T @ recent + 1.0) / (has_word.T @ base * NAME_TREND_DAYS / 90.0 + 1.0))
     words_per_product = np.asarray(has_word.sum(axis=1)).ravel()
     return (has_word @ word_trend) / np.maximum(words_per_product, 1.0)
-
-
-def _unit_rows(matrix: sp.spmatrix) -> sp.csr_matrix:
-    matrix = sp.csr_matrix(matrix, dtype=np.float32)
-    length = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    return (sp.diags(1.0 / np.maximum(length, 1e-12)) @ matrix).astype(np.float32).tocsr()
 
 
 EVENT_KINDS = ("view", "add_to_cart", "wishlist", "recommendation_click")
@@ -642,13 +643,26 @@ def pair_features(history: History, candidates: Candidates) -> np.ndarray:
     if with_events.any():
         features[with_events, 33:37] = np.log1p(history.event_counts[position[with_events]])
     # cosine of the product's name words with the words of what the customer bought
-    words = history.product_words[p]
     known = ~unknown
-    features[known, 37] = _row_dot(words[known], history.customer_words[c[known]])
-    features[known, 38] = _row_dot(words[known], history.customer_words_recent[c[known]])
+    words = history.product_words[p[known]]
+    features[known, 37] = _word_affinity(words, history.customer_words, c[known])
+    features[known, 38] = _word_affinity(words, history.customer_words_recent, c[known])
     features[:, 39] = history.name_words_trend[p]
     return features
 
 
-def _row_dot(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
-    return np.asarray(left.multiply(right).sum(axis=1), dtype=np.float32).ravel()
+def _word_affinity(words: sp.csr_matrix, profiles: sp.csr_matrix, customers: np.ndarray) -> np.ndarray:
+    """Per pair i, the dot product of ``words`` row i (the product's name) with ``profiles`` row
+    ``customers[i]``, read at the name's few words only: a customer's profile holds hundreds of words,
+    and copying it for every candidate pair cost more than all the other features together."""
+    distinct, owner = np.unique(customers, return_inverse=True)
+    held = profiles[distinct]
+    held.sort_indices()
+    n_words = held.shape[1]
+    held_keys = np.repeat(np.arange(len(distinct), dtype=np.int64), np.diff(held.indptr)) * n_words
+    held_keys += held.indices
+    pair = np.repeat(np.arange(words.shape[0]), np.diff(words.indptr))
+    position, found = _lookup(held_keys, owner[pair] * n_words + words.indices)
+    profile_value = held.data[position] if len(held.data) else np.zeros(len(position), np.float32)
+    products = np.where(found, profile_value, 0.0) * words.data
+    return np.bincount(pair, weights=products, minlength=words.shape[0]).astype(np.float32)

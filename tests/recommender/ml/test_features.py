@@ -26,21 +26,26 @@ def tiny_history():
         (4, 13, 6, "2024-02-03"),
         (1, 14, 7, "2024-03-05"),  # after the cutoff: unknown to the history
     ]
-    lines = pd.DataFrame(rows, columns=["customer_id", "product_id", "order_id", "ordered_at"])
-    lines["ordered_at"] = pd.to_datetime(lines["ordered_at"])
-    lines["quantity"] = 2
-    lines["unit_price"] = 1.5
-    lines = clean_order_lines(lines)
     products = pd.DataFrame(
         {
             "product_id": [10, 11, 12, 13, 14],
             "category_id": pd.array([1, 1, 2, 2, None], dtype="Int64"),
             "price": 1.5,
-            "active": True,
-            "in_stock": True,
         }
     )
     customers = pd.DataFrame({"customer_id": [1, 2, 3, 4], "country": ["UK", "UK", "FR", "FR"]})
+    return _history_of(rows, products, customers, quantity=2, unit_price=1.5)
+
+
+def _history_of(rows, products, customers, *, quantity, unit_price):
+    """The History at CUTOFF of (customer, product, order, date) rows, every line of one quantity and
+    price; ``products`` are all active and in stock."""
+    lines = pd.DataFrame(rows, columns=["customer_id", "product_id", "order_id", "ordered_at"])
+    lines["ordered_at"] = pd.to_datetime(lines["ordered_at"])
+    lines["quantity"] = quantity
+    lines["unit_price"] = unit_price
+    lines = clean_order_lines(lines)
+    products = products.assign(active=True, in_stock=True)
     return build_history(
         order_lines=lines,
         products=check_products(products, lines),
@@ -121,31 +126,17 @@ def _named_history(names):
         (2, 4, 3, "2023-12-01"),
         (3, 5, 4, "2024-02-25"),
     ]
-    lines = pd.DataFrame(rows, columns=["customer_id", "product_id", "order_id", "ordered_at"])
-    lines["ordered_at"] = pd.to_datetime(lines["ordered_at"])
-    lines["quantity"] = 1
-    lines["unit_price"] = 2.0
-    lines = clean_order_lines(lines)
     products = pd.DataFrame(
         {
             "product_id": [1, 2, 3, 4, 5, 6, 7],
             "category_id": pd.array([None] * 7, dtype="Int64"),
             "price": 2.0,
-            "active": True,
-            "in_stock": True,
         }
     )
     if names is not None:
         products["name"] = names
     customers = pd.DataFrame({"customer_id": [1, 2, 3], "country": ["UK", "UK", "UK"]})
-    history = build_history(
-        order_lines=lines,
-        products=check_products(products, lines),
-        customers=check_customers(customers, lines),
-        events=check_events(None),
-        cutoff=CUTOFF,
-        neighbours=3,
-    )
+    history = _history_of(rows, products, customers, quantity=1, unit_price=2.0)
     customer, _ = history.customer_index(np.array([1, 1, 2, 2]))
     product, _ = history.product_index(np.array([6, 7, 6, 7]))
     candidates = generate_candidates(
