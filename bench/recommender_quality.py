@@ -174,7 +174,7 @@ def main() -> None:
     lift_new = mlp["new_items"]["ndcg@10"] / metrics["popular"]["new_items"]["ndcg@10"] - 1
     als_new = metrics.get("als", {}).get("new_items", {}).get("ndcg@10")
     lift_new_als = f", vs ALS {mlp['new_items']['ndcg@10'] / als_new - 1:+.1%}" if als_new else ""
-    command = "cd /work/main && .venv/bin/python bench/recommender_quality.py " + shlex.join(sys.argv[1:])
+    command = ".venv/bin/python bench/recommender_quality.py " + shlex.join(sys.argv[1:])
     command = command.rstrip()
     lines = [
         f"Command: `{command}`  ",

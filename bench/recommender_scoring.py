@@ -208,7 +208,7 @@ def main() -> None:
         "unknown",
     )
     lines = [
-        "Command: `cd /work/main && .venv/bin/python bench/recommender_scoring.py`  ",
+        "Command: `.venv/bin/python bench/recommender_scoring.py`  ",
         f"Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; machine: {model}, "
         f"{os.cpu_count()} cores "
         "shared with other work while measuring.  ",
