@@ -93,10 +93,16 @@ class CoPurchasedProductSerializer(serializers.Serializer):
 
 class ExplanationSerializer(serializers.Serializer):
     """Integrated gradients of the ranking network over its inputs, summed per group of inputs:
-    ``base + total + residual = output``, and ``output`` is the recommendation's ``score``."""
+    ``base + total + residual = output``. ``output`` is the network's score of the pair when the version
+    was scored: the row's ``score``, unless the customer's activity of the last minutes re-ranked the
+    list (then ``score`` is the blend with that activity, and the explanation still explains the
+    network's part)."""
 
     base = serializers.FloatField(help_text="The network's output for an average pair (the baseline).")
-    output = serializers.FloatField(help_text="The network's output for this pair: the score.")
+    output = serializers.FloatField(
+        help_text="The network's output for this pair when the version was scored: the row's score unless "
+        "recent activity re-ranked the list."
+    )
     total = serializers.FloatField(help_text="The sum of the contributions.")
     residual = serializers.FloatField(help_text="What rounding leaves: output - base - total.")
     contributions = ExplanationContributionSerializer(many=True, help_text="Largest (absolute) first.")
@@ -111,7 +117,8 @@ class ExplainedRecommendationSerializer(RecommendationSerializer):
         required=False,
         allow_null=True,
         help_text="Only with explain=true, for staff: which inputs drove the score. Null for a row the "
-        "network did not score (a popular list for a customer the version never saw).",
+        "network did not score (a popular list for a customer the version never saw, or a product the "
+        "customer's recent activity brought into the list).",
     )
 
 
