@@ -13,7 +13,8 @@ not in the basket:
   setting of the product; the popular list for a guest or a customer it did not know);
 - **basket neighbours**: the "bought together" neighbours of the basket items alone (cosine of being in
   the same order, as the product stores them);
-- **served blend**: ``recommender.ml.realtime.blend`` of the two, the code the read path runs.
+- **served blend**: ``recommender.ml.realtime.blend`` of the two, the code the read path runs, keeping
+  the stored list's discovery settings as the read path does.
 
 The model is trained as the pipeline trains it, on everything before the period. The blend's weight and
 fade (how much an earlier signal counts against the one after it) are chosen on a validation period
@@ -139,16 +140,30 @@ def served_state(path: Path, cutoff: str, customer_ids: np.ndarray, *, discovery
         product_id: list(zip(group["neighbour_id"], group["score"], strict=True))
         for product_id, group in neighbours.groupby("product_id")
     }
-    return lists, by_product, trained
+    bought = {
+        customer_id: set(group["product_id"])
+        for customer_id, group in before[before["customer_id"].isin(customer_ids)].groupby("customer_id")
+    }
+    return lists, by_product, bought, trained
 
 
 def blend_name(weight: float, fade: float, stored_by: str) -> str:
     return f"served blend (weight={weight}, fade={fade}, stored by {stored_by})"
 
 
-def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[float, float, str]]) -> dict:
-    """The two sources alone, and the blend with each (weight, fade, stored_by) of ``settings``."""
-    baskets, hidden, stored = [], [], []
+def evaluate(
+    invoices: pd.DataFrame,
+    lists,
+    neighbours,
+    bought,
+    *,
+    settings: list[tuple[float, float, str]],
+    discovery: bool = True,
+) -> dict:
+    """The two sources alone, and the blend with each (weight, fade, stored_by) of ``settings``; with
+    ``discovery``, the blend keeps the stored lists' discovery settings as the read path does (a guest
+    has no purchases to tell new products from)."""
+    baskets, hidden, stored, purchases = [], [], [], []
     guest = -1
     for invoice in invoices.itertuples():
         half = len(invoice.product_ids) // 2
@@ -157,9 +172,13 @@ def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[
         baskets.append([Signal(product_id, "basket") for product_id in reversed(basket)])
         hidden.append(set(invoice.product_ids[half:]) - set(basket))
         stored.append(lists.get(invoice.customer_id, lists.get(guest, [])))
+        purchases.append(None if invoice.customer_id == guest else bought.get(invoice.customer_id, set()))
     exclude = [{signal.product_id for signal in basket} for basket in baskets]
+    rules = {"new_item_weight": NEW_ITEM_WEIGHT, "min_new_items": MIN_NEW_ITEMS} if discovery else {}
 
-    def ranked(rows_of, *, weight: float, fade: float, stored_by: str = STORED_BY) -> list[list[int]]:
+    def ranked(
+        rows_of, *, weight: float, fade: float, stored_by: str = STORED_BY, alone: bool = False
+    ) -> list[list[int]]:
         return [
             [
                 row.product_id
@@ -172,9 +191,11 @@ def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[
                     fade=fade,
                     stored_by=stored_by,
                     exclude=skip,
+                    bought=None if alone else customer_bought,
+                    **rules,
                 )
             ]
-            for rows, basket, skip in zip(rows_of, baskets, exclude, strict=True)
+            for rows, basket, skip, customer_bought in zip(rows_of, baskets, exclude, purchases, strict=True)
         ]
 
     results: dict = {
@@ -186,7 +207,7 @@ def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[
     # Alone, the neighbours' order does not depend on the weight; it does on the fade.
     for fade in sorted({fade for _, fade, _ in settings}):
         results[f"basket neighbours (fade={fade})"] = metrics(
-            ranked([[]] * len(baskets), weight=1.0, fade=fade), hidden
+            ranked([[]] * len(baskets), weight=1.0, fade=fade, alone=True), hidden
         )
     for weight, fade, stored_by in settings:
         results[blend_name(weight, fade, stored_by)] = metrics(
@@ -198,8 +219,8 @@ def evaluate(invoices: pd.DataFrame, lists, neighbours, *, settings: list[tuple[
 def run_period(path: Path, period: tuple[str, str], *, settings, discovery: bool = True) -> tuple[dict, dict]:
     invoices = test_invoices(path, *period)
     customer_ids = np.append(invoices["customer_id"].unique(), -1)
-    lists, neighbours, trained = served_state(path, period[0], customer_ids, discovery=discovery)
-    results = evaluate(invoices, lists, neighbours, settings=settings)
+    lists, neighbours, bought, trained = served_state(path, period[0], customer_ids, discovery=discovery)
+    results = evaluate(invoices, lists, neighbours, bought, settings=settings, discovery=discovery)
     facts = {
         "invoices": len(invoices),
         "guest invoices": int((invoices["customer_id"] == -1).sum()),

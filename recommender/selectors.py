@@ -10,7 +10,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.prepared import PreparedValues
-from crm.models import Basket, BasketLine, BehaviourEvent, Customer, Product
+from crm.models import Basket, BasketLine, BehaviourEvent, Customer, OrderLine, Product
 from crm.models.catalogue import available_product_q
 from recommender.ml import realtime
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
@@ -188,7 +188,7 @@ def recommendation_rows_for_customer(
         del row["has_signals"]
     if not rows and customer is not None:
         rows = popular_rows_for_country(country=customer.country, limit=wanted)
-    return realtime_rows(rows=rows, signals=signals, limit=limit)
+    return realtime_rows(rows=rows, signals=signals, limit=limit, customer=by)
 
 
 def recommendation_rows_for_session(
@@ -219,7 +219,11 @@ def basket_completion_rows(
     if not rows:
         rows = popular_rows_for_country(country=customer.country if customer else "", limit=wanted)
     return realtime_rows(
-        rows=rows, signals=signals, limit=limit, version_id=None if rows else model_version_active_id()
+        rows=rows,
+        signals=signals,
+        limit=limit,
+        version_id=None if rows else model_version_active_id(),
+        customer={"customer_id": customer.pk} if customer is not None else None,
     )
 
 
@@ -349,12 +353,36 @@ def _neighbour_rows(*, version_id: int, product_ids: Iterable[int]) -> list[dict
     )
 
 
+def _bought_among(customer: dict, product_ids: Iterable[int]) -> set[int]:
+    """Which of ``product_ids`` the customer (``{"customer_id": pk}`` or ``{"customer_external_id": id}``)
+    ever bought."""
+    by = (
+        {"order__customer_id": customer["customer_id"]}
+        if "customer_id" in customer
+        else {"order__customer__external_id": customer["customer_external_id"]}
+    )
+    return set(
+        OrderLine.objects.filter(**by, product_id__in=list(product_ids), quantity__gt=0)
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+
+
 def realtime_rows(
-    *, rows: list[dict], signals: list[realtime.Signal], limit: int, version_id: int | None = None
+    *,
+    rows: list[dict],
+    signals: list[realtime.Signal],
+    limit: int,
+    version_id: int | None = None,
+    customer: dict | None = None,
 ) -> list[dict]:
     """The stored ``rows`` re-ranked by the neighbours of ``signals`` (``recommender.ml.realtime.blend``),
     products in the basket left out, ranked 1..``limit``. A product the signals brought up carries the
-    reason naming the product behind it ("Because you viewed X") and the blended score."""
+    reason naming the product behind it ("Because you viewed X") and the blended score.
+
+    For a ``customer`` (``{"customer_id": pk}`` or ``{"customer_external_id": id}``) the list keeps the
+    discovery rules it was stored with (``RECOMMENDER_NEW_ITEM_WEIGHT``, ``RECOMMENDER_MIN_NEW_ITEMS``):
+    one query more reads which of the products they bought."""
     if not signals:
         return rows[:limit]
     version_id = version_id or next((row["model_version_id"] for row in rows), None)
@@ -374,6 +402,7 @@ def realtime_rows(
                 "reason": "",
                 "model_version_id": version_id,
             }
+    discovery = settings.RECOMMENDER_MIN_NEW_ITEMS > 0 or settings.RECOMMENDER_NEW_ITEM_WEIGHT != 1.0
     blended = realtime.blend(
         stored=[(row["product_id"], row["score"]) for row in rows],
         signals=signals,
@@ -381,6 +410,9 @@ def realtime_rows(
         exclude={signal.product_id for signal in signals if signal.kind == "basket"},
         limit=limit,
         weight=settings.RECOMMENDER_REALTIME_WEIGHT,
+        bought=_bought_among(customer, by_product) if customer is not None and discovery else None,
+        new_item_weight=settings.RECOMMENDER_NEW_ITEM_WEIGHT,
+        min_new_items=settings.RECOMMENDER_MIN_NEW_ITEMS,
     )
     result = []
     for position, choice in enumerate(blended, start=1):

@@ -7,7 +7,11 @@ signals: products in the basket, just added, bought or viewed.
     blended = (1 - weight) * stored + weight * neighbours
 
 ``stored`` is the stored score over the list's best (a list's best is 1), so the blend does not depend on
-how a model spreads its scores (``stored_by="rank"`` takes 1 / rank instead: measured, not chosen).
+how a model spreads its scores (``stored_by="rank"`` takes 1 / rank instead: measured, not chosen). For a
+customer, a never-bought product's stored score counts ``new_item_weight`` times, as when the list was
+ordered, and the blended list keeps the minimum of never-bought products in its first places
+(``recommender.ml.discovery``): what the shopper just did moves products, it does not switch discovery
+off.
 ``neighbours`` sums, over the signals, the signal's strength (its kind's weight, times ``SIGNAL_FADE``
 for every later signal) times its co-purchase similarity to the product. It is not scaled to the
 request's best: the similarity is a cosine, already 0..1 for any retailer, and how high it is says how
@@ -27,8 +31,12 @@ no views.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+
+from recommender.ml.discovery import served_order
 
 # What each kind of signal says about what the shopper wants next, relative to a basket item.
 SIGNAL_WEIGHTS = {"basket": 1.0, "add_to_cart": 1.0, "purchase": 0.8, "view": 0.5}
@@ -108,11 +116,19 @@ def blend(
     weight: float = DEFAULT_WEIGHT,
     fade: float = SIGNAL_FADE,
     stored_by: str = STORED_BY,
+    bought: Collection[int] | None = None,
+    new_item_weight: float = 1.0,
+    min_new_items: int = 0,
 ) -> list[Blended]:
     """The top ``limit`` products of the stored list ((product id, score), best first) re-ranked by
     the neighbours of the signals (newest first); products in ``exclude`` (the basket) left out.
     ``stored_by`` is what the stored list brings to the blend: "rank" (1 / its rank) or "score" (its
-    score over the list's best)."""
+    score over the list's best).
+
+    ``bought`` (the products the customer ever bought; None for a visitor) keeps the served lists'
+    discovery rules (``recommender.ml.discovery``) through the blend, as the list was stored with them:
+    the stored score of a product not in it counts ``new_item_weight`` times, and the first
+    ``DISCOVERY_PLACES`` hold at least ``min_new_items`` such products where the blend has them."""
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"weight must be between 0 and 1, got {weight}")
     if stored_by not in ("rank", "score"):
@@ -126,6 +142,11 @@ def blend(
             for rank, (product_id, score) in enumerate(stored, start=1)
             if product_id not in excluded
         ][:limit]
+    if bought is not None and new_item_weight != 1.0:
+        stored = [
+            (product_id, score if product_id in bought else score * new_item_weight)
+            for product_id, score in stored
+        ]
     top_stored = max((score for _, score in stored), default=0.0)
     stored_part = {
         product_id: (
@@ -151,7 +172,11 @@ def blend(
         )
     # Ties keep the stored order, then the product id, so a page does not flicker between requests.
     blended.sort(key=lambda row: (-row.score, row.stored_rank or len(stored) + 1, row.product_id))
-    return blended[:limit]
+    if bought is None or min_new_items <= 0 or not blended:
+        return blended[:limit]
+    is_new = np.array([row.product_id not in bought for row in blended])
+    kept = served_order(np.zeros(len(blended), dtype=np.int64), is_new, top_n=limit, min_new=min_new_items)
+    return [blended[position] for position in kept]
 
 
 REASONS = {

@@ -9,12 +9,20 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.models import Basket, BehaviourEvent
+from recommender.models import ModelVersion, Recommendation
 from recommender.selectors import (
     basket_completion_rows,
     recommendation_rows_for_customer,
     recommendation_rows_for_session,
 )
-from tests.factories import BasketFactory, BasketLineFactory, BehaviourEventFactory
+from tests.factories import (
+    BasketFactory,
+    BasketLineFactory,
+    BehaviourEventFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+)
 from tests.recommender.realtime_shop import served_shop
 
 pytestmark = pytest.mark.django_db
@@ -48,9 +56,10 @@ def test_without_recent_activity_the_list_is_one_query_and_with_some_the_signals
     # the stored rows' query also says that there is nothing recent: no query of the signals
     assert len(quiet.captured_queries) == 1
     # with a recent view: the rows, the signals (the basket and the events: one union where the
-    # database takes it) and their neighbours
+    # database takes it), their neighbours, and which of those products the customer bought (for the
+    # discovery rules)
     signal_queries = 1 if connection.features.supports_slicing_ordering_in_compound else 2
-    assert len(active.captured_queries) == 2 + signal_queries
+    assert len(active.captured_queries) == 3 + signal_queries
     assert rows[0]["reason"] == "Because you viewed Garden chair"
 
 
@@ -133,3 +142,27 @@ def test_the_open_basket_counts_however_old_and_its_products_are_left_out(served
     assert served["candles"][0].pk in product_ids(
         recommendation_rows_for_customer(customer=served["customer"])
     )
+
+
+def test_after_a_view_the_list_still_holds_a_product_the_customer_never_bought(served, settings):
+    settings.RECOMMENDER_MIN_NEW_ITEMS = 1
+    customer = served["customer"]
+    order = OrderFactory(customer=customer)
+    # they bought the candles, and the parasol and cushion that go with the garden chair
+    for product in [*served["candles"], served["parasol"], served["cushion"]]:
+        OrderLineFactory(order=order, product=product)
+    # the stored list held one product they never bought, below the candles
+    lamp = ProductFactory(name="Lamp")
+    version = ModelVersion.objects.get()
+    Recommendation.objects.create(
+        model_version=version, customer=customer, product=lamp, rank=5, score=0.2, reason="Picked for you"
+    )
+    BehaviourEventFactory(customer=customer, product=served["chair"], kind=BehaviourEvent.Kind.VIEW)
+
+    rows = recommendation_rows_for_customer(customer=customer, limit=2)
+
+    # the view's neighbours lead, and the first places keep the never-bought lamp
+    assert product_ids(rows) == [served["parasol"].pk, lamp.pk]
+    settings.RECOMMENDER_MIN_NEW_ITEMS = 0
+    rows = recommendation_rows_for_customer(customer=customer, limit=2)
+    assert product_ids(rows) == [served["parasol"].pk, served["cushion"].pk]

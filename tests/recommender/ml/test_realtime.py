@@ -125,3 +125,44 @@ def test_the_stored_list_can_bring_its_order_instead_of_its_scores():
     assert [row.product_id for row in by_rank if row.stored_rank] == [1, 2, 3]
     with pytest.raises(ValueError, match="stored_by"):
         blend(stored=stored, signals=signals, neighbours=NEIGHBOURS, limit=4, stored_by="price")
+
+
+def test_the_blend_weighs_up_never_bought_products_as_the_stored_list_did():
+    # product 3 was stored first: never bought, its score counted twice (0.5 x 2 over 0.9 and 0.8)
+    stored = [(3, 0.5), (1, 0.9), (2, 0.8)]
+    unrelated = Signal(10, "view")
+    neighbours = {10: [(20, 0.1)]}
+
+    plain = blend(stored=stored, signals=[unrelated], neighbours=neighbours, limit=10)
+    kept = blend(
+        stored=stored,
+        signals=[unrelated],
+        neighbours=neighbours,
+        limit=10,
+        bought={1, 2},
+        new_item_weight=2.0,
+    )
+
+    # by the network's scores alone the view would put the repeats first
+    assert [row.product_id for row in plain][:3] == [1, 2, 3]
+    assert [row.product_id for row in kept][:3] == [3, 1, 2]
+
+
+def test_the_blend_keeps_the_minimum_of_never_bought_products_in_the_first_places():
+    # nine repeats, then the one never-bought product (the stored list held it at place 8)
+    stored = [(product_id, 0.9 - product_id / 100) for product_id in range(1, 8)]
+    stored += [(100, 0.3), (8, 0.82), (9, 0.81)]
+    bought = set(range(1, 10)) | {20, 21}
+    # a view brings up two products the customer also bought before
+    viewed = Signal(10, "view")
+    neighbours = {10: [(20, 0.9), (21, 0.8)]}
+
+    def first_eight(**discovery):
+        rows = blend(stored=stored, signals=[viewed], neighbours=neighbours, limit=10, **discovery)
+        return [row.product_id for row in rows][:8]
+
+    assert 100 not in first_eight()
+    assert 100 not in first_eight(bought=bought, min_new_items=0)
+    assert first_eight(bought=bought, min_new_items=1)[-1] == 100
+    # a visitor (no purchases known) gets the blend as it comes
+    assert 100 not in first_eight(bought=None, min_new_items=1)
