@@ -10,7 +10,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.prepared import PreparedValues
-from crm.models import Basket, BasketLine, BehaviourEvent, Customer, OrderLine, Product
+from crm.models import Basket, BasketLine, BehaviourEvent, Customer, Order, OrderLine, Product
 from crm.models.catalogue import available_product_q
 from recommender.ml import realtime
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
@@ -355,14 +355,23 @@ def _neighbour_rows(*, version_id: int, product_ids: Iterable[int]) -> list[dict
 
 def _bought_among(customer: dict, product_ids: Iterable[int]) -> set[int]:
     """Which of ``product_ids`` the customer (``{"customer_id": pk}`` or ``{"customer_external_id": id}``)
-    ever bought."""
+    ever bought.
+
+    Two queries, each on an index (the customer's orders, then their lines among those products): as
+    one join, PostgreSQL's plan walks every line of the products, thousands for a popular one (about 11
+    ms a read on the UCI demo, against 1.8 ms for the two).
+    """
     by = (
-        {"order__customer_id": customer["customer_id"]}
+        {"customer_id": customer["customer_id"]}
         if "customer_id" in customer
-        else {"order__customer__external_id": customer["customer_external_id"]}
+        else {"customer__external_id": customer["customer_external_id"]}
     )
+    orders = list(Order.objects.filter(**by).order_by().values_list("pk", flat=True))
+    if not orders:
+        return set()
     return set(
-        OrderLine.objects.filter(**by, product_id__in=list(product_ids), quantity__gt=0)
+        OrderLine.objects.filter(order_id__in=orders, product_id__in=list(product_ids), quantity__gt=0)
+        .order_by()
         .values_list("product_id", flat=True)
         .distinct()
     )
@@ -382,7 +391,7 @@ def realtime_rows(
 
     For a ``customer`` (``{"customer_id": pk}`` or ``{"customer_external_id": id}``) the list keeps the
     discovery rules it was stored with (``RECOMMENDER_NEW_ITEM_WEIGHT``, ``RECOMMENDER_MIN_NEW_ITEMS``):
-    one query more reads which of the products they bought."""
+    two queries more read which of the products they bought (`_bought_among`)."""
     if not signals:
         return rows[:limit]
     version_id = version_id or next((row["model_version_id"] for row in rows), None)

@@ -47,6 +47,7 @@ def test_without_recent_activity_the_stored_list_is_served_as_stored(served):
 
 def test_without_recent_activity_the_list_is_one_query_and_with_some_the_signals_are_read(served):
     customer = served["customer"]
+    OrderLineFactory(order=OrderFactory(customer=customer), product=served["candles"][0])
     with CaptureQueriesContext(connection) as quiet:
         recommendation_rows_for_customer(customer=customer, limit=10)
     BehaviourEventFactory(customer=customer, product=served["chair"], kind=BehaviourEvent.Kind.VIEW)
@@ -57,9 +58,9 @@ def test_without_recent_activity_the_list_is_one_query_and_with_some_the_signals
     assert len(quiet.captured_queries) == 1
     # with a recent view: the rows, the signals (the basket and the events: one union where the
     # database takes it), their neighbours, and which of those products the customer bought (for the
-    # discovery rules)
+    # discovery rules: their orders, then those orders' lines)
     signal_queries = 1 if connection.features.supports_slicing_ordering_in_compound else 2
-    assert len(active.captured_queries) == 3 + signal_queries
+    assert len(active.captured_queries) == 4 + signal_queries
     assert rows[0]["reason"] == "Because you viewed Garden chair"
 
 
