@@ -366,7 +366,13 @@ def _bought_among(customer: dict, product_ids: Iterable[int]) -> set[int]:
         if "customer_id" in customer
         else {"customer__external_id": customer["customer_external_id"]}
     )
-    orders = list(Order.objects.filter(**by).order_by().values_list("pk", flat=True))
+    # purchases as the model counts them (``services.frames``): a cancelled order bought nothing
+    orders = list(
+        Order.objects.filter(**by)
+        .exclude(status=Order.Status.CANCELLED)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
     if not orders:
         return set()
     return set(

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommender.ml.discovery import served_order
+from recommender.ml.discovery import new_item_order, served_order
 
 # What each kind of signal says about what the shopper wants next, relative to a basket item.
 SIGNAL_WEIGHTS = {"basket": 1.0, "add_to_cart": 1.0, "purchase": 0.8, "view": 0.5}
@@ -143,10 +143,11 @@ def blend(
             if product_id not in excluded
         ][:limit]
     if bought is not None and new_item_weight != 1.0:
-        stored = [
-            (product_id, score if product_id in bought else score * new_item_weight)
-            for product_id, score in stored
-        ]
+        # the value the stored list was ordered by (``discovery.new_item_order``)
+        ids = [product_id for product_id, _ in stored]
+        is_new = np.array([product_id not in bought for product_id in ids], dtype=bool)
+        values = new_item_order(np.array([score for _, score in stored]), is_new, new_item_weight)
+        stored = list(zip(ids, values.tolist(), strict=True))
     top_stored = max((score for _, score in stored), default=0.0)
     stored_part = {
         product_id: (

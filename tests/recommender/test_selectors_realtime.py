@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from crm.models import Basket, BehaviourEvent
+from crm.models import Basket, BehaviourEvent, Order
 from recommender.models import ModelVersion, Recommendation
 from recommender.selectors import (
     basket_completion_rows,
@@ -166,4 +166,28 @@ def test_after_a_view_the_list_still_holds_a_product_the_customer_never_bought(s
     assert product_ids(rows) == [served["parasol"].pk, lamp.pk]
     settings.RECOMMENDER_MIN_NEW_ITEMS = 0
     rows = recommendation_rows_for_customer(customer=customer, limit=2)
+    assert product_ids(rows) == [served["parasol"].pk, served["cushion"].pk]
+
+
+def test_a_cancelled_order_bought_nothing_for_the_discovery_rules(served, settings):
+    settings.RECOMMENDER_MIN_NEW_ITEMS = 1
+    customer = served["customer"]
+    OrderLineFactory(order=OrderFactory(customer=customer), product=served["candles"][0])
+    cancelled = OrderFactory(customer=customer, status=Order.Status.CANCELLED)
+    for product in (served["parasol"], served["cushion"]):
+        OrderLineFactory(order=cancelled, product=product)
+    lamp = ProductFactory(name="Lamp")
+    Recommendation.objects.create(
+        model_version=ModelVersion.objects.get(),
+        customer=customer,
+        product=lamp,
+        rank=5,
+        score=0.2,
+        reason="Picked for you",
+    )
+    BehaviourEventFactory(customer=customer, product=served["chair"], kind=BehaviourEvent.Kind.VIEW)
+
+    rows = recommendation_rows_for_customer(customer=customer, limit=2)
+
+    # the parasol and the cushion are still new to them: no place goes to the lamp
     assert product_ids(rows) == [served["parasol"].pk, served["cushion"].pk]
