@@ -41,7 +41,7 @@ from recommender.ml.features import FEATURE_NAMES, History, top_per_row
 # state and gradient), so 4,096 pairs take about 35 MB whatever the number of pairs explained.
 PAIRS_PER_BATCH = 4096
 RIEMANN_STEPS = 64
-# Path points per gradient call of the Riemann sum: 65,536 points of 40 inputs through a 128-64-32
+# Path points per gradient call of the Riemann sum: 65,536 points of 43 inputs through a 128-64-32
 # network hold about 120 MB of activations and gradients.
 POINTS_PER_BATCH = 65_536
 CO_PURCHASE_SOURCES = 3  # bought products named per recommendation
@@ -97,6 +97,7 @@ FEATURE_GROUPS: tuple[FeatureGroup, ...] = (
             "trend",
             "product_age_days",
             "product_repeat_rate",
+            "product_new_buyer_share_90d",
         ),
     ),
     FeatureGroup("country", "Popular in their country", ("country_popularity", "country_lift")),
@@ -109,13 +110,15 @@ FEATURE_GROUPS: tuple[FeatureGroup, ...] = (
     ),
     FeatureGroup(
         "customer",
-        "The customer's profile (orders, tenure, last order)",
+        "The customer's profile (orders, tenure, last order, how often they buy something new)",
         (
             "customer_orders",
             "customer_days_since_last_order",
             "customer_distinct_products",
             "customer_orders_last_90d",
             "customer_tenure_days",
+            "customer_novelty_90d",
+            "customer_novelty_all",
         ),
     ),
     FeatureGroup(

@@ -54,6 +54,9 @@ FEATURE_NAMES = (
     "name_affinity",
     "name_affinity_recent",
     "name_words_trend",
+    "customer_novelty_90d",
+    "customer_novelty_all",
+    "product_new_buyer_share_90d",
 )
 # Words of product names: letters only, three or more of them, in at least two products' names.
 NAME_WORD_PATTERN = r"(?u)\b[^\W\d_]{3,}\b"
@@ -206,7 +209,7 @@ def build_history(
         first=("age", "max"),
         orders90=("age", lambda a: int((a < 90).sum())),
     )
-    customer_stats = np.zeros((n_customers, 6), dtype=np.float64)
+    customer_stats = np.zeros((n_customers, 8), dtype=np.float64)
     customer_stats[:, 1] = NEVER_DAYS
     customer_stats[:, 4] = 0.0
     index = by_customer.index.to_numpy()
@@ -219,10 +222,20 @@ def build_history(
     mean_log_price = pd.Series(log_price).groupby(c).mean()
     customer_stats[:, 5] = np.nan
     customer_stats[mean_log_price.index.to_numpy(), 5] = mean_log_price.to_numpy()
+    # How much of what a customer buys is new to them: a pointwise ranker cannot tell from the pair
+    # alone whether this customer fills a month with repeats or with products they have not had yet.
+    # Of the products they bought in the last 90 days, the share first bought then; of all their
+    # purchases (orders x products), the share that were a first purchase.
+    pair_first = pairs["first"].to_numpy()
+    pair_last = pairs["last"].to_numpy()
+    bought_90d = np.bincount(pair_c, weights=pair_last < 90, minlength=n_customers)
+    new_90d = np.bincount(pair_c, weights=pair_first < 90, minlength=n_customers)
+    customer_stats[:, 6] = new_90d / np.maximum(bought_90d, 1)
+    purchases = np.bincount(pair_c, weights=pairs["n"].to_numpy(), minlength=n_customers)
+    customer_stats[:, 7] = np.diff(bought.indptr) / np.maximum(purchases, 1)
 
     # products
-    product_stats = np.zeros((n_products, 7), dtype=np.float64)
-    pair_last = pairs["last"].to_numpy()
+    product_stats = np.zeros((n_products, 8), dtype=np.float64)
     product_stats[:, 0] = np.bincount(pair_p, minlength=n_products)
     product_stats[:, 1] = np.bincount(pair_p, weights=(pair_last < 30), minlength=n_products)
     product_stats[:, 2] = np.bincount(pair_p, weights=(pair_last < popular_days), minlength=n_products)
@@ -240,6 +253,10 @@ def build_history(
     product_stats[:, 5] = np.log(price)
     product_seen = product_stats[:, 0] > 0
     product_stats[:, 6] = product_seen
+    # of the product's buyers in the last 90 days, the share buying it for the first time
+    buyers_90d = np.bincount(pair_p, weights=pair_last < 90, minlength=n_products)
+    first_time_90d = np.bincount(pair_p, weights=pair_first < 90, minlength=n_products)
+    product_stats[:, 7] = first_time_90d / np.maximum(buyers_90d, 1)
 
     popularity = product_stats[:, 2] + 1e-3 * product_stats[:, 0]  # recent buyers, ties by all-time buyers
 
@@ -596,7 +613,7 @@ def pair_features(history: History, candidates: Candidates) -> np.ndarray:
     unknown = c < 0
     if unknown.any():
         customer = customer.copy()
-        customer[unknown] = (0.0, NEVER_DAYS, 0.0, 0.0, 0.0, np.nan)
+        customer[unknown] = (0.0, NEVER_DAYS, 0.0, 0.0, 0.0, np.nan, 0.0, 0.0)
     product = history.product_stats[p]
     gap = np.where(times >= 2, (first - last) / np.maximum(times - 1, 1), NEVER_DAYS)
     features[:, 0] = np.log1p(times)
@@ -648,6 +665,9 @@ def pair_features(history: History, candidates: Candidates) -> np.ndarray:
     features[known, 37] = _word_affinity(words, history.customer_words, c[known])
     features[known, 38] = _word_affinity(words, history.customer_words_recent, c[known])
     features[:, 39] = history.name_words_trend[p]
+    features[:, 40] = customer[:, 6]
+    features[:, 41] = customer[:, 7]
+    features[:, 42] = product[:, 7]
     return features
 
 

@@ -18,7 +18,9 @@ from recommender.ml.evaluate import evaluate_protocol, prepare_frames
 from recommender.ml.features import DAY, History, basket_similarity
 from recommender.ml.model import MlpRanker, WindowCache, choose_period, fit_mlp, seed_everything
 
-ARTIFACT_VERSION = 2  # 2: product-name word features (a version-1 network has 3 inputs fewer)
+# 2: product-name word features (a version-1 network has 3 inputs fewer); 3: how much of what a
+# customer buys is new to them, and a product's share of first-time buyers (3 inputs more)
+ARTIFACT_VERSION = 3
 # "Bought together" neighbours kept per product in the artifact; the database keeps the first ones
 # (recommender.services.scoring.NEIGHBOURS_PER_PRODUCT).
 BOUGHT_TOGETHER_KEPT = 24

@@ -193,6 +193,52 @@ def test_without_product_names_the_name_features_are_zero(names):
         assert not _feature(features, name).any()
 
 
+def test_how_much_of_what_a_customer_buys_is_new_to_them():
+    # given (cutoff 2024-03-01; "recent" is the 90 days from 2023-12-02):
+    rows = [
+        # customer 1 buys 10 again recently and 11 for the first time
+        (1, 10, 1, "2023-10-01"),
+        (1, 10, 2, "2024-02-20"),
+        (1, 11, 2, "2024-02-20"),
+        # customer 2 bought 11 long ago and buys 10 for the first time recently
+        (2, 11, 3, "2023-11-01"),
+        (2, 10, 4, "2024-02-01"),
+        # customer 3 bought nothing recently
+        (3, 12, 5, "2023-06-01"),
+    ]
+    products = pd.DataFrame(
+        {"product_id": [10, 11, 12], "category_id": pd.array([None] * 3, dtype="Int64"), "price": 1.0}
+    )
+    customers = pd.DataFrame({"customer_id": [1, 2, 3], "country": ["UK", "UK", "UK"]})
+    history = _history_of(rows, products, customers, quantity=1, unit_price=1.0)
+    customer, _ = history.customer_index(np.array([1, 2, 3]))
+    candidates = generate_candidates(
+        history,
+        customer,
+        allowed=history.product_seen,
+        own_history=0,
+        co_purchase=0,
+        country_popular=0,
+        popular=0,
+        products=history.product_index(np.array([10, 11, 12]))[0],
+    )
+
+    # when the pairs' features are computed
+    features = pair_features(history, candidates)
+
+    # then per customer: of the products bought in the last 90 days, the share first bought then, and
+    # of all purchases the share that were a first one; per product, of its recent buyers, the share
+    # buying it for the first time
+    owners, products = history.customer_ids[candidates.customer], history.product_ids[candidates.product]
+    row = {(int(c), int(p)): index for index, (c, p) in enumerate(zip(owners, products, strict=True))}
+    recent = _feature(features, "customer_novelty_90d")
+    overall = _feature(features, "customer_novelty_all")
+    assert [recent[row[(c, 10)]] for c in (1, 2, 3)] == pytest.approx([0.5, 1.0, 0.0])
+    assert [overall[row[(c, 10)]] for c in (1, 2, 3)] == pytest.approx([2 / 3, 1.0, 1.0])
+    first_time = _feature(features, "product_new_buyer_share_90d")
+    assert [first_time[row[(1, p)]] for p in (10, 11, 12)] == pytest.approx([0.5, 1.0, 0.0])
+
+
 def _reference_candidates(history, customer, *, allowed, exclude_bought, k_own, k_co, k_country, k_popular):
     """One customer's candidates the slow, obvious way: dense rows, sorted by (-score, product)."""
     bought = history.bought[customer].toarray().ravel() > 0
