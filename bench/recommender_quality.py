@@ -1,6 +1,6 @@
 """Recommender quality on UCI Online Retail: the DESIGN.md offline protocol, MLP and baselines side by side.
 
-    .venv/bin/python bench/recommender_quality.py [--parquet PATH | --frames DIR] [--cutoff DATE]
+    .venv/bin/python bench/recommender_quality.py [--parquet PATH [PATH ...] | --frames DIR] [--cutoff DATE]
         [--end DATE] [--min-new-items 0,1,2,3] [--new-item-weights 1,2.2] [--section HEADING] [--no-write]
 
 Writes the table into the "## Recommender quality" section of BENCHMARKS.md (or ``--section``), with
@@ -125,7 +125,13 @@ def served_table(metrics: dict) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parquet", type=Path, default=DEFAULT_PARQUET)
+    parser.add_argument(
+        "--parquet",
+        type=Path,
+        nargs="+",
+        default=[DEFAULT_PARQUET],
+        help="UCI file(s); several files of one shop are one history (e.g. its two years)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md alone")
     parser.add_argument("--frames", type=Path, help="folder of order_lines/products/customers/events.parquet")
     parser.add_argument("--cutoff", default=PROTOCOL_CUTOFF)
@@ -151,6 +157,9 @@ def main() -> None:
     else:
         order_lines, products, customers = load_uci_frames(arguments.parquet)
         data_name = "UCI Online Retail, protocol cleaning"
+        if len(arguments.parquet) > 1:
+            files = " and ".join(f"`{path.name}`" for path in arguments.parquet)
+            data_name = f"UCI Online Retail, the shop's files {files} read as one history, protocol cleaning"
     load_seconds = time.monotonic() - started
     min_new = tuple(int(value) for value in arguments.min_new_items.split(",") if value.strip())
     config = TrainConfig(**arguments.config)

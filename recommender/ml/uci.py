@@ -5,6 +5,7 @@ Training never calls this: for a live shop the importer cleans stock codes and t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +16,33 @@ STOCK_CODE = r"\d{5}[A-Z]{0,2}"
 NOT_PRODUCTS = ("23444",)  # carriage, though it looks like a product code
 # "Online Retail II" (the same shop, 2009-2011) names three columns differently.
 ONLINE_RETAIL_II_COLUMNS = {"Invoice": "InvoiceNo", "Price": "UnitPrice", "Customer ID": "CustomerID"}
+UciPaths = Path | str | Sequence[Path | str]  # one file, or several of one shop in any order
 
 
-def read_uci(path: Path | str) -> pd.DataFrame:
+def read_uci(path: UciPaths) -> pd.DataFrame:
     """The raw lines of a UCI parquet in the Online Retail layout (InvoiceNo, StockCode, Description,
-    Quantity, InvoiceDate, UnitPrice, CustomerID, Country); an Online Retail II file is renamed to it."""
-    return pd.read_parquet(path).rename(columns=ONLINE_RETAIL_II_COLUMNS)
+    Quantity, InvoiceDate, UnitPrice, CustomerID, Country); an Online Retail II file is renamed to it.
+
+    Several files of one shop (e.g. its 2009-2010 and 2010-2011 years) are read as one history: where
+    an earlier file runs past the start of a later one (the two UCI years share 2010-12-01 to
+    2010-12-09), the later file's lines are kept and the earlier one's from the later file's first line
+    on are left out.
+    """
+    paths = [path] if isinstance(path, str | Path) else list(path)
+    frames = [pd.read_parquet(each).rename(columns=ONLINE_RETAIL_II_COLUMNS) for each in paths]
+    if len(frames) == 1:
+        return frames[0]
+    frames.sort(key=lambda frame: pd.to_datetime(frame["InvoiceDate"]).min())
+    kept = []
+    for frame, later in zip(frames, [*frames[1:], None], strict=True):
+        if later is not None:
+            frame = frame[pd.to_datetime(frame["InvoiceDate"]) < pd.to_datetime(later["InvoiceDate"]).min()]
+        kept.append(frame[list(frames[-1].columns)])
+    return pd.concat(kept, ignore_index=True)
 
 
-def load_uci_frames(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """order_lines, products, customers from a UCI parquet (``read_uci``)."""
+def load_uci_frames(path: UciPaths) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """order_lines, products, customers from a UCI parquet, or several of one shop (``read_uci``)."""
     raw = read_uci(path)
     raw = raw[~raw["InvoiceNo"].astype(str).str.upper().str.startswith("C")]
     raw = raw[raw["CustomerID"].notna() & (raw["Quantity"] > 0) & (raw["UnitPrice"] > 0)]

@@ -81,3 +81,42 @@ def test_a_products_name_is_its_most_frequent_description(tmp_path):
     order_lines, products, _ = load_uci_frames(path)
 
     assert products["name"].tolist() == ["WHITE LANTERN", "WHITE HANGING HEART"]
+
+
+def test_two_years_of_one_shop_are_read_as_one_history(tmp_path):
+    # given the shop's earlier year (Online Retail II layout) running into the first days of the later file
+    earlier, later = tmp_path / "2009-2010.parquet", tmp_path / "2010-2011.parquet"
+    pd.DataFrame(
+        {
+            "Invoice": ["489434", "536365"],
+            "StockCode": ["85048", "85123A"],
+            "Description": ["a", "b"],
+            "Quantity": [12, 6],
+            "InvoiceDate": ["2009-12-01 07:45:00", "2010-12-01 08:26:00"],
+            "Price": [6.95, 2.55],
+            "Customer ID": [13085.0, 17850.0],
+            "Country": ["United Kingdom"] * 2,
+        }
+    ).to_parquet(earlier)
+    pd.DataFrame(
+        {
+            "InvoiceNo": ["536365", "536366"],
+            "StockCode": ["85123A", "71053"],
+            "Description": ["b", "c"],
+            "Quantity": [6, 6],
+            "InvoiceDate": ["2010-12-01 08:26:00", "2010-12-02 09:00:00"],
+            "UnitPrice": [2.55, 3.39],
+            "CustomerID": [17850.0, 13085.0],
+            "Country": ["United Kingdom"] * 2,
+        }
+    ).to_parquet(later)
+
+    # when both are read, in either order
+    for paths in ([earlier, later], [later, earlier]):
+        raw = read_uci(paths)
+
+        # then each invoice is there once, the earlier year's first
+        assert raw["InvoiceNo"].tolist() == ["489434", "536365", "536366"]
+    order_lines, _, customers = load_uci_frames([earlier, later])
+    assert order_lines["order_id"].tolist() == [489434, 536365, 536366]
+    assert customers["customer_id"].tolist() == [13085, 17850]
