@@ -229,8 +229,8 @@ def test_how_much_of_what_a_customer_buys_is_new_to_them():
     # then per customer: of the products bought in the last 90 days, the share first bought then, and
     # of all purchases the share that were a first one; per product, of its recent buyers, the share
     # buying it for the first time
-    owners, products = history.customer_ids[candidates.customer], history.product_ids[candidates.product]
-    row = {(int(c), int(p)): index for index, (c, p) in enumerate(zip(owners, products, strict=True))}
+    owners, offered = history.customer_ids[candidates.customer], history.product_ids[candidates.product]
+    row = {(int(c), int(p)): index for index, (c, p) in enumerate(zip(owners, offered, strict=True))}
     recent = _feature(features, "customer_novelty_90d")
     overall = _feature(features, "customer_novelty_all")
     assert [recent[row[(c, 10)]] for c in (1, 2, 3)] == pytest.approx([0.5, 1.0, 0.0])
