@@ -137,8 +137,14 @@ def _named_history(names):
         products["name"] = names
     customers = pd.DataFrame({"customer_id": [1, 2, 3], "country": ["UK", "UK", "UK"]})
     history = _history_of(rows, products, customers, quantity=1, unit_price=2.0)
-    customer, _ = history.customer_index(np.array([1, 1, 2, 2]))
-    product, _ = history.product_index(np.array([6, 7, 6, 7]))
+    features, row = _features_of_pairs(history, customer_ids=[1, 2], product_ids=[6, 7])
+    return history, features, row
+
+
+def _features_of_pairs(history, *, customer_ids, product_ids):
+    """The features of every (customer, product) pair of the given ids, and each pair's row in them."""
+    customer, _ = history.customer_index(np.array(customer_ids))
+    product, _ = history.product_index(np.array(product_ids))
     candidates = generate_candidates(
         history,
         np.unique(customer),
@@ -154,7 +160,7 @@ def _named_history(names):
         (int(history.customer_ids[c]), int(history.product_ids[p])): index
         for index, (c, p) in enumerate(zip(candidates.customer, candidates.product, strict=True))
     }
-    return history, features, row
+    return features, row
 
 
 NAMES = [
@@ -211,26 +217,13 @@ def test_how_much_of_what_a_customer_buys_is_new_to_them():
     )
     customers = pd.DataFrame({"customer_id": [1, 2, 3], "country": ["UK", "UK", "UK"]})
     history = _history_of(rows, products, customers, quantity=1, unit_price=1.0)
-    customer, _ = history.customer_index(np.array([1, 2, 3]))
-    candidates = generate_candidates(
-        history,
-        customer,
-        allowed=history.product_seen,
-        own_history=0,
-        co_purchase=0,
-        country_popular=0,
-        popular=0,
-        products=history.product_index(np.array([10, 11, 12]))[0],
-    )
 
     # when the pairs' features are computed
-    features = pair_features(history, candidates)
+    features, row = _features_of_pairs(history, customer_ids=[1, 2, 3], product_ids=[10, 11, 12])
 
     # then per customer: of the products bought in the last 90 days, the share first bought then, and
     # of all purchases the share that were a first one; per product, of its recent buyers, the share
     # buying it for the first time
-    owners, offered = history.customer_ids[candidates.customer], history.product_ids[candidates.product]
-    row = {(int(c), int(p)): index for index, (c, p) in enumerate(zip(owners, offered, strict=True))}
     recent = _feature(features, "customer_novelty_90d")
     overall = _feature(features, "customer_novelty_all")
     assert [recent[row[(c, 10)]] for c in (1, 2, 3)] == pytest.approx([0.5, 1.0, 0.0])
