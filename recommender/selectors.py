@@ -396,8 +396,9 @@ def realtime_rows(
     reason naming the product behind it ("Because you viewed X") and the blended score.
 
     For a ``customer`` (``{"customer_id": pk}`` or ``{"customer_external_id": id}``) the list keeps the
-    discovery rules it was stored with (``RECOMMENDER_NEW_ITEM_WEIGHT``, ``RECOMMENDER_MIN_NEW_ITEMS``):
-    two queries more read which of the products they bought (`_bought_among`)."""
+    discovery rules that stored lists are ordered by (``RECOMMENDER_NEW_ITEM_WEIGHT``,
+    ``RECOMMENDER_MIN_NEW_ITEMS``): two queries more read which of the products they bought
+    (`_bought_among`)."""
     if not signals:
         return rows[:limit]
     version_id = version_id or next((row["model_version_id"] for row in rows), None)

@@ -232,7 +232,7 @@ def build_history(
     new_90d = np.bincount(pair_c, weights=pair_first < 90, minlength=n_customers)
     customer_stats[:, 6] = new_90d / np.maximum(bought_90d, 1)
     purchases = np.bincount(pair_c, weights=pairs["n"].to_numpy(), minlength=n_customers)
-    customer_stats[:, 7] = np.diff(bought.indptr) / np.maximum(purchases, 1)
+    customer_stats[:, 7] = customer_stats[:, 2] / np.maximum(purchases, 1)
 
     # products
     product_stats = np.zeros((n_products, 8), dtype=np.float64)

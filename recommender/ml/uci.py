@@ -32,13 +32,14 @@ def read_uci(path: UciPaths) -> pd.DataFrame:
     frames = [pd.read_parquet(each).rename(columns=ONLINE_RETAIL_II_COLUMNS) for each in paths]
     if len(frames) == 1:
         return frames[0]
-    frames.sort(key=lambda frame: pd.to_datetime(frame["InvoiceDate"]).min())
-    kept = []
-    for frame, later in zip(frames, [*frames[1:], None], strict=True):
-        if later is not None:
-            frame = frame[pd.to_datetime(frame["InvoiceDate"]) < pd.to_datetime(later["InvoiceDate"]).min()]
-        kept.append(frame[list(frames[-1].columns)])
-    return pd.concat(kept, ignore_index=True)
+    dates = [pd.to_datetime(frame["InvoiceDate"]) for frame in frames]
+    order = sorted(range(len(frames)), key=lambda index: dates[index].min())
+    columns = list(frames[order[-1]].columns)
+    kept = [
+        frames[index][dates[index] < dates[later].min()][columns]
+        for index, later in zip(order[:-1], order[1:], strict=True)
+    ]
+    return pd.concat([*kept, frames[order[-1]][columns]], ignore_index=True)
 
 
 def load_uci_frames(path: UciPaths) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
