@@ -26,6 +26,10 @@ class TrainConfig:
     epochs: int = 20
     patience: int = 3  # epochs without a better validation NDCG before stopping
     refit_on_validation_window: bool = True  # after early stopping, train again including that window
+    # The loss: each pair's cross-entropy plus this times a softmax over a customer's candidates in a
+    # window. On the validation split 0.3 and 1 beat 0 by about 2% NDCG@10 and Recall@10 and are level
+    # with each other; 0.3 keeps more of a planted "A, then B" habit on the tests' small shop.
+    listwise_weight: float = 0.3
     negative_share: float = 1.0  # share of negative candidates kept for training
     # Past this many training pairs, negatives are sampled down to it (every positive is kept): the
     # network's epochs cost time in proportion to the pairs, and a large catalogue gives many more
@@ -56,6 +60,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be at least 1, got {getattr(self, name)}")
         if int(self.max_training_rows) < 0:
             raise ValueError(f"TrainConfig.max_training_rows must be 0 or more, got {self.max_training_rows}")
+        if not self.listwise_weight >= 0:
+            raise ValueError(f"TrainConfig.listwise_weight must be 0 or more, got {self.listwise_weight}")
         if not 0 < self.negative_share <= 1:
             raise ValueError(f"TrainConfig.negative_share must be in (0, 1], got {self.negative_share}")
         if not self.hidden_layers:

@@ -26,6 +26,8 @@ from recommender.ml.features import (
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 Progress = Callable[[float, str], None]
+# pairs of every label window (positives and negatives as they come) the output is calibrated on
+CALIBRATION_ROWS = 200_000
 
 
 def _tf():
@@ -123,17 +125,15 @@ def _keep_share_of_negatives(samples: Samples, share: float, rng: np.random.Gene
     )
 
 
-def within_row_budget(
-    features: np.ndarray, labels: np.ndarray, max_rows: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every positive and a uniform sample of the negatives, ``max_rows`` in all (0 = everything)."""
+def within_row_budget(labels: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """Which rows to train on: every positive and a uniform sample of the negatives, ``max_rows`` in all
+    (0 = everything)."""
     if max_rows <= 0 or len(labels) <= max_rows:
-        return features, labels
+        return np.ones(len(labels), dtype=bool)
     positive = labels > 0
     negatives = int((~positive).sum())
     share = max(max_rows - int(positive.sum()), 0) / max(negatives, 1)
-    keep = positive | (rng.random(len(labels)) < share)
-    return features[keep], labels[keep]
+    return positive | (rng.random(len(labels)) < share)
 
 
 def _subset(candidates: Candidates, keep: np.ndarray) -> Candidates:
@@ -152,21 +152,104 @@ def build_network(n_features: int, config: TrainConfig):
     return tf.keras.Model(inputs, output)
 
 
+def ranking_loss(logits, labels, customers, listwise_weight: float):
+    """Mean cross-entropy of the pairs plus ``listwise_weight`` times the mean over customers (with a
+    purchase) of the softmax cross-entropy of their bought candidates among all their candidates.
+
+    ``customers`` numbers each pair's customer 0, 1, ... in sorted runs (``customer_batches``).
+    """
+    tf = _tf()
+    pointwise = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+    if not listwise_weight:
+        return pointwise
+    # log of the sum of exp(logits) over each customer's candidates, computed stably
+    top = tf.math.segment_max(logits, customers)
+    spread = tf.math.segment_sum(tf.exp(logits - tf.gather(top, customers)), customers)
+    log_total = tf.gather(top + tf.math.log(spread), customers)
+    bought = tf.math.segment_sum(labels, customers)
+    lost = tf.math.segment_sum(labels * (log_total - logits), customers)
+    listwise = tf.reduce_mean(tf.boolean_mask(lost / tf.maximum(bought, 1.0), bought > 0))
+    return pointwise + listwise_weight * listwise
+
+
 def _train_step(network, config: TrainConfig):
-    """One compiled optimiser step (a plain loop over shuffled batches is much lighter than ``fit``)."""
+    """One compiled optimiser step on a batch of whole customers' candidates (a plain loop over batches
+    is much lighter than ``fit``).
+
+    The loss is the cross-entropy of each pair plus ``config.listwise_weight`` times a softmax
+    cross-entropy over each customer's candidates in the window: the metric ranks a customer's products
+    against each other, and only the second term compares them. The first keeps the output on the
+    scale of a purchase probability, which promotion targeting reads; ``calibrate_output`` then makes it
+    one.
+    """
     tf = _tf()
     optimizer = tf.keras.optimizers.Adam(config.learning_rate)
-    loss_of = tf.keras.losses.BinaryCrossentropy()
+    body = tf.keras.Model(network.inputs, network.layers[-2].output)
+    output = network.layers[-1]
+    weight = float(config.listwise_weight)
 
     @tf.function(reduce_retracing=True)
-    def step(features, labels):
+    def step(features, labels, customers):
         with tf.GradientTape() as tape:
-            loss = loss_of(labels, network(features, training=True))
+            logits = tf.squeeze(tf.matmul(body(features, training=True), output.kernel) + output.bias, 1)
+            loss = ranking_loss(logits, labels, customers, weight)
         gradients = tape.gradient(loss, network.trainable_variables)
         optimizer.apply_gradients(zip(gradients, network.trainable_variables, strict=True))
         return loss
 
     return step
+
+
+def customer_batches(groups: np.ndarray, batch_size: int, shuffle: np.random.Generator):
+    """Row indices in batches of whole groups (about ``batch_size`` rows each; a group is a customer in
+    one label window), the groups in a new order each call, and each row's group numbered 0, 1, ...
+    within its batch."""
+    _, group, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    by_group = np.argsort(group, kind="stable")
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    order = shuffle.permutation(len(counts))
+    sizes = counts[order]
+    rows = by_group[np.concatenate([np.arange(starts[g], starts[g] + counts[g]) for g in order])]
+    ends = np.cumsum(sizes)
+    batch_of = (ends - sizes) // batch_size
+    first = np.r_[0, np.flatnonzero(np.diff(batch_of)) + 1]
+    edges = np.r_[0, ends[first[1:] - 1], ends[-1]]
+    local = np.repeat(np.arange(len(sizes)) - np.repeat(first, np.diff(np.r_[first, len(sizes)])), sizes)
+    for begin, end in zip(edges[:-1], edges[1:], strict=True):
+        yield rows[begin:end], local[begin:end]
+
+
+def network_logits(network, features: np.ndarray) -> np.ndarray:
+    """The output layer's input to its sigmoid, for scaled ``features`` (float64, in numpy)."""
+    weights = network.get_weights()
+    hidden = features.astype(np.float64)
+    for index in range(0, len(weights) - 2, 2):
+        hidden = np.maximum(hidden @ weights[index] + weights[index + 1], 0.0)
+    return (hidden @ weights[-2] + weights[-1]).ravel()
+
+
+def calibrate_output(network, features: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Rescale the output so that it is the purchase probability of pairs drawn as ``features`` are.
+
+    Training sees every positive and only a sample of the negatives, and the listwise term moves each
+    customer's logits together, so the raw output overstates the chance of a purchase. A logistic fit
+    of the labels on the logit (Platt scaling, ``a * logit + b``) is folded into the output layer:
+    with ``a > 0`` every customer's order of products is unchanged. Returns (a, b); a fit that would
+    not keep the order leaves the network as it was.
+    """
+    if len(labels) == 0 or labels.min() == labels.max():
+        return 1.0, 0.0
+    from sklearn.linear_model import LogisticRegression
+
+    logits = network_logits(network, features)
+    fit = LogisticRegression(C=1e6, max_iter=200).fit(logits[:, None], labels > 0)
+    scale, shift = float(fit.coef_[0, 0]), float(fit.intercept_[0])
+    if not np.isfinite(scale) or not np.isfinite(shift) or scale <= 0:
+        return 1.0, 0.0
+    output = network.layers[-1]
+    kernel, bias = output.get_weights()
+    output.set_weights([kernel * scale, bias * scale + shift])
+    return scale, shift
 
 
 def grouped_ndcg(
@@ -214,14 +297,27 @@ def fit_network(
     epochs: int | None = None,
     progress: Progress | None = None,
 ) -> FittedNetwork:
-    """Train on ``train``; with ``validation``, stop when its NDCG stops improving and keep the best epoch."""
+    """Train on ``train``; with ``validation``, stop when its NDCG stops improving and keep the best epoch.
+
+    The output is calibrated at the end (``calibrate_output``), so it reads as a purchase probability.
+    """
     tf = _tf()
     seed_everything(config.seed)
     x = np.concatenate([samples.features for samples in train])
     y = np.concatenate([samples.labels for samples in train])
     if len(x) == 0 or y.sum() == 0:
         raise ValueError("not enough purchases to learn from: no customer bought again in the label windows")
-    x, y = within_row_budget(x, y, config.max_training_rows, np.random.default_rng([config.seed, 1]))
+    # a group is one customer in one window: the windows' customer indices, made distinct
+    offsets = np.cumsum([0] + [int(samples.customer.max(initial=-1)) + 1 for samples in train])
+    groups = np.concatenate(
+        [samples.customer + offset for samples, offset in zip(train, offsets[:-1], strict=True)]
+    )
+    budget_rng = np.random.default_rng([config.seed, 1])
+    keep = within_row_budget(y, config.max_training_rows, budget_rng)
+    # a uniform sample of every pair, negatives not sampled down, to calibrate the output on
+    calibration = np.sort(budget_rng.choice(len(y), min(len(y), CALIBRATION_ROWS), replace=False))
+    x_calibration, y_calibration = x[calibration], y[calibration]
+    x, y, groups = x[keep], y[keep], groups[keep]
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std[std < 1e-6] = 1.0
@@ -229,17 +325,16 @@ def fit_network(
     network = build_network(x.shape[1], config)
     train_step = _train_step(network, config)
     x_tensor = tf.constant(x, dtype=tf.float32)
-    y_tensor = tf.constant(y.reshape(-1, 1), dtype=tf.float32)
+    y_tensor = tf.constant(y, dtype=tf.float32)
     shuffle = np.random.default_rng(config.seed)
     total = epochs or config.epochs
     scores_by_epoch: list[float] = []
     best_weights, best_epoch, best = None, 0, -1.0
     began = time.monotonic()
     for epoch in range(1, total + 1):
-        order = tf.constant(shuffle.permutation(len(x)))
-        for start in range(0, len(x), config.batch_size):
-            batch = order[start : start + config.batch_size]
-            train_step(tf.gather(x_tensor, batch), tf.gather(y_tensor, batch))
+        for rows, customers in customer_batches(groups, config.batch_size, shuffle):
+            batch = tf.constant(rows)
+            train_step(tf.gather(x_tensor, batch), tf.gather(y_tensor, batch), tf.constant(customers))
         if validation is not None:
             predicted = predict(network, (validation.features - mean) / std, config.batch_size * 4)
             ndcg = grouped_ndcg(
@@ -262,6 +357,7 @@ def fit_network(
             break
     if best_weights is not None:
         network.set_weights(best_weights)
+    calibrate_output(network, (x_calibration - mean) / std, y_calibration)
     return FittedNetwork(
         network=network,
         mean=mean.astype(np.float32),
