@@ -59,29 +59,38 @@ def test_progress_runs_from_zero_to_one_with_messages(shop, fast_config):
     assert any("epoch 1/1" in message for _, message in seen)
 
 
-def test_the_model_learns_that_customers_who_buy_a_then_buy_b(trained, shop):
-    # given: customers who bought a trigger product A in the last days and never its follower B
+def test_the_model_learns_that_customers_who_buy_a_then_buy_b(trained, shop, fast_config):
+    # given: customers who bought a trigger product A in the last days and never its follower B (14 of
+    # them in this shop), and the model trained with three seeds: on so few cases one training can
+    # land on Popular's side by chance (1 seed of 6 did), three pooled hold steadier
     lines = shop["order_lines"]
     products = shop["products"]["product_id"].to_numpy()
     end = lines["ordered_at"].max()
     recent = lines[lines["ordered_at"] > end - pd.Timedelta(days=10)]
-    popularity = trained.history.popularity[trained.history.product_index(products)[0]]
+    models = [trained] + [
+        train_recommender(**shop, config=TrainConfig(**{**fast_config.as_dict(), "seed": seed}))
+        for seed in (1, 2)
+    ]
     model_ranks, popular_ranks = [], []
-    for trigger in range(1001, 1001 + TRIGGERS):
-        follower = trigger + 10
-        buyers_of_follower = set(lines.loc[lines["product_id"] == follower, "customer_id"])
-        fresh = sorted(set(recent.loc[recent["product_id"] == trigger, "customer_id"]) - buyers_of_follower)
-        if not fresh:
-            continue
-        # when: every product the customer has not bought yet is ranked
-        scores = score_pairs(trained, customer_ids=np.array(fresh), product_ids=products)
-        for row, customer in enumerate(fresh):
-            unseen = ~np.isin(products, lines.loc[lines["customer_id"] == customer, "product_id"])
-            target = products[unseen] == follower
-            model_ranks.append(int((scores[row, unseen] > scores[row, unseen][target][0]).sum()) + 1)
-            popular_ranks.append(int((popularity[unseen] > popularity[unseen][target][0]).sum()) + 1)
+    for model in models:
+        popularity = model.history.popularity[model.history.product_index(products)[0]]
+        for trigger in range(1001, 1001 + TRIGGERS):
+            follower = trigger + 10
+            buyers_of_follower = set(lines.loc[lines["product_id"] == follower, "customer_id"])
+            fresh = sorted(
+                set(recent.loc[recent["product_id"] == trigger, "customer_id"]) - buyers_of_follower
+            )
+            if not fresh:
+                continue
+            # when: every product the customer has not bought yet is ranked
+            scores = score_pairs(model, customer_ids=np.array(fresh), product_ids=products)
+            for row, customer in enumerate(fresh):
+                unseen = ~np.isin(products, lines.loc[lines["customer_id"] == customer, "product_id"])
+                target = products[unseen] == follower
+                model_ranks.append(int((scores[row, unseen] > scores[row, unseen][target][0]).sum()) + 1)
+                popular_ranks.append(int((popularity[unseen] > popularity[unseen][target][0]).sum()) + 1)
     # then: B comes higher in the model's list than in the popular list
-    assert len(model_ranks) >= 5
+    assert len(model_ranks) >= 15
     assert np.mean(model_ranks) < np.mean(popular_ranks)
     assert np.mean(np.array(model_ranks) <= 3) > np.mean(np.array(popular_ranks) <= 3)
 
