@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 
 from recommender.ml.config import TrainConfig
 from recommender.ml.discovery import new_item_order, position_in_row, served_order
+from recommender.ml.explain import network_layers
 from recommender.ml.features import (
     DAY,
     FEATURE_NAMES,
@@ -205,27 +207,27 @@ def customer_batches(groups: np.ndarray, batch_size: int, shuffle: np.random.Gen
     one label window), the groups in a new order each call, and each row's group numbered 0, 1, ...
     within its batch."""
     _, group, counts = np.unique(groups, return_inverse=True, return_counts=True)
-    by_group = np.argsort(group, kind="stable")
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
-    order = shuffle.permutation(len(counts))
+    order = shuffle.permutation(len(counts))  # the groups in their new order
+    place = np.empty_like(order)
+    place[order] = np.arange(len(order))
+    rows = np.argsort(place[group], kind="stable")  # rows by their group's new place
     sizes = counts[order]
-    rows = by_group[np.concatenate([np.arange(starts[g], starts[g] + counts[g]) for g in order])]
-    ends = np.cumsum(sizes)
-    batch_of = (ends - sizes) // batch_size
-    first = np.r_[0, np.flatnonzero(np.diff(batch_of)) + 1]
-    edges = np.r_[0, ends[first[1:] - 1], ends[-1]]
-    local = np.repeat(np.arange(len(sizes)) - np.repeat(first, np.diff(np.r_[first, len(sizes)])), sizes)
+    starts = np.cumsum(sizes) - sizes
+    # a group goes to the batch its first row falls in; a batch's groups are numbered from 0
+    _, first, batch = np.unique(starts // batch_size, return_index=True, return_inverse=True)
+    local = np.repeat(np.arange(len(sizes)) - first[batch], sizes)
+    edges = np.r_[starts[first], len(rows)]
     for begin, end in zip(edges[:-1], edges[1:], strict=True):
         yield rows[begin:end], local[begin:end]
 
 
 def network_logits(network, features: np.ndarray) -> np.ndarray:
     """The output layer's input to its sigmoid, for scaled ``features`` (float64, in numpy)."""
-    weights = network.get_weights()
+    weights, biases, _ = network_layers(network)
     hidden = features.astype(np.float64)
-    for index in range(0, len(weights) - 2, 2):
-        hidden = np.maximum(hidden @ weights[index] + weights[index + 1], 0.0)
-    return (hidden @ weights[-2] + weights[-1]).ravel()
+    for kernel, bias in zip(weights[:-1], biases[:-1], strict=True):
+        hidden = np.maximum(hidden @ kernel + bias, 0.0)
+    return (hidden @ weights[-1] + biases[-1]).ravel()
 
 
 def calibrate_output(network, features: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -239,8 +241,6 @@ def calibrate_output(network, features: np.ndarray, labels: np.ndarray) -> tuple
     """
     if len(labels) == 0 or labels.min() == labels.max():
         return 1.0, 0.0
-    from sklearn.linear_model import LogisticRegression
-
     logits = network_logits(network, features)
     fit = LogisticRegression(C=1e6, max_iter=200).fit(logits[:, None], labels > 0)
     scale, shift = float(fit.coef_[0, 0]), float(fit.intercept_[0])
