@@ -199,8 +199,8 @@ def main() -> None:
         "",
         *table(metrics, timings),
         "",
-        f"MLP vs personal top-frequency (the best baseline): NDCG@10 {lift_ndcg:+.1%}, "
-        f"Recall@10 {lift_recall:+.1%}; "
+        f"MLP vs personal top-frequency (the best baseline): NDCG@10 {lift_ndcg:+.2%}, "
+        f"Recall@10 {lift_recall:+.2%}; "
         f"new items NDCG@10 vs Popular {lift_new:+.1%}{lift_new_als}.  ",
         f"MLP: {result['training']['training_rows']:,} training pairs from label windows "
         f"{', '.join(c[:10] for c in result['training']['window_cutoffs'])} "

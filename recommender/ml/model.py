@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 from sklearn.linear_model import LogisticRegression
 
 from recommender.ml.config import TrainConfig
@@ -30,6 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 Progress = Callable[[float, str], None]
 # pairs of every label window (positives and negatives as they come) the output is calibrated on
 CALIBRATION_ROWS = 200_000
+# the seed of the ensemble's k-th network is the configured seed + k times this
+ENSEMBLE_SEED_STEP = 1000
 
 
 def _tf():
@@ -287,6 +291,8 @@ class FittedNetwork:
     rows: int
     positives: int
     seconds: float = 0.0
+    # the uniform sample of raw pairs (features, labels) the output was calibrated on
+    calibration: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
 
 def fit_network(
@@ -367,7 +373,71 @@ def fit_network(
         rows=len(x),
         positives=int(y.sum()),
         seconds=time.monotonic() - began,
+        calibration=(x_calibration, y_calibration),
     )
+
+
+def fit_networks(
+    train: list[Samples],
+    config: TrainConfig,
+    *,
+    epochs: int,
+    first: FittedNetwork | None = None,
+    progress: Progress | None = None,
+) -> FittedNetwork:
+    """``config.networks`` networks trained on ``train`` for ``epochs``, merged into one (one network
+    needs no merge). The k-th takes the seed ``config.seed + k * ENSEMBLE_SEED_STEP``, so its weights,
+    negative sample and batches are its own; ``first``, already trained, stands in for the 0th."""
+    count = config.networks
+    parts = [] if first is None else [first]
+    for index in range(len(parts), count):
+
+        def report(fraction: float, message: str, done: int = index) -> None:
+            if progress:
+                progress(
+                    (done + fraction) / count,
+                    f"network {done + 1}/{count}: {message}" if count > 1 else message,
+                )
+
+        seeded = dataclasses.replace(config, seed=config.seed + index * ENSEMBLE_SEED_STEP)
+        parts.append(fit_network(train, None, seeded, epochs=epochs, progress=report))
+    return parts[0] if count == 1 else merge_networks(parts, config)
+
+
+def merge_networks(parts: list[FittedNetwork], config: TrainConfig) -> FittedNetwork:
+    """One network whose logit is the mean of the parts' logits, then calibrated.
+
+    The parts have the same hidden sizes and inputs. The first layer's kernels sit side by side, each
+    part's own input scaling folded into its columns so that all read the first part's scaling; the
+    later layers are block-diagonal, and the output layer takes the mean. The result is again one
+    chain of Dense layers, so scoring, the saved artifact and the explanations' exact walk read it
+    as they read one network.
+    """
+    first = parts[0]
+    mean, std = first.mean.astype(np.float64), first.std.astype(np.float64)
+    kernels, biases = [], []
+    for part in parts:
+        weights, bias, _ = network_layers(part.network)
+        # the part's input, (x - its mean) / its std, written in the first part's scaled input
+        ratio = std / part.std.astype(np.float64)
+        shift = (mean - part.mean.astype(np.float64)) / part.std.astype(np.float64)
+        kernels.append([weights[0] * ratio[:, None], *weights[1:]])
+        biases.append([bias[0] + shift @ weights[0], *bias[1:]])
+    depth = len(kernels[0])
+    merged_kernels = [np.hstack([kernel[0] for kernel in kernels])]
+    for layer in range(1, depth - 1):
+        merged_kernels.append(scipy.linalg.block_diag(*[kernel[layer] for kernel in kernels]))
+    merged_kernels.append(np.vstack([kernel[-1] for kernel in kernels]) / len(parts))
+    merged_biases = [np.concatenate([bias[layer] for bias in biases]) for layer in range(depth - 1)]
+    merged_biases.append(np.mean([bias[-1] for bias in biases], axis=0))
+    sizes = [kernel.shape[1] for kernel in merged_kernels[:-1]]
+    network = build_network(len(mean), dataclasses.replace(config, hidden_layers=tuple(sizes)))
+    dense = [layer for layer in network.layers if type(layer).__name__ == "Dense"]
+    for layer, kernel, bias in zip(dense, merged_kernels, merged_biases, strict=True):
+        layer.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    x_calibration, y_calibration = first.calibration
+    calibrate_output(network, (x_calibration - mean) / std, y_calibration)
+    return dataclasses.replace(first, network=network, seconds=sum(part.seconds for part in parts))
 
 
 def predict(network, features: np.ndarray, batch_size: int = 8192) -> np.ndarray:
@@ -557,26 +627,30 @@ def fit_mlp(
     train = [window for window in (samples[1:] if validate else samples) if len(window.labels)]
     if not train:
         raise ValueError("not enough order history before the cutoff to build a training window")
-    share = 0.25 if validate and config.refit_on_validation_window else 0.5
-    fitted = fit_network(
+    chosen, kept = None, None
+    if validate:
+        chosen = fit_network(
+            train,
+            validation,
+            config,
+            progress=lambda fraction, message: report(0.4 + 0.25 * fraction, message),
+        )
+        epochs = chosen.epochs
+        if config.refit_on_validation_window:
+            # the chosen number of epochs, again from scratch, now also on the most recent window
+            report(0.65, "training again with the most recent window")
+            train = [_keep_share_of_negatives(validation, config.negative_share, rng), *train]
+        else:
+            kept = chosen  # the early-stopped network is the first of the ensemble
+    begin = 0.65 if validate else 0.4
+    fitted = fit_networks(
         train,
-        validation,
         config,
         epochs=epochs,
-        progress=lambda fraction, message: report(0.4 + share * fraction, message),
+        first=kept,
+        progress=lambda fraction, message: report(begin + (0.9 - begin) * fraction, message),
     )
-    refit = validate and config.refit_on_validation_window
-    if refit:
-        # the chosen number of epochs, again from scratch, now also on the most recent window
-        chosen = fitted
-        report(0.65, "training again with the most recent window")
-        fitted = fit_network(
-            [_keep_share_of_negatives(validation, config.negative_share, rng), *train],
-            None,
-            config,
-            epochs=chosen.epochs,
-            progress=lambda fraction, message: report(0.65 + 0.25 * fraction, message),
-        )
+    if chosen is not None:
         fitted.validation_ndcg = chosen.validation_ndcg
     report(0.95, "building features at the cutoff")
     history = cached_history(
@@ -595,7 +669,8 @@ def fit_mlp(
         "training_positives": fitted.positives,
         "epochs": fitted.epochs,
         "validation_ndcg_by_epoch": fitted.validation_ndcg,
-        "network_seconds": round(fitted.seconds + (chosen.seconds if refit else 0.0), 2),
+        "networks": config.networks,
+        "network_seconds": round(fitted.seconds + (chosen.seconds if chosen is not kept else 0.0), 2),
         "features_seconds": round(features_seconds, 2),
     }
     ranker = MlpRanker(

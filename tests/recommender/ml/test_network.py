@@ -1,14 +1,20 @@
-"""The network's training loop: batches of whole customers, the ranking loss and the calibrated output."""
+"""The network's training loop: batches of whole customers, the ranking loss, the calibrated output
+and the networks merged into one."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from recommender.ml.config import TrainConfig
+from recommender.ml.explain import network_layers
 from recommender.ml.model import (
     Samples,
     calibrate_output,
     customer_batches,
     fit_network,
+    fit_networks,
+    merge_networks,
     network_logits,
     predict,
     ranking_loss,
@@ -96,6 +102,54 @@ def test_calibration_keeps_the_order_of_the_scores():
     # the same order (up to the float32 rounding of the rescaled weights)
     assert np.diff(after[np.argsort(before)]).min() > -1e-4
     assert np.allclose(after, before, atol=0.05)
+
+
+def test_merged_networks_score_by_the_mean_of_their_logits():
+    config = TrainConfig(hidden_layers=(16, 8), batch_size=1024, max_training_rows=4000)
+    windows = [_window(10 + part) for part in range(3)]
+    for part, window in enumerate(windows):  # each part scales its inputs its own way
+        window.features = window.features * (1 + 0.2 * part) + 0.3 * part
+    parts = [
+        fit_network([window], None, dataclasses.replace(config, seed=part), epochs=2)
+        for part, window in enumerate(windows)
+    ]
+    assert np.abs(parts[2].mean - parts[0].mean).min() > 0.5
+    merged = merge_networks(parts, config)
+    unseen = _window(20)
+    mean_logit = np.mean(
+        [network_logits(part.network, (unseen.features - part.mean) / part.std) for part in parts], axis=0
+    )
+    scaled = (unseen.features - merged.mean) / merged.std
+    merged_logit = network_logits(merged.network, scaled)
+    # the mean logit, calibrated: an increasing straight line of it
+    scale, shift = np.polyfit(mean_logit, merged_logit, 1)
+    assert scale > 0
+    assert np.abs(merged_logit - (scale * mean_logit + shift)).max() < 1e-4
+    assert np.corrcoef(mean_logit, network_logits(parts[0].network, scaled))[0, 1] < 0.9999
+    # one chain of Dense layers three times as wide, which the explanations' walk reads
+    weights, _, activation = network_layers(merged.network)
+    assert [kernel.shape for kernel in weights] == [(4, 48), (48, 24), (24, 1)]
+    assert activation == "sigmoid"
+    predicted = predict(merged.network, scaled)
+    assert predicted.mean() == pytest.approx(unseen.labels.mean(), rel=0.2)
+
+
+def test_an_ensemble_of_one_is_the_network_itself_and_of_three_another():
+    window = _window(3)
+    config = TrainConfig(hidden_layers=(16, 8), batch_size=1024, max_training_rows=4000, networks=1)
+    single = fit_networks([window], config, epochs=2)
+    alone = fit_network([window], None, config, epochs=2)
+    assert len(single.network.layers) == len(alone.network.layers)
+    scaled = (window.features - single.mean) / single.std
+    assert np.array_equal(predict(single.network, scaled), predict(alone.network, scaled))
+    three = fit_networks([window], dataclasses.replace(config, networks=3), epochs=2)
+    assert network_layers(three.network)[0][0].shape == (4, 48)
+    assert not np.allclose(predict(three.network, scaled), predict(single.network, scaled), atol=1e-3)
+
+
+def test_networks_must_be_at_least_one():
+    with pytest.raises(ValueError, match="networks must be at least 1, got 0"):
+        TrainConfig(networks=0)
 
 
 def test_a_negative_listwise_weight_is_refused_by_name():

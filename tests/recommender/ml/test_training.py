@@ -220,6 +220,25 @@ def test_save_and_load_give_identical_recommendations(trained, shop, tmp_path):
     assert loaded.metrics == trained.metrics
 
 
+def test_networks_merged_into_one_train_save_load_and_explain(shop, fast_config, tmp_path):
+    config = TrainConfig(**{**fast_config.as_dict(), "networks": 3, "run_als": False})
+    model = train_recommender(**shop, config=config)
+    model.save(tmp_path / "model")
+    loaded = TrainedRecommender.load(tmp_path / "model")
+
+    widths = [layer.units for layer in loaded.ranker.network.layers if type(layer).__name__ == "Dense"]
+    assert widths == [3 * size for size in fast_config.hidden_layers] + [1]
+    customers = shop["customers"]["customer_id"].to_numpy()[:25]
+    explained = recommend(loaded, customer_ids=customers, top_n=5, explanations=True)
+    pd.testing.assert_frame_equal(
+        explained.drop(columns="explanation"), recommend(model, customer_ids=customers, top_n=5)
+    )
+    for score, document in zip(explained["score"], explained["explanation"], strict=True):
+        total = document["base"] + sum(document["groups"].values()) + document["residual"]
+        assert total == pytest.approx(score, abs=1e-9)
+        assert abs(document["residual"]) < 1e-3
+
+
 def test_loading_an_empty_directory_says_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="meta.json"):
         TrainedRecommender.load(tmp_path)
