@@ -125,6 +125,7 @@ def test_merged_networks_score_by_the_mean_of_their_logits():
     scale, shift = np.polyfit(mean_logit, merged_logit, 1)
     assert scale > 0
     assert np.abs(merged_logit - (scale * mean_logit + shift)).max() < 1e-4
+    # and the parts differ: their mean is not the first part's logit (which reads the same scaling)
     assert np.corrcoef(mean_logit, network_logits(parts[0].network, scaled))[0, 1] < 0.9999
     # one chain of Dense layers three times as wide, which the explanations' walk reads
     weights, _, activation = network_layers(merged.network)
