@@ -629,11 +629,13 @@ def fit_mlp(
         raise ValueError("not enough order history before the cutoff to build a training window")
     chosen, kept = None, None
     if validate:
+        # the early stopping's share of the progress: half, when no network is trained after it
+        share = 0.25 if config.refit_on_validation_window or config.networks > 1 else 0.5
         chosen = fit_network(
             train,
             validation,
             config,
-            progress=lambda fraction, message: report(0.4 + 0.25 * fraction, message),
+            progress=lambda fraction, message: report(0.4 + share * fraction, message),
         )
         epochs = chosen.epochs
         if config.refit_on_validation_window:
@@ -642,7 +644,7 @@ def fit_mlp(
             train = [_keep_share_of_negatives(validation, config.negative_share, rng), *train]
         else:
             kept = chosen  # the early-stopped network is the first of the ensemble
-    begin = 0.65 if validate else 0.4
+    begin = 0.4 + share if validate else 0.4
     fitted = fit_networks(
         train,
         config,
@@ -670,7 +672,8 @@ def fit_mlp(
         "epochs": fitted.epochs,
         "validation_ndcg_by_epoch": fitted.validation_ndcg,
         "networks": config.networks,
-        "network_seconds": round(fitted.seconds + (chosen.seconds if chosen is not kept else 0.0), 2),
+        # the early-stopped network's time, unless it is part of ``fitted`` (and counted there)
+        "network_seconds": round(fitted.seconds + (chosen.seconds if chosen and not kept else 0.0), 2),
         "features_seconds": round(features_seconds, 2),
     }
     ranker = MlpRanker(

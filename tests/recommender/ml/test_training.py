@@ -18,6 +18,7 @@ from recommender.ml import (
     similar_products,
     train_recommender,
 )
+from recommender.ml.explain import network_layers
 from tests.recommender.ml.shop import TRIGGERS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -226,8 +227,8 @@ def test_networks_merged_into_one_train_save_load_and_explain(shop, fast_config,
     model.save(tmp_path / "model")
     loaded = TrainedRecommender.load(tmp_path / "model")
 
-    widths = [layer.units for layer in loaded.ranker.network.layers if type(layer).__name__ == "Dense"]
-    assert widths == [3 * size for size in fast_config.hidden_layers] + [1]
+    kernels, _, _ = network_layers(loaded.ranker.network)
+    assert [kernel.shape[1] for kernel in kernels] == [3 * size for size in fast_config.hidden_layers] + [1]
     customers = shop["customers"]["customer_id"].to_numpy()[:25]
     explained = recommend(loaded, customer_ids=customers, top_n=5, explanations=True)
     pd.testing.assert_frame_equal(

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from crm.services.demo_data import generate_demo_data
+from recommender.ml.explain import network_layers
 from recommender.models import ModelVersion
 from recommender.services.scoring import trained_model_for
 from recommender.services.training import model_version_train
@@ -15,8 +16,8 @@ FAST = {"epochs": 2, "run_als": False, "training_windows": 2, "patience": 1, "hi
 
 
 def dense_widths(version: ModelVersion) -> list[int]:
-    network = trained_model_for(version).ranker.network
-    return [layer.units for layer in network.layers if type(layer).__name__ == "Dense"]
+    kernels, _, _ = network_layers(trained_model_for(version).ranker.network)
+    return [kernel.shape[1] for kernel in kernels]
 
 
 def test_the_setting_merges_networks_and_a_version_s_own_config_wins(settings):
