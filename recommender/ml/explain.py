@@ -26,19 +26,29 @@ integral with no quadrature error, and their total is ``f(z) - f(z')`` by constr
 over evenly spaced steps converges to the same numbers only slowly here, because of the bends (64 steps
 left residuals up to 5e-3 on a small trained shop, 1,024 steps 5e-4);
 ``riemann_integrated_gradients`` is kept as that cross-check and for networks of other shapes.
+
+Networks side by side. Several networks merged into one (``model.merge_networks``: an ensemble whose
+logit is their mean) are blocks of units that share nothing before the output. Walked as one network,
+every path bends wherever any block's unit switches, and each bend updates every block: three blocks
+took about three times the bends at three times the work each. ``network_blocks`` finds the blocks in
+the weights, and each is followed on its own, then weighed by the whole logit (``_walk_blocks``): the
+same numbers, at about the cost of walking the blocks as separate networks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
 from recommender.ml.features import FEATURE_NAMES, History, top_per_row
 
 # Pairs walked together: the walk holds about 8 kB per pair (each hidden unit's rate, crossing point,
-# state and gradient), so 4,096 pairs take about 35 MB whatever the number of pairs explained.
+# state and gradient), so 4,096 pairs take about 35 MB whatever the number of pairs explained. A network
+# of blocks walks this many divided by its blocks, each pair's path kept (about 60 bytes a bend).
 PAIRS_PER_BATCH = 4096
 RIEMANN_STEPS = 64
 # Path points per gradient call of the Riemann sum: 65,536 points of 43 inputs through a 128-64-32
@@ -207,7 +217,8 @@ def integrated_gradients(
     takes, pairs x inputs) from ``baseline`` (one input row), by walking the path's linear pieces.
 
     ``output`` and ``base`` are the network's own outputs (TensorFlow, float32); the walk runs in
-    float64 from the network's weights, so the residual is the float32 rounding of the network.
+    float64 from the network's weights, so the residual is the float32 rounding of the network. A
+    network made of independent blocks (``network_blocks``) is walked one block at a time.
     """
     weights, biases, activation = network_layers(network)
     inputs = np.asarray(inputs, dtype=np.float64)
@@ -217,11 +228,18 @@ def integrated_gradients(
             f"the network takes {weights[0].shape[0]} inputs; got pairs of shape {inputs.shape} "
             f"and a baseline of {baseline.shape[0]}"
         )
+    blocks = network_blocks(weights, biases)
     contributions = np.zeros(inputs.shape, dtype=np.float64)
     pieces = np.zeros(len(inputs), dtype=np.int64)
-    for start in range(0, len(inputs), max(1, pairs_per_batch)):
-        rows = slice(start, start + max(1, pairs_per_batch))
-        contributions[rows], pieces[rows] = _walk(weights, biases, activation, inputs[rows], baseline)
+    # a batch of a network of blocks walks each pair once per block
+    batch = max(1, pairs_per_batch // len(blocks))
+    for start in range(0, len(inputs), batch):
+        rows = slice(start, start + batch)
+        if len(blocks) == 1:
+            weigh = _sigmoid_piece if activation == "sigmoid" else _linear_piece
+            contributions[rows], pieces[rows] = _walk(weights, biases, inputs[rows], baseline, weigh)
+        else:
+            contributions[rows], pieces[rows] = _walk_blocks(blocks, activation, inputs[rows], baseline)
     return Attributions(
         base=float(_network_outputs(network, baseline[None, :])[0]),
         output=_network_outputs(network, inputs),
@@ -230,8 +248,228 @@ def integrated_gradients(
     )
 
 
+def network_blocks(
+    weights: list[np.ndarray], biases: list[np.ndarray]
+) -> list[tuple[list[np.ndarray], list[np.ndarray]]]:
+    """The network split into blocks of hidden units that share no weight before the output (as
+    ``model.merge_networks`` writes several networks as one), each a (weights, biases) network of its
+    own that reads the same inputs; the output's bias goes with the first, so the blocks' logits add
+    up to the network's. A network that is not so made is one block, itself.
+
+    Walking the blocks apart is what makes the walk of such a network cheap: a unit switching in one
+    block changes nothing in the others, so each block's path has only its own bends and each bend
+    costs only its block's work.
+    """
+    whole = [(weights, biases)]
+    hidden = len(weights) - 1
+    if hidden < 2:  # one hidden layer: every unit would be a block of its own
+        return whole
+    sizes = [kernel.shape[1] for kernel in weights[:-1]]
+    offsets = np.cumsum([0, *sizes])
+    sources, targets = [], []
+    for layer in range(1, hidden):
+        source, target = np.nonzero(weights[layer])
+        sources.append(source + offsets[layer - 1])
+        targets.append(target + offsets[layer])
+    source, target = np.concatenate(sources), np.concatenate(targets)
+    links = coo_matrix((np.ones(len(source)), (source, target)), shape=(offsets[-1], offsets[-1]))
+    count, label = connected_components(links, directed=False)
+    if count < 2:
+        return whole
+    blocks = []
+    for block in range(count):
+        units = [np.flatnonzero(label[offsets[k] : offsets[k + 1]] == block) for k in range(hidden)]
+        if any(not len(unit) for unit in units):  # a unit cut off from the layers around it
+            return whole
+        block_weights = [weights[0][:, units[0]]]
+        block_weights += [weights[k][np.ix_(units[k - 1], units[k])] for k in range(1, hidden)]
+        block_weights.append(weights[-1][units[-1]])
+        block_biases = [biases[k][units[k]] for k in range(hidden)]
+        block_biases.append(biases[-1] if not blocks else np.zeros_like(biases[-1]))
+        blocks.append((block_weights, block_biases))
+    return blocks
+
+
+def _sigmoid_integral(start: np.ndarray, rate: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """The integral of sigmoid'(logit) along a piece of length ``step`` over which the logit is the line
+    ``start + a * rate``: (sigmoid(end) - sigmoid(start)) / rate, or its limit when the logit is flat."""
+    rise = step * rate
+    small = np.abs(rise) < 1e-7
+    middle = start + rise / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            small,
+            expit(middle) * expit(-middle) * step,
+            (expit(start + rise) - expit(start)) / np.where(small, 1.0, rate),
+        )
+
+
+def _sigmoid_piece(owner, position, end, logit_start, logit_rate) -> np.ndarray:
+    """A piece's weight for a network's sigmoid output, its own logit along the piece."""
+    return _sigmoid_integral(logit_start, logit_rate, end - position)
+
+
+def _linear_piece(owner, position, end, logit_start, logit_rate) -> np.ndarray:
+    """A piece's weight for a linear output: its length."""
+    return end - position
+
+
+def _walk_blocks(
+    blocks: list[tuple[list[np.ndarray], list[np.ndarray]]], activation: str, inputs: np.ndarray, baseline
+) -> tuple[np.ndarray, np.ndarray]:
+    """(contributions, pieces) of a batch through a network of independent blocks, one block at a time.
+
+    The network's logit is the sum of the blocks' logits, so a contribution is the sum over the blocks
+    of the integral of (the block's gradient) x sigmoid'(the whole logit): each block's path has only
+    its own bends, but its pieces are weighed by the whole logit. So each block's path is first
+    followed without gradients, recording its pieces and which unit switched where; the blocks' logits
+    then give each path's whole logit as a broken line through all their bends, and the integral ``F``
+    of sigmoid' along it; and each block's switches are replayed for the gradients alone, each piece
+    weighed by ``F(end) - F(start)`` (with a linear output, by its length).
+    """
+    n = len(inputs)
+    paths = [_follow(weights, biases, inputs, baseline) for weights, biases in blocks]
+    # every piece's start, and each path's end: a pair's path from a = 0 to 1 sits at 2 * pair + a
+    located, logits = [], []
+    for path in paths:
+        owner, start, end, logit_start, logit_rate = path.pieces()
+        last = end == 1.0
+        owner = np.concatenate([owner, owner[last]])
+        at = np.concatenate([start, end[last]])
+        logit = np.concatenate([logit_start, (logit_start + (end - start) * logit_rate)[last]])
+        order = np.lexsort((at, owner))
+        located.append(2.0 * owner[order] + at[order])
+        logits.append(logit[order])
+    points = np.unique(np.concatenate(located))
+    whole = np.zeros(len(points))
+    for place, logit in zip(located, logits, strict=True):
+        whole += np.interp(points, place, logit)
+    pair = np.floor(points / 2.0)
+    same_path = pair[1:] == pair[:-1]
+    length = np.where(same_path, np.diff(points), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(same_path, np.diff(whole) / np.where(length > 0, length, 1.0), 0.0)
+    if activation == "sigmoid":
+        integral = np.concatenate([[0.0], np.cumsum(_sigmoid_integral(whole[:-1], rate, length))])
+    else:
+        integral = np.concatenate([[0.0], np.cumsum(length)])
+
+    def integral_at(owner: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """F at ``position`` along each ``owner``'s path: F at the point before, plus the rest."""
+        place = 2.0 * owner + position
+        before = np.clip(np.searchsorted(points, place, side="right") - 1, 0, len(points) - 2)
+        ahead = place - points[before]
+        if activation != "sigmoid":
+            return integral[before] + ahead
+        return integral[before] + _sigmoid_integral(whole[before], rate[before], ahead)
+
+    contributions = np.zeros(inputs.shape, dtype=np.float64)
+    for (weights, biases), path in zip(blocks, paths, strict=True):
+        owner, start, end, _, _ = path.pieces()
+        piece_weights = integral_at(owner, end) - integral_at(owner, start)
+        contributions += _replay(weights, biases, inputs, baseline, path, piece_weights)
+    pieces = np.bincount(pair.astype(np.int64), minlength=n) - 1  # a path's points, less one
+    return contributions, pieces
+
+
+@dataclass
+class _Path:
+    """What following a batch's paths found, step by step: the pieces walked (each row's pair, start,
+    end, the logit's line along it) and, per hidden layer, the units that switched (pair, unit)."""
+
+    steps: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    switched: list[list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=list)
+
+    def pieces(self) -> tuple[np.ndarray, ...]:
+        """(pair, start, end, logit at the start, the logit's rate) of every piece, step after step."""
+        return tuple(np.concatenate(column) for column in zip(*self.steps, strict=True))
+
+
+def _path_start(weights, biases, baseline, direction):
+    """Per hidden layer, every unit's line (level at a = 0 and rate), state and crossing ahead; and the
+    logit's line, at the start of each path."""
+    n, width = direction.shape
+    level0, rate, on, crossing = [], [], [], []
+    value, value_rate = np.broadcast_to(baseline, (n, width)), direction
+    for k in range(len(weights) - 1):
+        h = value @ weights[k] + biases[k]
+        e = value_rate @ weights[k]
+        unit_on = (h > 0) | ((h == 0) & (e > 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crossing.append(np.where(h * e < 0, -h / e, np.inf))
+        level0.append(h)
+        rate.append(e)
+        on.append(unit_on)
+        value, value_rate = h * unit_on, e * unit_on
+    logit0 = value @ weights[-1][:, 0] + biases[-1][0]
+    logit_rate = value_rate @ weights[-1][:, 0]
+    return level0, rate, on, crossing, logit0, logit_rate
+
+
+def _gradients_start(weights, on):
+    """The logit's gradient with respect to each hidden layer's output (``upstream``) and pre-activation
+    (``through``: upstream where the unit is on), for the states ``on``."""
+    hidden = len(weights) - 1
+    upstream, through = [None] * hidden, [None] * hidden
+    gradient = np.tile(weights[-1][:, 0], (len(on[0]), 1))
+    for k in range(hidden - 1, -1, -1):
+        upstream[k] = gradient
+        through[k] = gradient * on[k]
+        if k:
+            gradient = through[k] @ weights[k].T
+    return upstream, through
+
+
+def _switch_gradients(weights, upstream, through, on, k: int, r: np.ndarray, j: np.ndarray) -> None:
+    """The gradients after unit ``j`` of layer ``k`` switched in rows ``r`` (``on`` already flipped):
+    its own ``through``, then the layers before it."""
+    through[k][r, j] = upstream[k][r, j] * on[k][r, j]
+    if not k:
+        return
+    sign = np.where(on[k][r, j], 1.0, -1.0)
+    gradient_change = (sign * upstream[k][r, j])[:, None] * weights[k][:, j].T
+    for m in range(k - 1, -1, -1):
+        upstream[m][r] += gradient_change
+        masked = gradient_change * on[m][r]
+        through[m][r] += masked
+        if m:
+            gradient_change = masked @ weights[m].T
+
+
+def _follow(weights, biases, inputs: np.ndarray, baseline) -> _Path:
+    """A batch's paths followed without gradients (``_walk``'s forward half), recorded for ``_replay``."""
+    path = _Path()
+    _walk(weights, biases, inputs, baseline, None, path=path)
+    return path
+
+
+def _replay(weights, biases, inputs: np.ndarray, baseline, path: _Path, piece_weights: np.ndarray):
+    """Contributions of a batch from a followed ``path``: its switches replayed for the gradients only,
+    its pieces weighed by ``piece_weights`` (in ``path.pieces()``'s order)."""
+    direction = inputs - baseline[None, :]
+    on = [state.copy() for state in _path_start(weights, biases, baseline, direction)[2]]
+    upstream, through = _gradients_start(weights, on)
+    accumulated = np.zeros_like(through[0])
+    done = 0
+    for (owner, *_), switched in zip(path.steps, path.switched, strict=True):
+        weight = piece_weights[done : done + len(owner)]
+        done += len(owner)
+        accumulated[owner] += weight[:, None] * through[0][owner]
+        for k, (rows, units) in enumerate(switched):
+            if len(rows):
+                on[k][rows, units] = ~on[k][rows, units]
+                _switch_gradients(weights, upstream, through, on, k, rows, units)
+    return direction * (accumulated @ weights[0].T)
+
+
 def _walk(
-    weights: list[np.ndarray], biases: list[np.ndarray], activation: str, inputs: np.ndarray, baseline
+    weights: list[np.ndarray],
+    biases: list[np.ndarray],
+    inputs: np.ndarray,
+    baseline,
+    weigh,
+    *,
+    path: _Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(contributions, pieces) of a batch: the path from ``baseline`` to each row, one piece at a time.
 
@@ -242,37 +480,23 @@ def _walk(
     step goes to the nearest crossing; the unit there switches, which changes the rates of the layers
     after it and the gradients of the layers before it, and only those are updated. Pairs that reached
     the end stay in the arrays, inert, until half of them have, and are then dropped.
+
+    ``weigh(owner, start, end, logit_start, logit_rate)`` gives each piece's weight (the integral of
+    the output's derivative along it; ``owner`` is each row's pair in the batch). Without it only the
+    lines are followed (no gradients, contributions zero), and ``path`` records what was walked.
     """
     n, width = inputs.shape
     hidden = len(weights) - 1
-    output_weights = weights[-1][:, 0]
+    gradients = weigh is not None
     direction = inputs - baseline[None, :]
-
-    # the path's start: per hidden layer, every unit's line and state; the logit's line; the gradients
-    level0, rate, on, crossing = [], [], [], []
-    value, value_rate = np.broadcast_to(baseline, (n, width)), direction
-    for k in range(hidden):
-        h = value @ weights[k] + biases[k]
-        e = value_rate @ weights[k]
-        unit_on = (h > 0) | ((h == 0) & (e > 0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            crossing.append(np.where(h * e < 0, -h / e, np.inf))
-        level0.append(h)
-        rate.append(e)
-        on.append(unit_on)
-        value, value_rate = h * unit_on, e * unit_on
-    logit0 = value @ output_weights + biases[-1][0]
-    logit_rate = value_rate @ output_weights
-    upstream, through = [None] * hidden, [None] * hidden
-    gradient = np.tile(output_weights, (n, 1))
-    for k in range(hidden - 1, -1, -1):
-        upstream[k] = gradient
-        through[k] = gradient * on[k]
-        if k:
-            gradient = through[k] @ weights[k].T
+    level0, rate, on, crossing, logit0, logit_rate = _path_start(weights, biases, baseline, direction)
+    if gradients:
+        upstream, through = _gradients_start(weights, on)
+    else:
+        upstream, through = [np.zeros((n, 0))] * hidden, [np.zeros((n, 0))] * hidden
 
     # sum over pieces of (the piece's weight) x (d logit / d first pre-activation), per row of the state
-    accumulated = np.zeros_like(level0[0])
+    accumulated = np.zeros_like(level0[0]) if gradients else np.zeros((n, 0))
     position = np.zeros(n)
     pieces = np.zeros(n, dtype=np.int64)
     owner = np.arange(n)  # the batch row of each state row
@@ -285,7 +509,8 @@ def _walk(
             break
         if walking.sum() < len(position) // 2:
             done = ~walking
-            contributions[owner[done]] = direction[owner[done]] * (accumulated[done] @ weights[0].T)
+            if gradients:
+                contributions[owner[done]] = direction[owner[done]] * (accumulated[done] @ weights[0].T)
             counted[owner[done]] = pieces[done]
             for states in (level0, rate, on, crossing, upstream, through):
                 states[:] = [state[walking] for state in states]
@@ -307,25 +532,22 @@ def _walk(
 
         # the piece [position, end]: the logit is a line along it, its gradient constant
         start = logit0 + position * logit_rate
-        rise = step * logit_rate
-        if activation == "sigmoid":
-            small = np.abs(rise) < 1e-7
-            middle = start + rise / 2
-            with np.errstate(divide="ignore", invalid="ignore"):
-                weight = np.where(
-                    small,
-                    expit(middle) * expit(-middle) * step,
-                    (expit(start + rise) - expit(start)) / np.where(small, 1.0, logit_rate),
-                )
-        else:
-            weight = step
-        accumulated += weight[:, None] * through[0]
+        if gradients:
+            accumulated += weigh(owner, position, end, start, logit_rate)[:, None] * through[0]
+        if path is not None:
+            ahead = step > 0
+            path.steps.append(
+                (owner[ahead], position[ahead], end[ahead], start[ahead], logit_rate[ahead].copy())
+            )
+            path.switched.append([])
         pieces += step > 0
         position = end
 
         # the unit at each crossing switches
         for k in range(hidden):
             mine = switches & (layer_of == k)
+            if path is not None:
+                path.switched[-1].append((owner[mine], units[k][mine]))
             if not mine.any():
                 continue
             r = everyone[mine]
@@ -357,16 +579,10 @@ def _walk(
             logit_rate[r] += change[:, 0]
             logit0[r] = logit_now - a * logit_rate[r]
             # backward: the gradients of the layers before it
-            through[k][r, j] = upstream[k][r, j] * on[k][r, j]
-            if k:
-                gradient_change = (sign * upstream[k][r, j])[:, None] * weights[k][:, j].T
-                for m in range(k - 1, -1, -1):
-                    upstream[m][r] += gradient_change
-                    masked = gradient_change * on[m][r]
-                    through[m][r] += masked
-                    if m:
-                        gradient_change = masked @ weights[m].T
-    contributions[owner] = direction[owner] * (accumulated @ weights[0].T)
+            if gradients:
+                _switch_gradients(weights, upstream, through, on, k, r, j)
+    if gradients:
+        contributions[owner] = direction[owner] * (accumulated @ weights[0].T)
     counted[owner] = pieces
     return contributions, counted
 
@@ -480,6 +696,7 @@ __all__ = [
     "explanation_documents",
     "group_contributions",
     "integrated_gradients",
+    "network_blocks",
     "network_layers",
     "riemann_integrated_gradients",
 ]

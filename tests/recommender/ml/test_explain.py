@@ -16,11 +16,12 @@ from recommender.ml.explain import (
     group_contributions,
     group_membership,
     integrated_gradients,
+    network_blocks,
     network_layers,
     riemann_integrated_gradients,
 )
 from recommender.ml.features import FEATURE_NAMES, build_history, generate_candidates, pair_features
-from recommender.ml.model import MlpRanker, build_network, seed_everything
+from recommender.ml.model import FittedNetwork, MlpRanker, build_network, merge_networks, seed_everything
 from recommender.ml.score import recommend
 from recommender.ml.train import TrainedRecommender
 
@@ -143,6 +144,83 @@ def test_only_a_network_of_dense_relu_layers_is_walked():
 
     with pytest.raises(ValueError, match="ReLU"):
         network_layers(odd)
+
+
+def merged_network(seeds=(3, 4, 5)):
+    """Seeded networks merged into one as training merges an ensemble (``model.merge_networks``)."""
+    rng = np.random.default_rng(7)
+    inputs = rng.normal(size=(2000, WIDTH)).astype(np.float32)
+    labels = (inputs[:, 0] + inputs[:, 1] * inputs[:, 2] > 0).astype(np.float32)
+    parts = [
+        FittedNetwork(
+            network=seeded_network(seed=seed),
+            mean=np.zeros(WIDTH, dtype=np.float32),
+            std=np.ones(WIDTH, dtype=np.float32),
+            epochs=3,
+            validation_ndcg=[],
+            rows=len(inputs),
+            positives=int(labels.sum()),
+            calibration=(inputs, labels),
+        )
+        for seed in seeds
+    ]
+    return merge_networks(parts, TrainConfig(hidden_layers=(32, 16, 8), dropout=0.1)).network
+
+
+def dense_chain(kernels, biases, output: str):
+    """A Keras chain of Dense layers (ReLU, then ``output``) holding these weights."""
+    import tensorflow as tf
+
+    layers = [tf.keras.Input(shape=(kernels[0].shape[0],))]
+    layers += [tf.keras.layers.Dense(kernel.shape[1], activation="relu") for kernel in kernels[:-1]]
+    layers.append(tf.keras.layers.Dense(1, activation=output))
+    network = tf.keras.Sequential(layers)
+    dense = [layer for layer in network.layers if type(layer).__name__ == "Dense"]
+    for layer, kernel, bias in zip(dense, kernels, biases, strict=True):
+        layer.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    return network
+
+
+def test_a_network_is_one_block_unless_made_of_networks_side_by_side(network):
+    kernels, biases, _ = network_layers(network)
+    assert len(network_blocks(kernels, biases)) == 1
+    # one hidden layer: its units are not split into blocks of one
+    one_layer = dense_chain(kernels[:1] + [kernels[1][:, :1]], biases[:1] + [biases[-1]], "sigmoid")
+    assert len(network_blocks(*network_layers(one_layer)[:2])) == 1
+
+    merged_kernels, merged_biases, _ = network_layers(merged_network())
+    blocks = network_blocks(merged_kernels, merged_biases)
+
+    assert len(blocks) == 3
+    for block_kernels, _ in blocks:
+        assert [kernel.shape for kernel in block_kernels] == [(WIDTH, 32), (32, 16), (16, 8), (8, 1)]
+    # the output's bias is counted once, so the blocks' logits add up to the network's
+    assert [float(block_biases[-1][0]) for _, block_biases in blocks][1:] == [0.0, 0.0]
+    assert float(blocks[0][1][-1][0]) == pytest.approx(float(merged_biases[-1][0]))
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+def test_a_merged_network_is_walked_block_by_block_to_the_same_contributions(pairs, output):
+    kernels, biases, _ = network_layers(merged_network())
+    merged = dense_chain(kernels, biases, output)
+    # the same network with weights of 1e-12 joining its blocks: two joined leave two blocks, all
+    # three joined one, walked whole
+    joined_kernels = [kernel.copy() for kernel in kernels]
+    joined_kernels[1][0, 16] = 1e-12
+    assert len(network_blocks(joined_kernels, biases)) == 2
+    joined_kernels[1][16, 32] = 1e-12
+    joined = dense_chain(joined_kernels, biases, output)
+    assert len(network_blocks(*network_layers(joined)[:2])) == 1
+    some = pairs[:150]
+
+    by_block = integrated_gradients(merged, some, np.zeros(WIDTH), pairs_per_batch=64)
+    whole = integrated_gradients(joined, some, np.zeros(WIDTH))
+
+    assert np.abs(by_block.residual).max() < 1e-5
+    assert np.abs(by_block.contributions - whole.contributions).max() < 1e-8
+    # the path bends where any block's unit switches
+    assert np.array_equal(by_block.pieces, whole.pieces)
+    assert by_block.pieces.max() > 10
 
 
 # --- against a shop's History ---------------------------------------------------------------------
