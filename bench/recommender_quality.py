@@ -1,7 +1,7 @@
 """Recommender quality on UCI Online Retail: the DESIGN.md offline protocol, MLP and baselines side by side.
 
     .venv/bin/python bench/recommender_quality.py [--parquet PATH [PATH ...] | --frames DIR] [--cutoff DATE]
-        [--end DATE] [--min-new-items 0,1,2,3] [--new-item-weights 1,2.2] [--section HEADING] [--no-write]
+        [--end DATE] [--min-new-items 0,1,2,3] [--new-item-weights 1,1.8] [--section HEADING] [--no-write]
 
 Writes the table into the "## Recommender quality" section of BENCHMARKS.md (or ``--section``), with
 the MLP's served lists (bought products allowed) holding at least each ``--min-new-items`` number of
@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--min-new-items", default="0,1,2,3,4,5", help="comma-separated; empty for none")
     parser.add_argument(
         "--new-item-weights",
-        default="1,2.2",
+        default="1,1.8",
         help="comma-separated new_item_weight values of the served lists",
     )
     parser.add_argument("--section", default="## Recommender quality")
