@@ -1,4 +1,5 @@
-"""Fast bulk writes: PostgreSQL COPY where available, large ``bulk_create`` batches elsewhere."""
+"""Fast bulk writes: PostgreSQL COPY where available, large ``bulk_create`` batches elsewhere; deletes of
+more rows than one statement may name."""
 
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -8,6 +9,10 @@ from django.db import connections, models
 # Rows per executemany on backends without COPY: large enough to amortise the calls, small enough
 # to keep the prepared batch in memory cheaply.
 BULK_CREATE_BATCH_SIZE = 5000
+# Rows per delete of ``bulk_delete``: Django names a deleted batch's ids in the statements that reach
+# their related rows (a SET_NULL update, the cascades), and PostgreSQL takes at most 65,535 parameters
+# in one statement.
+BULK_DELETE_BATCH_SIZE = 10_000
 
 
 def bulk_insert_rows(
@@ -74,6 +79,20 @@ def bulk_insert_rows(
             cursor.executemany(sql, batch)
             written += len(batch)
     return written
+
+
+def bulk_delete(queryset: models.QuerySet, *, batch_size: int = BULK_DELETE_BATCH_SIZE) -> int:
+    """Delete the rows of ``queryset`` as ``queryset.delete()`` would (related rows by their
+    ``on_delete``), ``batch_size`` rows at a time, so that a delete of any size stays under the
+    database's parameter limit. Returns the rows deleted, related ones included. Run it in a
+    transaction to make it all or nothing.
+    """
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    manager = queryset.model._base_manager.using(queryset.db)
+    return sum(
+        manager.filter(pk__in=ids[start : start + batch_size]).only("pk").delete()[0]
+        for start in range(0, len(ids), batch_size)
+    )
 
 
 def _field_name(model: type[models.Model], attname: str) -> str:

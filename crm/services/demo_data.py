@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, Q
 from django.utils import timezone
 
-from core.bulk import bulk_insert_rows
+from core.bulk import bulk_delete, bulk_insert_rows
 from crm.models import BehaviourEvent, Category, Customer, Order, OrderLine, Product
 
 CUSTOMER_PREFIX = "SYN-C"
@@ -261,13 +261,13 @@ def synthetic_data_delete() -> dict[str, int]:
         deleted["order_lines"] = OrderLine.objects.filter(
             order__external_id__startswith=ORDER_PREFIX
         ).delete()[0]
-        deleted["orders"] = Order.objects.filter(external_id__startswith=ORDER_PREFIX).only("pk").delete()[0]
+        deleted["orders"] = bulk_delete(Order.objects.filter(external_id__startswith=ORDER_PREFIX))
         for kind, model, prefix in (
             ("customers", Customer, CUSTOMER_PREFIX),
             ("products", Product, PRODUCT_PREFIX),
         ):
             try:
-                deleted[kind] = model.objects.filter(external_id__startswith=prefix).only("pk").delete()[0]
+                deleted[kind] = bulk_delete(model.objects.filter(external_id__startswith=prefix))
             except ProtectedError as exc:
                 raise DemoDataError(
                     f"Cannot delete synthetic {kind}: {len(exc.protected_objects)} rows that are not "

@@ -32,9 +32,9 @@ class TrainConfig:
     listwise_weight: float = 0.3
     # Networks trained on the same pairs with other seeds (their own weights, negative sample and
     # batches), merged into one whose logit is their mean (``model.merge_networks``). On UCI three
-    # gain 0.6% NDCG@10 and 0.7% Recall@10 on validation (1.1% and 0.5% on the test period) for
-    # twice the training and about three times the explanations' time, as the explanations walk the
-    # merged networks one by one (BENCHMARKS "Three networks, the default").
+    # gain 0.6% NDCG@10 and 0.7% Recall@10 on validation (0.5-1.1% NDCG@10 on the test period, on two
+    # machines) for twice the training and about three times the explanations' time, as the
+    # explanations walk the merged networks one by one (BENCHMARKS "Three networks, the default").
     networks: int = 3
     negative_share: float = 1.0  # share of negative candidates kept for training
     # Past this many training pairs, negatives are sampled down to it (every positive is kept): the

@@ -240,6 +240,17 @@ def test_replace_deletes_only_earlier_synthetic_rows():
 
 
 @pytest.mark.django_db
+def test_replace_deletes_more_synthetic_orders_than_one_query_takes_parameters():
+    # given more orders than PostgreSQL takes parameters in one statement (65,535)
+    generate(customers=50, products=20, orders=66_000, lines_per_order=1.0, events_per_customer=0.0)
+
+    counts = generate(replace=True)
+
+    assert Order.objects.filter(external_id__startswith="SYN-O").count() == counts["orders"] == 800
+    assert Customer.objects.count() == 120
+
+
+@pytest.mark.django_db
 def test_replace_refuses_when_imported_orders_use_synthetic_products():
     generate()
     OrderLineFactory(product=Product.objects.get(external_id="SYN-P00001"))
