@@ -536,9 +536,7 @@ def _walk(
             accumulated += weigh(owner, position, end, start, logit_rate)[:, None] * through[0]
         if path is not None:
             ahead = step > 0
-            path.steps.append(
-                (owner[ahead], position[ahead], end[ahead], start[ahead], logit_rate[ahead].copy())
-            )
+            path.steps.append((owner[ahead], position[ahead], end[ahead], start[ahead], logit_rate[ahead]))
             path.switched.append([])
         pieces += step > 0
         position = end
