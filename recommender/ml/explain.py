@@ -233,10 +233,10 @@ def integrated_gradients(
     pieces = np.zeros(len(inputs), dtype=np.int64)
     # a batch of a network of blocks walks each pair once per block
     batch = max(1, pairs_per_batch // len(blocks))
+    weigh = _sigmoid_piece if activation == "sigmoid" else _linear_piece
     for start in range(0, len(inputs), batch):
         rows = slice(start, start + batch)
         if len(blocks) == 1:
-            weigh = _sigmoid_piece if activation == "sigmoid" else _linear_piece
             contributions[rows], pieces[rows] = _walk(weights, biases, inputs[rows], baseline, weigh)
         else:
             contributions[rows], pieces[rows] = _walk_blocks(blocks, activation, inputs[rows], baseline)
@@ -329,10 +329,10 @@ def _walk_blocks(
     """
     n = len(inputs)
     paths = [_follow(weights, biases, inputs, baseline) for weights, biases in blocks]
+    pieces_of = [path.pieces() for path in paths]
     # every piece's start, and each path's end: a pair's path from a = 0 to 1 sits at 2 * pair + a
     located, logits = [], []
-    for path in paths:
-        owner, start, end, logit_start, logit_rate = path.pieces()
+    for owner, start, end, logit_start, logit_rate in pieces_of:
         last = end == 1.0
         owner = np.concatenate([owner, owner[last]])
         at = np.concatenate([start, end[last]])
@@ -364,19 +364,20 @@ def _walk_blocks(
         return integral[before] + _sigmoid_integral(whole[before], rate[before], ahead)
 
     contributions = np.zeros(inputs.shape, dtype=np.float64)
-    for (weights, biases), path in zip(blocks, paths, strict=True):
-        owner, start, end, _, _ = path.pieces()
+    for (weights, _), path, (owner, start, end, _, _) in zip(blocks, paths, pieces_of, strict=True):
         piece_weights = integral_at(owner, end) - integral_at(owner, start)
-        contributions += _replay(weights, biases, inputs, baseline, path, piece_weights)
+        contributions += _replay(weights, inputs, baseline, path, piece_weights)
     pieces = np.bincount(pair.astype(np.int64), minlength=n) - 1  # a path's points, less one
     return contributions, pieces
 
 
 @dataclass
 class _Path:
-    """What following a batch's paths found, step by step: the pieces walked (each row's pair, start,
-    end, the logit's line along it) and, per hidden layer, the units that switched (pair, unit)."""
+    """What following a batch's paths found: each hidden unit's state at the start (pairs x units per
+    layer), then step by step the pieces walked (each row's pair, start, end, the logit's line along
+    it) and, per hidden layer, the units that switched (pair, unit)."""
 
+    on: list[np.ndarray] = field(default_factory=list)
     steps: list[tuple[np.ndarray, ...]] = field(default_factory=list)
     switched: list[list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=list)
 
@@ -443,11 +444,11 @@ def _follow(weights, biases, inputs: np.ndarray, baseline) -> _Path:
     return path
 
 
-def _replay(weights, biases, inputs: np.ndarray, baseline, path: _Path, piece_weights: np.ndarray):
+def _replay(weights, inputs: np.ndarray, baseline, path: _Path, piece_weights: np.ndarray):
     """Contributions of a batch from a followed ``path``: its switches replayed for the gradients only,
     its pieces weighed by ``piece_weights`` (in ``path.pieces()``'s order)."""
     direction = inputs - baseline[None, :]
-    on = [state.copy() for state in _path_start(weights, biases, baseline, direction)[2]]
+    on = [state.copy() for state in path.on]
     upstream, through = _gradients_start(weights, on)
     accumulated = np.zeros_like(through[0])
     done = 0
@@ -490,6 +491,8 @@ def _walk(
     gradients = weigh is not None
     direction = inputs - baseline[None, :]
     level0, rate, on, crossing, logit0, logit_rate = _path_start(weights, biases, baseline, direction)
+    if path is not None:
+        path.on = [state.copy() for state in on]
     if gradients:
         upstream, through = _gradients_start(weights, on)
     else:
