@@ -43,6 +43,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 from recommender.ml.features import FEATURE_NAMES, History, top_per_row
 
@@ -50,6 +51,7 @@ from recommender.ml.features import FEATURE_NAMES, History, top_per_row
 # state and gradient), so 4,096 pairs take about 35 MB whatever the number of pairs explained. A network
 # of blocks walks this many divided by its blocks, each pair's path kept (about 60 bytes a bend).
 PAIRS_PER_BATCH = 4096
+WALK_BLAS_THREADS = 1
 RIEMANN_STEPS = 64
 # Path points per gradient call of the Riemann sum: 65,536 points of 43 inputs through a 128-64-32
 # network hold about 120 MB of activations and gradients.
@@ -234,12 +236,16 @@ def integrated_gradients(
     # a batch of a network of blocks walks each pair once per block
     batch = max(1, pairs_per_batch // len(blocks))
     weigh = _sigmoid_piece if activation == "sigmoid" else _linear_piece
-    for start in range(0, len(inputs), batch):
-        rows = slice(start, start + batch)
-        if len(blocks) == 1:
-            contributions[rows], pieces[rows] = _walk(weights, biases, inputs[rows], baseline, weigh)
-        else:
-            contributions[rows], pieces[rows] = _walk_blocks(blocks, activation, inputs[rows], baseline)
+    # One BLAS thread: the walk's products are small (a batch of pairs by a block's units), so a second
+    # thread only spins. On 2 cores it took twice the CPU for no less wall time (BENCHMARKS,
+    # "Recommender explanations"), and a worker's processes share the cores.
+    with threadpool_limits(WALK_BLAS_THREADS, user_api="blas"):
+        for start in range(0, len(inputs), batch):
+            rows = slice(start, start + batch)
+            if len(blocks) == 1:
+                contributions[rows], pieces[rows] = _walk(weights, biases, inputs[rows], baseline, weigh)
+            else:
+                contributions[rows], pieces[rows] = _walk_blocks(blocks, activation, inputs[rows], baseline)
     return Attributions(
         base=float(_network_outputs(network, baseline[None, :])[0]),
         output=_network_outputs(network, inputs),
