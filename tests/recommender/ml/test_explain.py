@@ -4,7 +4,9 @@ seeded) TensorFlow networks."""
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
+from recommender.ml import explain
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import check_customers, check_events, check_products, clean_order_lines
 from recommender.ml.explain import (
@@ -221,6 +223,31 @@ def test_a_merged_network_is_walked_block_by_block_to_the_same_contributions(pai
     # the path bends where any block's unit switches
     assert np.array_equal(by_block.pieces, whole.pieces)
     assert by_block.pieces.max() > 10
+
+
+def _blas_threads() -> int:
+    return max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+
+
+@pytest.mark.parametrize("merged", [False, True], ids=["one block", "blocks"])
+def test_the_walk_runs_on_one_blas_thread_and_leaves_the_callers_threads(network, pairs, monkeypatch, merged):
+    # its products are small: a second BLAS thread only spins, and a worker's processes share the cores
+    walked = merged_network() if merged else network
+    step = "_follow" if merged else "_walk"
+    original = getattr(explain, step)
+    threads_seen = []
+
+    def watched(*args, **kwargs):
+        threads_seen.append(_blas_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(explain, step, watched)
+    with threadpool_limits(2, user_api="blas"):
+        integrated_gradients(walked, pairs[:50], np.zeros(WIDTH))
+        after = _blas_threads()
+
+    assert threads_seen and set(threads_seen) == {1}
+    assert after == 2
 
 
 # --- against a shop's History ---------------------------------------------------------------------
