@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from recommender.ml.config import TrainConfig
 from recommender.ml.discovery import new_item_order, position_in_row, served_order
-from recommender.ml.explain import network_layers
+from recommender.ml.explain import network_blocks, network_layers
 from recommender.ml.features import (
     DAY,
     FEATURE_NAMES,
@@ -32,6 +32,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 Progress = Callable[[float, str], None]
 # pairs of every label window (positives and negatives as they come) the output is calibrated on
 CALIBRATION_ROWS = 200_000
+# rows per slice when the logits are computed in numpy (``network_logits``): 8,192 rows through a
+# 128-unit layer hold 8 MB
+LOGIT_ROWS = 8_192
 # the seed of the ensemble's k-th network is the configured seed + k times this
 ENSEMBLE_SEED_STEP = 1000
 
@@ -226,12 +229,27 @@ def customer_batches(groups: np.ndarray, batch_size: int, shuffle: np.random.Gen
 
 
 def network_logits(network, features: np.ndarray) -> np.ndarray:
-    """The output layer's input to its sigmoid, for scaled ``features`` (float64, in numpy)."""
+    """The output layer's input to its sigmoid, for scaled ``features`` (float64, in numpy).
+
+    In slices of ``LOGIT_ROWS`` rows, each hidden layer's bias and ReLU applied in place: all at once,
+    the 200,000 calibration pairs made fresh 200 MB arrays at every layer, which cost about a second a
+    call in training (BENCHMARKS, "Recommender at catalogue scale"). Networks merged into one
+    (``merge_networks``) go block by block (``explain.network_blocks``), so the zeros of their
+    block-diagonal layers are not multiplied.
+    """
     weights, biases, _ = network_layers(network)
-    hidden = features.astype(np.float64)
-    for kernel, bias in zip(weights[:-1], biases[:-1], strict=True):
-        hidden = np.maximum(hidden @ kernel + bias, 0.0)
-    return (hidden @ weights[-1] + biases[-1]).ravel()
+    blocks = network_blocks(weights, biases)
+    logits = np.zeros(len(features), dtype=np.float64)
+    for start in range(0, len(features), LOGIT_ROWS):
+        rows = features[start : start + LOGIT_ROWS].astype(np.float64)
+        for block_weights, block_biases in blocks:
+            hidden = rows
+            for kernel, bias in zip(block_weights[:-1], block_biases[:-1], strict=True):
+                hidden = hidden @ kernel
+                hidden += bias
+                np.maximum(hidden, 0.0, out=hidden)
+            logits[start : start + LOGIT_ROWS] += (hidden @ block_weights[-1] + block_biases[-1]).ravel()
+    return logits
 
 
 def calibrate_output(network, features: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

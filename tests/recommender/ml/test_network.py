@@ -9,6 +9,7 @@ import pytest
 from recommender.ml.config import TrainConfig
 from recommender.ml.explain import network_layers
 from recommender.ml.model import (
+    LOGIT_ROWS,
     Samples,
     calibrate_output,
     customer_batches,
@@ -133,6 +134,35 @@ def test_merged_networks_score_by_the_mean_of_their_logits():
     assert activation == "sigmoid"
     predicted = predict(merged.network, scaled)
     assert predicted.mean() == pytest.approx(unseen.labels.mean(), rel=0.2)
+
+
+def _dense_logits(network, features: np.ndarray) -> np.ndarray:
+    """The logit the long way: every row at once, every layer whole (block-diagonal zeros included)."""
+    weights, biases, _ = network_layers(network)
+    hidden = features.astype(np.float64)
+    for kernel, bias in zip(weights[:-1], biases[:-1], strict=True):
+        hidden = np.maximum(hidden @ kernel + bias, 0.0)
+    return (hidden @ weights[-1] + biases[-1]).ravel()
+
+
+def test_the_logits_in_slices_and_by_blocks_are_the_whole_networks():
+    config = TrainConfig(hidden_layers=(16, 8), batch_size=1024, max_training_rows=4000)
+    parts = [
+        fit_network([_window(30 + part)], None, dataclasses.replace(config, seed=part), epochs=1)
+        for part in range(3)
+    ]
+    merged = merge_networks(parts, config)
+    unseen = _window(40, customers=250)  # 25,000 rows: slices of LOGIT_ROWS and a shorter last one
+    assert len(unseen.features) > 3 * LOGIT_ROWS and len(unseen.features) % LOGIT_ROWS
+    for fitted in (parts[0], merged):
+        scaled = (unseen.features - fitted.mean) / fitted.std
+        expected = _dense_logits(fitted.network, scaled)
+        assert np.allclose(network_logits(fitted.network, scaled), expected, rtol=0, atol=1e-9)
+    # and the network's own output is the sigmoid of that logit
+    scaled = (unseen.features - merged.mean) / merged.std
+    assert np.allclose(
+        predict(merged.network, scaled), 1 / (1 + np.exp(-_dense_logits(merged.network, scaled))), atol=1e-5
+    )
 
 
 def test_an_ensemble_of_one_is_the_network_itself_and_of_three_another():
