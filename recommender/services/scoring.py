@@ -35,6 +35,19 @@ NEIGHBOURS_PER_PRODUCT = 12
 NAMES_PER_QUERY = 5000
 POPULAR_PER_COUNTRY = 50
 STOCK_RISK_PARAM = "stock_risk_product_ids"
+LIST_SETTINGS_PARAM = "served_lists"
+
+
+def list_settings() -> dict:
+    """The settings a scoring cuts and orders the stored lists by, as ``ml.recommend`` takes them."""
+    return {
+        "top_n": settings.RECOMMENDER_TOP_N,
+        "allow_bought": settings.RECOMMENDER_ALLOW_BOUGHT,
+        "max_per_category": settings.RECOMMENDER_MAX_PER_CATEGORY,
+        "min_new_items": settings.RECOMMENDER_MIN_NEW_ITEMS,
+        "new_item_weight": settings.RECOMMENDER_NEW_ITEM_WEIGHT,
+        "explanations": settings.RECOMMENDER_EXPLANATIONS,
+    }
 
 
 @functools.lru_cache(maxsize=2)
@@ -87,11 +100,14 @@ def model_version_score_start(*, model_version: ModelVersion) -> np.ndarray:
 
     The products the inventory forecasts to run out are fixed here, once for the run, in the version's
     ``params["stock_risk_product_ids"]``: every chunk, on any worker, leaves out the same products, and
-    the inventory's reorder frame is computed once rather than once per chunk."""
+    the inventory's reorder frame is computed once rather than once per chunk. So are the lists'
+    settings (``list_settings``: their length, the discovery rules, the explanations), in
+    ``params["served_lists"]``: every chunk follows them, and the version says what its lists were
+    ordered by."""
     at_risk = sorted(product_ids_at_risk_before_delivery())
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
-        params = {**version.params, STOCK_RISK_PARAM: at_risk}
+        params = {**version.params, STOCK_RISK_PARAM: at_risk, LIST_SETTINGS_PARAM: list_settings()}
         ModelVersion.objects.filter(pk=version.pk).update(
             status=ModelVersion.Status.SCORING, scored_at=None, error="", params=params
         )
@@ -167,13 +183,10 @@ def model_version_score_range(
         recommended = ml.recommend(
             model,
             customer_ids=chunk,
-            top_n=settings.RECOMMENDER_TOP_N,
             available_product_ids=servable_product_ids(model_version=model_version),
-            allow_bought=settings.RECOMMENDER_ALLOW_BOUGHT,
-            max_per_category=settings.RECOMMENDER_MAX_PER_CATEGORY,
-            min_new_items=settings.RECOMMENDER_MIN_NEW_ITEMS,
-            new_item_weight=settings.RECOMMENDER_NEW_ITEM_WEIGHT,
-            explanations=settings.RECOMMENDER_EXPLANATIONS,
+            # a range scored without model_version_score_start (begun before the settings were kept)
+            # takes this process's
+            **(model_version.params.get(LIST_SETTINGS_PARAM) or list_settings()),
         )
         renderer.prefetch(recommended["reason"].unique())
         explanations = (

@@ -10,7 +10,13 @@ from crm.services.demo_data import generate_demo_data
 from recommender import ml
 from recommender.models import ModelVersion, Recommendation
 from recommender.services import frames
-from recommender.services.scoring import model_version_score, trained_model_for
+from recommender.services.scoring import (
+    model_version_score,
+    model_version_score_range,
+    model_version_score_start,
+    scoring_ranges,
+    trained_model_for,
+)
 from recommender.services.training import model_version_train
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +118,49 @@ def test_served_lists_are_ordered_with_the_new_item_weight_setting(settings):
             strict=True,
         )
     )
+
+
+def test_a_scoring_keeps_the_list_settings_it_began_with_and_the_version_records_them(settings):
+    # given a trained version and a shop's list settings when its scoring begins
+    version = _trained_version(
+        settings, min_new_items=2, new_item_weight=1.5, customers=120, products=60, seed=11
+    )
+    model = trained_model_for(version)
+    at_start = {
+        "top_n": 10,
+        "allow_bought": True,
+        "max_per_category": 0,
+        "min_new_items": 2,
+        "new_item_weight": 1.5,
+        "explanations": settings.RECOMMENDER_EXPLANATIONS,
+    }
+    scored = model_version_score_start(model_version=version)
+    ranges = scoring_ranges(scored, chunk_size=40)
+    assert len(ranges) >= 3
+
+    # when the settings change while the chunks run (a worker started with other ones)
+    settings.RECOMMENDER_TOP_N = 5
+    settings.RECOMMENDER_MIN_NEW_ITEMS = 0
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = 3.0
+    for low, high in ranges:
+        model_version_score_range(model_version=ModelVersion.objects.get(pk=version.pk), low=low, high=high)
+
+    # then every chunk followed the settings of the start, and the version says what they were
+    expected = ml.recommend(
+        model, customer_ids=scored, available_product_ids=frames.available_product_ids(), **at_start
+    )
+    stored = list(
+        Recommendation.objects.filter(model_version=version)
+        .order_by("customer_id", "rank")
+        .values_list("customer_id", "product_id", "rank")
+    )
+    assert stored == list(
+        zip(
+            expected["customer_id"].tolist(),
+            expected["product_id"].tolist(),
+            expected["rank"].tolist(),
+            strict=True,
+        )
+    )
+    assert max(rank for _, _, rank in stored) == 10
+    assert ModelVersion.objects.get(pk=version.pk).params["served_lists"] == at_start
