@@ -11,9 +11,29 @@ from recommender.models import ModelVersion
 ACTIVATABLE = (ModelVersion.Status.READY, ModelVersion.Status.RETIRED, ModelVersion.Status.REJECTED)
 
 
+def served_lists_summary(model_version: ModelVersion) -> str | None:
+    """The settings the version's stored lists were cut and ordered by (``params["served_lists"]``, kept
+    when its scoring began), in a few words; None for a version scored before they were kept."""
+    lists = model_version.params.get("served_lists")
+    if not lists:
+        return None
+    words = [f"top {lists['top_n']}"]
+    if not lists["allow_bought"]:
+        words.append("never-bought only")
+    elif lists["min_new_items"]:
+        words.append(f"at least {lists['min_new_items']} never-bought")
+    if lists["new_item_weight"] != 1:
+        words.append(f"never-bought weighted x{lists['new_item_weight']:g}")
+    if lists["max_per_category"]:
+        words.append(f"at most {lists['max_per_category']} a category")
+    if not lists["explanations"]:
+        words.append("no explanations")
+    return ", ".join(words)
+
+
 def model_version_rows(*, versions: list[ModelVersion]) -> list[dict]:
-    """One row per version: the version, its best baseline ``(name, ndcg)``, the MLP's lift over it
-    and whether it can be activated."""
+    """One row per version: the version, its best baseline ``(name, ndcg)``, the MLP's lift over it,
+    whether it can be activated and the settings of its lists (``served_lists_summary``)."""
     rows = []
     for version in versions:
         best = recommender_selectors.best_baseline_ndcg(version)
@@ -25,6 +45,7 @@ def model_version_rows(*, versions: list[ModelVersion]) -> list[dict]:
                 if best and best[1] and version.ndcg is not None
                 else None,
                 "can_activate": version.status in ACTIVATABLE and version.scored_at is not None,
+                "lists": served_lists_summary(version),
             }
         )
     return rows

@@ -85,3 +85,42 @@ def test_the_rooms_rows_say_the_lift_over_the_best_baseline_and_what_can_be_serv
     assert overview["served"] == served and overview["quality"]["version"] == served
     assert overview["ndcg"]["labels"] == [f"v{pk}" for pk in (served.pk, old.pk, rejected.pk, unscored.pk)]
     assert overview["training_jobs"] == [training]
+
+
+def test_each_version_says_what_its_lists_were_ordered_by(staff_client, db):
+    # given a version scored with a shop's discovery settings, and one scored before they were kept
+    lists = {
+        "top_n": 20,
+        "allow_bought": True,
+        "max_per_category": 3,
+        "min_new_items": 1,
+        "new_item_weight": 1.8,
+        "explanations": True,
+    }
+    recorded = ModelVersionFactory(status=ModelVersion.Status.ACTIVE, params={"served_lists": lists})
+    older = ModelVersionFactory(status=ModelVersion.Status.RETIRED, params={})
+    only_new = ModelVersionFactory(
+        status=ModelVersion.Status.READY,
+        params={
+            "served_lists": {
+                **lists,
+                "allow_bought": False,
+                "new_item_weight": 1.0,
+                "max_per_category": 0,
+                "explanations": False,
+            }
+        },
+    )
+
+    # when staff open the models room
+    html = staff_client.get(reverse("staff:model_list")).content.decode()
+
+    # then each version's row says it
+    rows = {row["version"].pk: row["lists"] for row in model_versions_overview()["rows"]}
+    assert rows[recorded.pk] == (
+        "top 20, at least 1 never-bought, never-bought weighted x1.8, at most 3 a category"
+    )
+    assert rows[only_new.pk] == "top 20, never-bought only, no explanations"
+    assert rows[older.pk] is None
+    assert f'<td class="lists">{rows[recorded.pk]}</td>' in html
+    assert '<td class="lists">–</td>' in html
