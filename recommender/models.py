@@ -30,6 +30,10 @@ class ModelVersion(models.Model):
         ACTIVE = "active", "Active"
         RETIRED = "retired", "Retired"
 
+    # The key of ``params`` under which a scoring keeps, as it starts, the settings it cuts and orders
+    # the lists by (``recommender.services.scoring.list_settings``).
+    SERVED_LISTS_PARAM = "served_lists"
+
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     params = models.JSONField(default=dict, blank=True)
     data_start = models.DateTimeField(null=True, blank=True)
@@ -64,6 +68,12 @@ class ModelVersion(models.Model):
     @property
     def ndcg(self) -> float | None:
         return (self.metrics or {}).get("mlp", {}).get("ndcg@10")
+
+    @property
+    def served_lists(self) -> dict | None:
+        """The settings the version's stored lists were cut and ordered by; None for a version scored
+        before they were kept."""
+        return (self.params or {}).get(self.SERVED_LISTS_PARAM) or None
 
 
 class Recommendation(models.Model):

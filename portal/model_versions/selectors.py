@@ -12,9 +12,9 @@ ACTIVATABLE = (ModelVersion.Status.READY, ModelVersion.Status.RETIRED, ModelVers
 
 
 def served_lists_summary(model_version: ModelVersion) -> str | None:
-    """The settings the version's stored lists were cut and ordered by (``params["served_lists"]``, kept
-    when its scoring began), in a few words; None for a version scored before they were kept."""
-    lists = model_version.params.get("served_lists")
+    """The settings the version's stored lists were cut and ordered by (``ModelVersion.served_lists``,
+    kept when its scoring began), in a few words; None for a version scored before they were kept."""
+    lists = model_version.served_lists
     if not lists:
         return None
     words = [f"top {lists['top_n']}"]

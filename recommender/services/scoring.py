@@ -35,7 +35,6 @@ NEIGHBOURS_PER_PRODUCT = 12
 NAMES_PER_QUERY = 5000
 POPULAR_PER_COUNTRY = 50
 STOCK_RISK_PARAM = "stock_risk_product_ids"
-LIST_SETTINGS_PARAM = "served_lists"
 
 
 def list_settings() -> dict:
@@ -107,7 +106,11 @@ def model_version_score_start(*, model_version: ModelVersion) -> np.ndarray:
     at_risk = sorted(product_ids_at_risk_before_delivery())
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
-        params = {**version.params, STOCK_RISK_PARAM: at_risk, LIST_SETTINGS_PARAM: list_settings()}
+        params = {
+            **version.params,
+            STOCK_RISK_PARAM: at_risk,
+            ModelVersion.SERVED_LISTS_PARAM: list_settings(),
+        }
         ModelVersion.objects.filter(pk=version.pk).update(
             status=ModelVersion.Status.SCORING, scored_at=None, error="", params=params
         )
@@ -186,7 +189,7 @@ def model_version_score_range(
             available_product_ids=servable_product_ids(model_version=model_version),
             # a range scored without model_version_score_start (begun before the settings were kept)
             # takes this process's
-            **(model_version.params.get(LIST_SETTINGS_PARAM) or list_settings()),
+            **(model_version.served_lists or list_settings()),
         )
         renderer.prefetch(recommended["reason"].unique())
         explanations = (
