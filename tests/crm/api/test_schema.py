@@ -7,6 +7,9 @@ import pytest
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
+from recommender.models import ModelVersion
+from recommender.services.scoring import STOCK_RISK_PARAM, list_settings
+
 pytestmark = pytest.mark.django_db
 
 
@@ -115,3 +118,11 @@ def test_a_list_links_to_the_operations_on_its_rows():
         "external_id": "$response.body#/results/0/external_id"
     }
     assert "customers_retrieve" in links
+
+
+def test_a_versions_params_name_every_setting_a_scoring_keeps():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    described = schema["components"]["schemas"]["ModelVersion"]["properties"]["params"]["description"]
+    kept = [STOCK_RISK_PARAM, ModelVersion.SERVED_LISTS_PARAM, *list_settings()]
+    assert [key for key in kept if not re.search(rf"\b{key}\b", described)] == []
