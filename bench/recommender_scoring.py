@@ -133,6 +133,17 @@ def run_one(customers: int, products: int, network_dir: Path) -> dict:
     }
 
 
+def network_words() -> str:
+    """The scoring network as the default TrainConfig makes it, e.g. "three MLPs of 128-64-32 merged"."""
+    from recommender.ml import TrainConfig
+
+    config = TrainConfig()
+    layers = "-".join(str(size) for size in config.hidden_layers)
+    if config.networks == 1:
+        return f"MLP {layers}"
+    return f"{config.networks} MLPs of {layers} merged into one"
+
+
 def train_small_network(directory: Path) -> None:
     from recommender.ml import TrainConfig, train_recommender
 
@@ -174,6 +185,7 @@ def main() -> None:
     if arguments.one:
         print(json.dumps(run_one(*arguments.one, arguments.network)))
         return
+    load_at_start = os.getloadavg()[0]
     began = time.monotonic()
     train_small_network(arguments.network)
     print(f"network trained in {time.monotonic() - began:.0f} s", flush=True)
@@ -210,11 +222,11 @@ def main() -> None:
     lines = [
         "Command: `.venv/bin/python bench/recommender_scoring.py`  ",
         f"Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; machine: {model}, "
-        f"{os.cpu_count()} cores "
-        "shared with other work while measuring.  ",
+        f"{os.cpu_count()} cores, load average {load_at_start:.1f} at the start.  ",
         f"`recommend(top_n={TOP_N})` for every customer of a synthetic shop (about 6 orders x 3 lines per "
         "customer, Zipf popularity, favourites bought again), default TrainConfig candidates "
-        "(own history, co-purchase, country and overall popular: about 200 per customer), MLP 128-64-32. "
+        "(own history, co-purchase, country and overall popular: about 200 per customer), "
+        f"{network_words()}. "
         "Each size in its own process; peak memory is that process's maximum RSS (TensorFlow included). "
         "Building the History (features as of the end of the data) is timed apart.",
         "",
