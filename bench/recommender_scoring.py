@@ -134,7 +134,7 @@ def run_one(customers: int, products: int, network_dir: Path) -> dict:
 
 
 def network_words() -> str:
-    """The scoring network as the default TrainConfig makes it, e.g. "three MLPs of 128-64-32 merged"."""
+    """The scoring network as the default TrainConfig makes it, e.g. "3 MLPs of 128-64-32 merged into one"."""
     from recommender.ml import TrainConfig
 
     config = TrainConfig()

@@ -43,6 +43,20 @@ def _trained_version(settings, *, min_new_items, new_item_weight, customers, pro
     return model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
 
 
+def _stored_rows(version) -> list[tuple[int, int, int]]:
+    """The version's stored rows as (customer_id, product_id, rank), by customer then rank."""
+    return list(
+        Recommendation.objects.filter(model_version=version)
+        .order_by("customer_id", "rank")
+        .values_list("customer_id", "product_id", "rank")
+    )
+
+
+def _rows(recommended) -> list[tuple[int, int, int]]:
+    """``ml.recommend``'s frame as the same (customer_id, product_id, rank) rows."""
+    return list(recommended[["customer_id", "product_id", "rank"]].itertuples(index=False, name=None))
+
+
 def test_served_lists_hold_the_minimum_of_never_bought_products_in_the_models_order(settings):
     # given a trained version and customers whose plain top 10 is mostly what they already buy
     version = _trained_version(
@@ -102,22 +116,11 @@ def test_served_lists_are_ordered_with_the_new_item_weight_setting(settings):
     model_version_score(model_version=version)
 
     # then the stored lists are the weighted ones, rank for rank
-    stored = (
-        Recommendation.objects.filter(model_version=version)
-        .order_by("customer_id", "rank")
-        .values_list("customer_id", "product_id", "rank")
-    )
+    stored = _stored_rows(version)
     served_customers = {row[0] for row in stored}
     assert served_customers.issuperset(customer_ids)
     stored = [row for row in stored if row[0] in set(customer_ids.tolist())]
-    assert stored == list(
-        zip(
-            weighted["customer_id"].tolist(),
-            weighted["product_id"].tolist(),
-            weighted["rank"].tolist(),
-            strict=True,
-        )
-    )
+    assert stored == _rows(weighted)
 
 
 def test_a_scoring_keeps_the_list_settings_it_began_with_and_the_version_records_them(settings):
@@ -149,18 +152,7 @@ def test_a_scoring_keeps_the_list_settings_it_began_with_and_the_version_records
     expected = ml.recommend(
         model, customer_ids=scored, available_product_ids=frames.available_product_ids(), **at_start
     )
-    stored = list(
-        Recommendation.objects.filter(model_version=version)
-        .order_by("customer_id", "rank")
-        .values_list("customer_id", "product_id", "rank")
-    )
-    assert stored == list(
-        zip(
-            expected["customer_id"].tolist(),
-            expected["product_id"].tolist(),
-            expected["rank"].tolist(),
-            strict=True,
-        )
-    )
+    stored = _stored_rows(version)
+    assert stored == _rows(expected)
     assert max(rank for _, _, rank in stored) == 10
     assert ModelVersion.objects.get(pk=version.pk).params["served_lists"] == at_start
