@@ -1,7 +1,8 @@
 """Recommender quality on UCI Online Retail: the DESIGN.md offline protocol, MLP and baselines side by side.
 
     .venv/bin/python bench/recommender_quality.py [--parquet PATH [PATH ...] | --frames DIR] [--cutoff DATE]
-        [--end DATE] [--min-new-items 0,1,2,3] [--new-item-weights 1,1.8] [--section HEADING] [--no-write]
+        [--end DATE] [--since DATE] [--min-new-items 0,1,2,3] [--new-item-weights 1,1.8] [--section HEADING]
+        [--no-write]
 
 Writes the table into the "## Recommender quality" section of BENCHMARKS.md (or ``--section``), with
 the MLP's served lists (bought products allowed) holding at least each ``--min-new-items`` number of
@@ -9,6 +10,7 @@ never-bought products, ordered with each ``--new-item-weights`` value. ``--cutof
 --end 2011-11-01`` is a validation split wholly before the protocol's test period (where the
 defaults of those settings are chosen). ``--frames DIR`` reads
 order_lines / products / customers / events parquet files (e.g. a generated shop) instead of UCI.
+``--since DATE`` drops the lines before it, to measure a shop with a short history.
 """
 
 from __future__ import annotations
@@ -136,6 +138,9 @@ def main() -> None:
     parser.add_argument("--frames", type=Path, help="folder of order_lines/products/customers/events.parquet")
     parser.add_argument("--cutoff", default=PROTOCOL_CUTOFF)
     parser.add_argument("--end", default=None, help="end of the test period (default: end of the data)")
+    parser.add_argument(
+        "--since", default=None, help="drop the order lines before this date: a shop with a short history"
+    )
     parser.add_argument("--min-new-items", default="0,1,2,3,4,5", help="comma-separated; empty for none")
     parser.add_argument(
         "--new-item-weights",
@@ -160,6 +165,9 @@ def main() -> None:
         if len(arguments.parquet) > 1:
             files = " and ".join(f"`{path.name}`" for path in arguments.parquet)
             data_name = f"UCI Online Retail, the shop's files {files} read as one history, protocol cleaning"
+    if arguments.since:
+        order_lines = order_lines[order_lines["ordered_at"] >= pd.Timestamp(arguments.since)]
+        data_name += f", only the lines from {arguments.since} on"
     load_seconds = time.monotonic() - started
     min_new = tuple(int(value) for value in arguments.min_new_items.split(",") if value.strip())
     config = TrainConfig(**arguments.config)
