@@ -212,9 +212,9 @@ def main() -> None:
         f"new items NDCG@10 vs Popular {lift_new:+.1%}{lift_new_als}.  ",
         f"MLP: {result['training']['training_rows']:,} training pairs from label windows "
         f"{', '.join(c[:10] for c in result['training']['window_cutoffs'])} "
-        f"(period {training['period_days']:g} days), {training['epochs']} epochs chosen on "
+        f"(period {training['period_days']:g} days), epoch {training['early_stopping_epoch']} chosen on "
         f"the most recent window (validation NDCG by epoch {training['validation_ndcg_by_epoch']}), "
-        f"then trained again with that window; nothing is chosen on the test period.  ",
+        f"then {training['epochs']} epochs with that window; nothing is chosen on the test period.  ",
         f"MLP training {timings['mlp_training_seconds']:.0f} s (features, windows, epochs), "
         f"whole protocol {timings['protocol_seconds']:.0f} s, data loading {load_seconds:.0f} s. "
         "Reference figures of DESIGN.md: Popular NDCG .1195, personal top NDCG .3553 / Recall .1686, "

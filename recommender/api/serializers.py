@@ -171,7 +171,8 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "params": {
                 "help_text": (
                     "The training settings (the fields of recommender.ml.config.TrainConfig) and what "
-                    "training chose (epochs_chosen, period_days_used, served_window_cutoffs, features); "
+                    "training chose (epochs_chosen, early_stopping_epoch, period_days_used, "
+                    "served_window_cutoffs, features); "
                     "then what the last scoring fixed as it began: stock_risk_product_ids (products left "
                     "out, forecast to run out before a delivery) and served_lists, the settings its "
                     "stored lists were cut and ordered by (top_n, allow_bought, max_per_category, "

@@ -601,7 +601,8 @@ def fit_mlp(
     """Learn the ranker from label windows before ``cutoff`` and return it over the History at ``cutoff``.
 
     Without ``epochs`` the most recent window before the cutoff is the validation window (early
-    stopping) and the ones before it train; with ``epochs`` every window trains for that many epochs.
+    stopping) and the ones before it train; the networks after it train ``config.refit_epochs_factor``
+    times the epoch it chose. With ``epochs`` every window trains for that many epochs.
     ``cache`` shares Histories and windows with another run on the same frames (see ``WindowCache``).
     """
 
@@ -655,9 +656,9 @@ def fit_mlp(
             config,
             progress=lambda fraction, message: report(0.4 + share * fraction, message),
         )
-        epochs = chosen.epochs
+        epochs = max(1, round(chosen.epochs * config.refit_epochs_factor))
         if config.refit_on_validation_window:
-            # the chosen number of epochs, again from scratch, now also on the most recent window
+            # those epochs again from scratch, now also on the most recent window
             report(0.65, "training again with the most recent window")
             train = [_keep_share_of_negatives(validation, config.negative_share, rng), *train]
         else:
@@ -687,7 +688,8 @@ def fit_mlp(
         "window_cutoffs": [str(np.datetime_as_string(value, unit="s")) for value in cutoffs],
         "training_rows": fitted.rows,
         "training_positives": fitted.positives,
-        "epochs": fitted.epochs,
+        "epochs": epochs,  # what the networks trained
+        "early_stopping_epoch": chosen.epochs if chosen is not None else None,
         "validation_ndcg_by_epoch": fitted.validation_ndcg,
         "networks": config.networks,
         # the early-stopped network's time, unless it is part of ``fitted`` (and counted there)

@@ -188,7 +188,8 @@ def train_recommender(
     params = {
         **config.as_dict(),
         "period_days_used": evaluation["training"].get("period_days"),
-        "epochs_chosen": chosen_epochs,
+        "epochs_chosen": chosen_epochs,  # what the served networks trained
+        "early_stopping_epoch": evaluation["training"].get("early_stopping_epoch"),
         "validation_ndcg_by_epoch": evaluation["training"].get("validation_ndcg_by_epoch"),
         "served_window_cutoffs": final_info["window_cutoffs"],
         "features": list(__import__("recommender.ml.features", fromlist=["FEATURE_NAMES"]).FEATURE_NAMES),

@@ -186,3 +186,8 @@ def test_networks_must_be_at_least_one():
 def test_a_negative_listwise_weight_is_refused_by_name():
     with pytest.raises(ValueError, match="listwise_weight must be 0 or more, got -1"):
         TrainConfig(listwise_weight=-1)
+
+
+def test_a_refit_epochs_factor_of_zero_is_refused_by_name():
+    with pytest.raises(ValueError, match="refit_epochs_factor must be above 0, got 0"):
+        TrainConfig(refit_epochs_factor=0)

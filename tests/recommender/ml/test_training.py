@@ -46,6 +46,19 @@ def test_training_reports_the_mlp_and_every_baseline_on_the_held_out_period(trai
     assert metrics["mlp"]["ndcg@10"] > metrics["popular"]["ndcg@10"]
 
 
+def test_the_networks_after_the_early_stopping_train_the_factor_times_its_epoch(shop, fast_config):
+    config = TrainConfig(**{**fast_config.as_dict(), "refit_epochs_factor": 2.0, "run_als": False})
+    messages: list[str] = []
+
+    trained = train_recommender(**shop, config=config, progress=lambda _, message: messages.append(message))
+
+    stopped = trained.params["early_stopping_epoch"]
+    assert 1 <= stopped <= config.epochs
+    assert trained.params["epochs_chosen"] == 2 * stopped
+    # the held-out run's networks after the early stop, then the served run's, train that many epochs
+    assert sum(message.endswith(f"epoch {2 * stopped}/{2 * stopped}") for message in messages) >= 2
+
+
 def test_progress_runs_from_zero_to_one_with_messages(shop, fast_config):
     seen: list[tuple[float, str]] = []
     config = TrainConfig(**{**fast_config.as_dict(), "epochs": 1, "run_als": False})
