@@ -28,7 +28,7 @@ class TrainConfig:
     refit_on_validation_window: bool = True  # after early stopping, train again including that window
     # The networks trained after the early stopping train this many times the epochs it chose. On the
     # validation split 1.6 gained 0.6-0.9% NDCG@10 with six months, eleven and two years of history,
-    # and lost 0.7% with four months (BENCHMARKS "Tried with three networks"): not yet the default.
+    # and lost 0.3% with four months (BENCHMARKS "Tried with three networks"): not yet the default.
     refit_epochs_factor: float = 1.0
     # The loss: each pair's cross-entropy plus this times a softmax over a customer's candidates in a
     # window. On the validation split 0.3 and 1 beat 0 by 1.5-2% NDCG@10 and Recall@10 and are level
