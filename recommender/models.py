@@ -30,8 +30,10 @@ class ModelVersion(models.Model):
         ACTIVE = "active", "Active"
         RETIRED = "retired", "Retired"
 
-    # The key of ``params`` under which a scoring keeps, as it starts, the settings it cuts and orders
-    # the lists by (``recommender.services.scoring.list_settings``).
+    # The keys of ``params`` under which a scoring keeps what it fixes as it starts, so that every chunk
+    # follows the same: the products left out as at risk of running out before a delivery, and the
+    # settings it cuts and orders the lists by (``recommender.services.scoring.list_settings``).
+    STOCK_RISK_PARAM = "stock_risk_product_ids"
     SERVED_LISTS_PARAM = "served_lists"
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)

@@ -34,7 +34,6 @@ NEIGHBOURS_PER_PRODUCT = 12
 # Product ids per query when naming co-purchased products: well under SQLite's limit of bound values.
 NAMES_PER_QUERY = 5000
 POPULAR_PER_COUNTRY = 50
-STOCK_RISK_PARAM = "stock_risk_product_ids"
 
 
 def list_settings() -> dict:
@@ -108,7 +107,7 @@ def model_version_score_start(*, model_version: ModelVersion) -> np.ndarray:
         version = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
         params = {
             **version.params,
-            STOCK_RISK_PARAM: at_risk,
+            ModelVersion.STOCK_RISK_PARAM: at_risk,
             ModelVersion.SERVED_LISTS_PARAM: list_settings(),
         }
         ModelVersion.objects.filter(pk=version.pk).update(
@@ -124,7 +123,7 @@ def servable_product_ids(*, model_version: ModelVersion) -> np.ndarray:
     """Products the version's scoring may recommend: available now, less those forecast at the start of
     the scoring to run out before they could be restocked (``INVENTORY_AVOID_STOCKOUTS``; none when that
     is off)."""
-    at_risk = model_version.params.get(STOCK_RISK_PARAM)
+    at_risk = model_version.params.get(ModelVersion.STOCK_RISK_PARAM)
     if at_risk is None:
         # A range scored without model_version_score_start (a scoring begun before the list was kept).
         at_risk = product_ids_at_risk_before_delivery()

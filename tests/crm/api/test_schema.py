@@ -8,7 +8,7 @@ from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
 from recommender.models import ModelVersion
-from recommender.services.scoring import STOCK_RISK_PARAM, list_settings
+from recommender.services.scoring import list_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -124,5 +124,5 @@ def test_a_versions_params_name_every_setting_a_scoring_keeps():
     schema = SchemaGenerator().get_schema(request=None, public=True)
 
     described = schema["components"]["schemas"]["ModelVersion"]["properties"]["params"]["description"]
-    kept = [STOCK_RISK_PARAM, ModelVersion.SERVED_LISTS_PARAM, *list_settings()]
+    kept = [ModelVersion.STOCK_RISK_PARAM, ModelVersion.SERVED_LISTS_PARAM, *list_settings()]
     assert [key for key in kept if not re.search(rf"\b{key}\b", described)] == []
