@@ -57,7 +57,7 @@ STORED_BY_CHOICES = ("score", "rank")
 NEIGHBOURS = 12
 K = 10
 # The product's settings for the stored lists (retail_site/settings/base.py).
-TOP_N, MIN_NEW_ITEMS, NEW_ITEM_WEIGHT = 20, 1, 1.8
+TOP_N, MIN_NEW_ITEMS, NEW_ITEM_WEIGHT = 20, 1, 2.2
 
 
 def test_invoices(path: Path, start: str, end: str) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from recommender_scoring import synthetic_shop, train_small_network  # noqa: E40
 
 TOP_N = 20
 # the served lists' defaults (RECOMMENDER_MIN_NEW_ITEMS, RECOMMENDER_NEW_ITEM_WEIGHT)
-MIN_NEW_ITEMS, NEW_ITEM_WEIGHT = 1, 1.8
+MIN_NEW_ITEMS, NEW_ITEM_WEIGHT = 1, 2.2
 
 
 def timed(call):

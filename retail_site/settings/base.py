@@ -322,9 +322,10 @@ RECOMMENDER_MAX_PER_CATEGORY = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=0
 # Discovery, so a regular customer's list is not all repeat buying: a never-bought product's score
 # counts this many times a repeat's when a served list is ordered, and each list's first 8 places hold
 # at least RECOMMENDER_MIN_NEW_ITEMS of them (the MLP's best new ones). Both defaults were chosen on a
-# validation split (BENCHMARKS.md, recommender discovery), the weight again for the default model of
-# three networks merged (BENCHMARKS.md, "Three networks, the default").
-RECOMMENDER_NEW_ITEM_WEIGHT = env.float("RECOMMENDER_NEW_ITEM_WEIGHT", default=1.8)
+# validation split (BENCHMARKS.md, recommender discovery); the weight last on two validation months,
+# the lowest whose lists beat Popular's on never-bought purchases in both (BENCHMARKS.md, "The
+# discovery weight on two validation months").
+RECOMMENDER_NEW_ITEM_WEIGHT = env.float("RECOMMENDER_NEW_ITEM_WEIGHT", default=2.2)
 RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=1)
 # Real time: what a shopper did in the last minutes re-ranks the stored list at read time
 # (recommender.ml.realtime). The window is one visit; the weight (the neighbours' share of the blend,
