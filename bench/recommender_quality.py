@@ -1,8 +1,8 @@
 """Recommender quality on UCI Online Retail: the DESIGN.md offline protocol, MLP and baselines side by side.
 
     .venv/bin/python bench/recommender_quality.py [--parquet PATH [PATH ...] | --frames DIR] [--cutoff DATE]
-        [--end DATE] [--since DATE] [--min-new-items 0,1,2,3] [--new-item-weights 1,1.8] [--section HEADING]
-        [--no-write]
+        [--end DATE] [--since DATE] [--min-new-items 0,1,2,3] [--new-item-weights 1,1.8] [--auto-weight N]
+        [--section HEADING] [--no-write]
 
 Writes the table into the "## Recommender quality" section of BENCHMARKS.md (or ``--section``), with
 the MLP's served lists (bought products allowed) holding at least each ``--min-new-items`` number of
@@ -11,6 +11,10 @@ never-bought products, ordered with each ``--new-item-weights`` value. ``--cutof
 defaults of those settings are chosen). ``--frames DIR`` reads
 order_lines / products / customers / events parquet files (e.g. a generated shop) instead of UCI.
 ``--since DATE`` drops the lines before it, to measure a shop with a short history.
+``--auto-weight N`` first chooses the served lists' weight of never-bought products as a version's
+training does (RECOMMENDER_NEW_ITEM_WEIGHT "auto"): an MLP trained before the held-out period that ends
+at the cutoff, its lists holding N never-bought products measured there at each weight of
+``discovery.NEW_ITEM_WEIGHTS``; the weight chosen joins ``--new-item-weights``.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bench_sections import replace_section  # noqa: E402
 
-from recommender.ml import TrainConfig, evaluate_protocol  # noqa: E402
+from recommender.ml import TrainConfig, clean_order_lines, evaluate_protocol  # noqa: E402
+from recommender.ml.model import choose_period  # noqa: E402
 from recommender.ml.uci import PROTOCOL_CUTOFF, load_uci_frames  # noqa: E402
 
 # the project's copy (data/README.md says where it comes from), so a fresh clone runs the bench as it is
@@ -147,6 +153,13 @@ def main() -> None:
         default="1,1.8",
         help="comma-separated new_item_weight values of the served lists",
     )
+    parser.add_argument(
+        "--auto-weight",
+        type=int,
+        default=None,
+        metavar="N",
+        help="choose the served lists' weight as a version's training does, for N never-bought products",
+    )
     parser.add_argument("--section", default="## Recommender quality")
     parser.add_argument("--config", type=json.loads, default={}, help="TrainConfig overrides (JSON)")
     arguments = parser.parse_args()
@@ -171,6 +184,20 @@ def main() -> None:
     load_seconds = time.monotonic() - started
     min_new = tuple(int(value) for value in arguments.min_new_items.split(",") if value.strip())
     config = TrainConfig(**arguments.config)
+    weights = tuple(float(value) for value in arguments.new_item_weights.split(","))
+    auto_lines: list[str] = []
+    if arguments.auto_weight is not None:
+        chosen, auto_lines = choose_weight_as_training_does(
+            order_lines,
+            products,
+            customers,
+            events,
+            config,
+            cutoff=arguments.cutoff,
+            min_new=arguments.auto_weight,
+        )
+        weights += () if chosen in weights else (chosen,)
+        min_new += () if arguments.auto_weight in min_new else (arguments.auto_weight,)
     result = evaluate_protocol(
         order_lines=order_lines,
         products=products,
@@ -180,7 +207,7 @@ def main() -> None:
         end=arguments.end,
         config=config,
         served_min_new_items=min_new,
-        served_new_item_weights=tuple(float(value) for value in arguments.new_item_weights.split(",")),
+        served_new_item_weights=weights,
         progress=lambda fraction, message: print(f"{fraction:5.0%} {message}", flush=True),
     )
     metrics, counts, timings = result["metrics"], result["counts"], result["timings"]
@@ -221,10 +248,55 @@ def main() -> None:
         "item-kNN .1681, ALS .2561 (our ALS, 64 factors on BM25 weights, is stronger).",
     ]
     lines += served_table(metrics)
+    lines += auto_lines
     print("\n".join(lines))
     if not arguments.no_write:
         replace_section(ROOT / "BENCHMARKS.md", arguments.section, lines)
         print("written to BENCHMARKS.md")
+
+
+def choose_weight_as_training_does(
+    order_lines: pd.DataFrame,
+    products: pd.DataFrame,
+    customers: pd.DataFrame,
+    events: pd.DataFrame | None,
+    config: TrainConfig,
+    *,
+    cutoff: str,
+    min_new: int,
+) -> tuple[float, list[str]]:
+    """The weight ``train_recommender`` would choose on the data before ``cutoff`` (its held-out period
+    ends there), and the lines that say how it was chosen."""
+    end = np.datetime64(pd.Timestamp(cutoff).to_datetime64(), "ns")
+    before = order_lines[order_lines["ordered_at"] < pd.Timestamp(cutoff)]
+    start = end - choose_period(clean_order_lines(before), end, config)
+    held_out = evaluate_protocol(
+        order_lines=before,
+        products=products,
+        customers=customers,
+        events=events,
+        cutoff=start,
+        end=end,
+        config=config,
+        discovery_min_new_items=min_new,
+        progress=lambda fraction, message: print(f"{fraction:5.0%} held out: {message}", flush=True),
+    )
+    choice = held_out["discovery"]
+    chosen = float(choice["new_item_weight"])
+    popular = choice["popular_served_new_ndcg@10"]
+    measured = ", ".join(
+        f"{weight} {values['new_ndcg@10']:.4f}" for weight, values in choice["by_weight"].items()
+    )
+    return chosen, [
+        "",
+        f"`--auto-weight {min_new}`: the weight chosen as a version's training chooses it "
+        f"(RECOMMENDER_NEW_ITEM_WEIGHT `auto`) is **{chosen:g}**, the row N={min_new}, w={chosen:g} above. "
+        f"The MLP trained on the lines before {pd.Timestamp(start).date()}, its lists holding at least "
+        f"{min_new} never-bought product{'' if min_new == 1 else 's'} measured on "
+        f"[{pd.Timestamp(start).date()}, {pd.Timestamp(end).date()}): "
+        f"never-bought NDCG@10 by weight {measured}; Popular's list {popular:.4f}, so the bar is "
+        f"{choice['margin']:g} x {popular:.4f} = {choice['margin'] * popular:.4f}.",
+    ]
 
 
 if __name__ == "__main__":

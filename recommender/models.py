@@ -35,6 +35,9 @@ class ModelVersion(models.Model):
     # settings it cuts and orders the lists by (``recommender.services.scoring.list_settings``).
     STOCK_RISK_PARAM = "stock_risk_product_ids"
     SERVED_LISTS_PARAM = "served_lists"
+    # The weight of never-bought products its training chose for its lists (``ml.train_recommender``),
+    # which they are ordered by when RECOMMENDER_NEW_ITEM_WEIGHT is "auto".
+    NEW_ITEM_WEIGHT_PARAM = "new_item_weight_chosen"
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     params = models.JSONField(default=dict, blank=True)
@@ -76,6 +79,12 @@ class ModelVersion(models.Model):
         """The settings the version's stored lists were cut and ordered by; None for a version scored
         before they were kept."""
         return (self.params or {}).get(self.SERVED_LISTS_PARAM) or None
+
+    @property
+    def chosen_new_item_weight(self) -> float | None:
+        """The weight of never-bought products its training chose; None for a version trained before
+        versions chose one."""
+        return (self.params or {}).get(self.NEW_ITEM_WEIGHT_PARAM)
 
 
 class Recommendation(models.Model):

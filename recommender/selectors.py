@@ -20,6 +20,36 @@ def model_version_active() -> ModelVersion | None:
     return ModelVersion.objects.active().first()
 
 
+# RECOMMENDER_NEW_ITEM_WEIGHT's value for "each version's own weight" (ModelVersion.chosen_new_item_weight).
+NEW_ITEM_WEIGHT_AUTO = "auto"
+# Under "auto", the weight of a version trained before versions chose their own: the fixed default of
+# then, chosen on two validation months of UCI (BENCHMARKS.md, "The discovery weight on two validation
+# months").
+NEW_ITEM_WEIGHT_UNCHOSEN = 2.2
+
+
+def new_item_weight_for(
+    *, model_version: ModelVersion | None = None, model_version_id: int | None = None
+) -> float:
+    """The weight of never-bought products a version's lists are ordered by now: RECOMMENDER_NEW_ITEM_WEIGHT
+    when it is a number; with "auto", the weight the version's training chose (read from
+    ``model_version``, or with one query by ``model_version_id``)."""
+    setting = settings.RECOMMENDER_NEW_ITEM_WEIGHT
+    if setting != NEW_ITEM_WEIGHT_AUTO:
+        return float(setting)
+    if model_version is not None:
+        chosen = model_version.chosen_new_item_weight
+    elif model_version_id is not None:
+        chosen = (
+            ModelVersion.objects.filter(pk=model_version_id)
+            .values_list(f"params__{ModelVersion.NEW_ITEM_WEIGHT_PARAM}", flat=True)
+            .first()
+        )
+    else:
+        chosen = None
+    return float(chosen) if chosen is not None else NEW_ITEM_WEIGHT_UNCHOSEN
+
+
 def similar_product_list(*, product: Product, limit: int = 10) -> QuerySet[ProductNeighbour]:
     """ "Bought together": neighbours of a product in the served version, available ones only."""
     return (
@@ -396,9 +426,9 @@ def realtime_rows(
     reason naming the product behind it ("Because you viewed X") and the blended score.
 
     For a ``customer`` (``{"customer_id": pk}`` or ``{"customer_external_id": id}``) the list keeps the
-    discovery rules that stored lists are ordered by (``RECOMMENDER_NEW_ITEM_WEIGHT``,
-    ``RECOMMENDER_MIN_NEW_ITEMS``): two queries more read which of the products they bought
-    (`_bought_among`)."""
+    discovery rules that stored lists are ordered by (``RECOMMENDER_NEW_ITEM_WEIGHT``, with "auto" the
+    version's own, one query more: ``new_item_weight_for``; ``RECOMMENDER_MIN_NEW_ITEMS``): two queries
+    more read which of the products they bought (`_bought_among`)."""
     if not signals:
         return rows[:limit]
     version_id = version_id or next((row["model_version_id"] for row in rows), None)
@@ -418,7 +448,8 @@ def realtime_rows(
                 "reason": "",
                 "model_version_id": version_id,
             }
-    discovery = settings.RECOMMENDER_MIN_NEW_ITEMS > 0 or settings.RECOMMENDER_NEW_ITEM_WEIGHT != 1.0
+    new_item_weight = new_item_weight_for(model_version_id=version_id)
+    discovery = settings.RECOMMENDER_MIN_NEW_ITEMS > 0 or new_item_weight != 1.0
     blended = realtime.blend(
         stored=[(row["product_id"], row["score"]) for row in rows],
         signals=signals,
@@ -427,7 +458,7 @@ def realtime_rows(
         limit=limit,
         weight=settings.RECOMMENDER_REALTIME_WEIGHT,
         bought=_bought_among(customer, by_product) if customer is not None and discovery else None,
-        new_item_weight=settings.RECOMMENDER_NEW_ITEM_WEIGHT,
+        new_item_weight=new_item_weight,
         min_new_items=settings.RECOMMENDER_MIN_NEW_ITEMS,
     )
     result = []

@@ -172,7 +172,11 @@ class ModelVersionSerializer(serializers.ModelSerializer):
                 "help_text": (
                     "The training settings (the fields of recommender.ml.config.TrainConfig) and what "
                     "training chose (epochs_chosen, early_stopping_epoch, period_days_used, "
-                    "served_window_cutoffs, features); "
+                    "served_window_cutoffs, features, and new_item_weight_chosen: the weight of "
+                    "never-bought products its lists are ordered by when RECOMMENDER_NEW_ITEM_WEIGHT is "
+                    "'auto', the lowest whose lists beat Popular's on never-bought purchases in the "
+                    "held-out period, with new_item_weight_choice: each weight's NDCG@10 on all and on "
+                    "never-bought purchases there, Popular's, and the margin); "
                     "then what the last scoring fixed as it began: stock_risk_product_ids (products left "
                     "out, forecast to run out before a delivery) and served_lists, the settings its "
                     "stored lists were cut and ordered by (top_n, allow_bought, max_per_category, "

@@ -23,6 +23,31 @@ def new_item_order(scores: np.ndarray, is_new: np.ndarray, weight: float) -> np.
     return np.where(np.asarray(is_new, dtype=bool), scores * weight, scores)
 
 
+# The weights a training measures the served lists at on its held-out month, and by how much their
+# never-bought purchases found (NDCG@10) must beat Popular's served list there for a weight to be
+# chosen (``choose_new_item_weight``). On UCI the weight that clears Popular by that margin was 1.8 in
+# one validation month and 2.2 in another (BENCHMARKS.md, "The discovery weight on two validation
+# months"): it depends on the shop and the month, so each version chooses its own.
+NEW_ITEM_WEIGHTS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6, 2.8, 3.0)
+POPULAR_MARGIN = 1.1
+
+
+def choose_new_item_weight(new_ndcg_by_weight: dict[float, float], popular_new_ndcg: float) -> float:
+    """The lowest weight whose served lists' never-bought NDCG@10 is at least ``POPULAR_MARGIN`` times
+    Popular's served list's; the highest weight measured when none is.
+
+    The lowest, because every step up gives repeat purchases' places to never-bought products and
+    costs the lists some of what customers buy again; the highest when none clears Popular, as the
+    closest the lists come to it.
+    """
+    if not new_ndcg_by_weight:
+        raise ValueError("no served lists were measured to choose a new-item weight from")
+    for weight in sorted(new_ndcg_by_weight):
+        if new_ndcg_by_weight[weight] >= POPULAR_MARGIN * popular_new_ndcg:
+            return weight
+    return max(new_ndcg_by_weight)
+
+
 # The minimum of never-bought products applies to a list's first places: the most the shop shows on
 # a page, so every face (shop, portal, API) shows them without scrolling past the repeats.
 DISCOVERY_PLACES = 8

@@ -11,6 +11,7 @@ import pandas as pd
 from recommender.ml import baselines
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import check_customers, check_events, check_products, clean_order_lines
+from recommender.ml.discovery import NEW_ITEM_WEIGHTS, POPULAR_MARGIN, choose_new_item_weight
 from recommender.ml.features import DAY, History, _lookup
 from recommender.ml.model import WindowCache, cached_history, fit_mlp
 
@@ -121,6 +122,7 @@ def evaluate_protocol(
     cache: WindowCache | None = None,
     served_min_new_items: tuple[int, ...] = (),
     served_new_item_weights: tuple[float, ...] = (1.0,),
+    discovery_min_new_items: int | None = None,
 ) -> dict:
     """Train on everything before ``cutoff`` and measure on [cutoff, end): the MLP and every baseline.
 
@@ -131,6 +133,9 @@ def evaluate_protocol(
     MLP's lists as they are served (bought products allowed) holding at least that many new
     products: all items and, on the same lists, new items; with each further weight of
     ``served_new_item_weights`` (``new_item_weight`` of ``recommend``) under ``"N@weight"``.
+    With ``discovery_min_new_items`` the MLP's served lists holding that many new products are
+    measured at each weight of ``discovery.NEW_ITEM_WEIGHTS`` and one is chosen
+    (``discovery.choose_new_item_weight``), returned under ``"discovery"``.
     """
     config = config or TrainConfig()
     timings: dict[str, float] = {}
@@ -226,6 +231,7 @@ def evaluate_protocol(
 
     fitted_ranker = None
     info: dict = {}
+    discovery: dict | None = None
     if include_mlp:
         began = time.monotonic()
         fitted_ranker, _, info = fit_mlp(
@@ -268,6 +274,22 @@ def evaluate_protocol(
             }
         if served:
             metrics["mlp_served"] = served
+        popular = metrics.get("popular", {}).get(f"served_new_ndcg@{config.top_k}")
+        if discovery_min_new_items is not None and popular is not None:
+            report(0.98, "choosing the served lists' weight of never-bought products")
+            began = time.monotonic()
+            discovery = _choose_discovery(
+                fitted_ranker,
+                history,
+                evaluated,
+                relevant,
+                new_relevant,
+                k=config.top_k,
+                allowed=catalogue,
+                min_new_items=discovery_min_new_items,
+                popular_new_ndcg=popular,
+            )
+            timings["discovery_seconds"] = time.monotonic() - began
     metrics["evaluated_customers"] = counts["evaluated_customers"]
     metrics["cutoff"] = pd.Timestamp(cutoff).isoformat()
     metrics["end"] = pd.Timestamp(end).isoformat()
@@ -279,5 +301,43 @@ def evaluate_protocol(
         "counts": counts,
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "training": info,
+        "discovery": discovery,
         "_ranker": fitted_ranker,
+    }
+
+
+def _choose_discovery(
+    ranker,
+    history: History,
+    evaluated: np.ndarray,
+    relevant: list[set],
+    new_relevant: list[set],
+    *,
+    k: int,
+    allowed: np.ndarray,
+    min_new_items: int,
+    popular_new_ndcg: float,
+) -> dict:
+    """The MLP's served lists at each of ``NEW_ITEM_WEIGHTS`` on the held-out period (all items and
+    never-bought purchases, NDCG@k) and the weight ``choose_new_item_weight`` takes from them."""
+    tops = ranker.served_tops(
+        evaluated, k=k, allowed=allowed, min_new_items=min_new_items, weights=NEW_ITEM_WEIGHTS
+    )
+    size = int(allowed.sum())
+    by_weight: dict[float, dict] = {}
+    for weight, top in tops.items():
+        top = fill_with_popular(top, history, evaluated, allowed=allowed, exclude_bought=False)
+        by_weight[weight] = {
+            f"ndcg@{k}": ranking_metrics(top, relevant, k=k, catalogue_size=size)[f"ndcg@{k}"],
+            f"new_ndcg@{k}": ranking_metrics(top, new_relevant, k=k, catalogue_size=size)[f"ndcg@{k}"],
+        }
+    chosen = choose_new_item_weight(
+        {weight: values[f"new_ndcg@{k}"] for weight, values in by_weight.items()}, popular_new_ndcg
+    )
+    return {
+        "min_new_items": min_new_items,
+        f"popular_served_new_ndcg@{k}": popular_new_ndcg,
+        "margin": POPULAR_MARGIN,
+        "by_weight": {f"{weight:g}": values for weight, values in by_weight.items()},
+        "new_item_weight": chosen,
     }

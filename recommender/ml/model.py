@@ -555,31 +555,80 @@ class MlpRanker:
     ) -> np.ndarray:
         """Each customer's ``k`` best candidates; ``min_new_items`` and ``new_item_weight`` as in
         ``recommend`` (served lists)."""
-        result = np.full((len(customers), k), -1, dtype=np.int64)
+        if exclude_bought:
+            result = np.full((len(customers), k), -1, dtype=np.int64)
+            for start, row, candidates, scores in self._scored_chunks(
+                customers, allowed, exclude_bought=True
+            ):
+                self._place(result, start, row, candidates.product, scores, k=k)
+            return result
+        return self.served_tops(
+            customers, k=k, allowed=allowed, min_new_items=min_new_items, weights=(new_item_weight,)
+        )[new_item_weight]
+
+    def served_tops(
+        self,
+        customers: np.ndarray,
+        *,
+        k: int,
+        allowed: np.ndarray,
+        min_new_items: int,
+        weights: tuple[float, ...],
+    ) -> dict[float, np.ndarray]:
+        """The served lists (bought products allowed) of ``customers`` at each ``new_item_weight`` of
+        ``weights``, the network scoring each candidate once: ``{weight: top}`` as ``top_k`` gives it."""
+        results = {weight: np.full((len(customers), k), -1, dtype=np.int64) for weight in weights}
+        for start, row, candidates, scores in self._scored_chunks(customers, allowed, exclude_bought=False):
+            keys = candidates.customer * self.history.n_products + candidates.product
+            is_new = ~_lookup(self.history.pair_keys, keys)[1]
+            for weight in weights:
+                self._place(
+                    results[weight],
+                    start,
+                    row,
+                    candidates.product,
+                    new_item_order(scores, is_new, weight),
+                    k=k,
+                    is_new=is_new if min_new_items > 0 else None,
+                    min_new_items=min_new_items,
+                )
+        return results
+
+    def _scored_chunks(self, customers: np.ndarray, allowed: np.ndarray, *, exclude_bought: bool):
+        """(first customer's place, each candidate's row among ``customers``, candidates, scores)."""
         chunks = candidates_in_chunks(
             self.history, customers, self.config, allowed=allowed, exclude_bought=exclude_bought
         )
         for start, chunk, candidates in chunks:
-            scores = self.score(candidates)
             row = (
                 np.searchsorted(chunk, candidates.customer)
                 if _is_sorted(chunk)
                 else pd.Index(chunk).get_indexer(candidates.customer)
             )
-            served = not exclude_bought and (min_new_items > 0 or new_item_weight != 1.0)
-            if served:
-                keys = candidates.customer * self.history.n_products + candidates.product
-                is_new = ~_lookup(self.history.pair_keys, keys)[1]
-                scores = new_item_order(scores, is_new, new_item_weight)
-            order = np.lexsort((-self.history.popularity[candidates.product], -scores, row))
-            row, product = row[order], candidates.product[order]
-            if served and min_new_items > 0:
-                kept = served_order(row, is_new[order], top_n=k, min_new=min_new_items)
-                row, product = row[kept], product[kept]
-            position = position_in_row(row)
-            top = position < k
-            result[start + row[top], position[top]] = product[top]
-        return result
+            yield start, row, candidates, self.score(candidates)
+
+    def _place(
+        self,
+        result: np.ndarray,
+        start: int,
+        row: np.ndarray,
+        product: np.ndarray,
+        scores: np.ndarray,
+        *,
+        k: int,
+        is_new: np.ndarray | None = None,
+        min_new_items: int = 0,
+    ) -> None:
+        """Write each row's ``k`` best products by ``scores`` (ties by popularity) into ``result``,
+        keeping ``min_new_items`` never-bought ones (``is_new``) in a served list's first places."""
+        order = np.lexsort((-self.history.popularity[product], -scores, row))
+        row, product = row[order], product[order]
+        if is_new is not None and min_new_items > 0:
+            kept = served_order(row, is_new[order], top_n=k, min_new=min_new_items)
+            row, product = row[kept], product[kept]
+        position = position_in_row(row)
+        top = position < k
+        result[start + row[top], position[top]] = product[top]
 
 
 def _is_sorted(values: np.ndarray) -> bool:

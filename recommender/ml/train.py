@@ -115,11 +115,15 @@ def train_recommender(
     events: pd.DataFrame | None = None,
     config: TrainConfig | None = None,
     progress: Callable[[float, str], None] | None = None,
+    served_min_new_items: int | None = None,
 ) -> TrainedRecommender:
     """Hold out the last period to measure the MLP and every baseline, then train the served model on all.
 
     The served model is trained for the number of epochs the held-out run chose, on windows that
-    include the most recent period, and ranks from the History at the end of the data.
+    include the most recent period, and ranks from the History at the end of the data. With
+    ``served_min_new_items`` (the served lists' minimum of never-bought products) the held-out run
+    also chooses the lists' weight of never-bought products (``params["new_item_weight_chosen"]``,
+    how it was chosen in ``params["new_item_weight_choice"]``).
     """
     config = config or TrainConfig()
 
@@ -151,6 +155,7 @@ def train_recommender(
         prepared=True,
         progress=lambda fraction, message: report(0.02 + 0.55 * fraction, message),
         cache=cache,
+        discovery_min_new_items=served_min_new_items,
     )
     chosen_epochs = max(int(evaluation["training"].get("epochs") or config.epochs), 1)
     began = time.monotonic()
@@ -194,6 +199,9 @@ def train_recommender(
         "served_window_cutoffs": final_info["window_cutoffs"],
         "features": list(__import__("recommender.ml.features", fromlist=["FEATURE_NAMES"]).FEATURE_NAMES),
     }
+    if evaluation["discovery"] is not None:
+        params["new_item_weight_chosen"] = evaluation["discovery"]["new_item_weight"]
+        params["new_item_weight_choice"] = evaluation["discovery"]
     report(1.0, "training done")
     return TrainedRecommender(
         ranker=ranker,

@@ -17,6 +17,7 @@ from inventory.selectors import product_ids_at_risk_before_delivery
 from recommender.ml.forget import HISTORY_FILE
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
 from recommender.reasons import ReasonRenderer
+from recommender.selectors import new_item_weight_for
 from recommender.services import frames
 
 logger = logging.getLogger(__name__)
@@ -36,14 +37,15 @@ NAMES_PER_QUERY = 5000
 POPULAR_PER_COUNTRY = 50
 
 
-def list_settings() -> dict:
-    """The settings a scoring cuts and orders the stored lists by, as ``ml.recommend`` takes them."""
+def list_settings(model_version: ModelVersion) -> dict:
+    """The settings a scoring of ``model_version`` cuts and orders the stored lists by, as
+    ``ml.recommend`` takes them (the weight of never-bought products: ``new_item_weight_for``)."""
     return {
         "top_n": settings.RECOMMENDER_TOP_N,
         "allow_bought": settings.RECOMMENDER_ALLOW_BOUGHT,
         "max_per_category": settings.RECOMMENDER_MAX_PER_CATEGORY,
         "min_new_items": settings.RECOMMENDER_MIN_NEW_ITEMS,
-        "new_item_weight": settings.RECOMMENDER_NEW_ITEM_WEIGHT,
+        "new_item_weight": new_item_weight_for(model_version=model_version),
         "explanations": settings.RECOMMENDER_EXPLANATIONS,
     }
 
@@ -108,7 +110,7 @@ def model_version_score_start(*, model_version: ModelVersion) -> np.ndarray:
         params = {
             **version.params,
             ModelVersion.STOCK_RISK_PARAM: at_risk,
-            ModelVersion.SERVED_LISTS_PARAM: list_settings(),
+            ModelVersion.SERVED_LISTS_PARAM: list_settings(version),
         }
         ModelVersion.objects.filter(pk=version.pk).update(
             status=ModelVersion.Status.SCORING, scored_at=None, error="", params=params
@@ -188,7 +190,7 @@ def model_version_score_range(
             available_product_ids=servable_product_ids(model_version=model_version),
             # a range scored without model_version_score_start (begun before the settings were kept)
             # takes this process's
-            **(model_version.served_lists or list_settings()),
+            **(model_version.served_lists or list_settings(model_version)),
         )
         renderer.prefetch(recommended["reason"].unique())
         explanations = (

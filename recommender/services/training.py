@@ -78,6 +78,11 @@ def model_version_train(*, model_version: ModelVersion, progress: JobReporter | 
             customers=customers,
             events=events,
             progress=progress.part(0.05, 0.95),
+            # the held-out run chooses the lists' weight of never-bought products (used when
+            # RECOMMENDER_NEW_ITEM_WEIGHT is "auto"); lists of never-bought products only have none
+            served_min_new_items=settings.RECOMMENDER_MIN_NEW_ITEMS
+            if settings.RECOMMENDER_ALLOW_BOUGHT
+            else None,
         )
         directory = artifact_directory(model_version)
         trained.save(directory)

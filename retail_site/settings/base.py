@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -320,12 +321,30 @@ RECOMMENDER_TOP_N = env.int("RECOMMENDER_TOP_N", default=20)
 RECOMMENDER_ALLOW_BOUGHT = env.bool("RECOMMENDER_ALLOW_BOUGHT", default=True)
 RECOMMENDER_MAX_PER_CATEGORY = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=0)
 # Discovery, so a regular customer's list is not all repeat buying: a never-bought product's score
-# counts this many times a repeat's when a served list is ordered, and each list's first 8 places hold
-# at least RECOMMENDER_MIN_NEW_ITEMS of them (the MLP's best new ones). Both defaults were chosen on a
-# validation split (BENCHMARKS.md, recommender discovery); the weight last on two validation months,
-# the lowest whose lists beat Popular's on never-bought purchases in both (BENCHMARKS.md, "The
-# discovery weight on two validation months").
-RECOMMENDER_NEW_ITEM_WEIGHT = env.float("RECOMMENDER_NEW_ITEM_WEIGHT", default=2.2)
+# counts RECOMMENDER_NEW_ITEM_WEIGHT times a repeat's when a served list is ordered, and each list's
+# first 8 places hold at least RECOMMENDER_MIN_NEW_ITEMS of them (the MLP's best new ones). The weight
+# "auto" (the default) is each version's own: the lowest whose lists beat Popular's on never-bought
+# purchases in the held-out month its training measures (recommender.ml.discovery); a number fixes it
+# for every version. The weight that clears Popular differs from month to month and from shop to shop
+# (BENCHMARKS.md, "The discovery weight on two validation months"); the minimum was chosen on a
+# validation split (BENCHMARKS.md, recommender discovery).
+
+
+def _new_item_weight(value: str) -> float | str:
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = 0.0
+    if not weight > 0:
+        raise ImproperlyConfigured(
+            f"RECOMMENDER_NEW_ITEM_WEIGHT must be a number above 0 or 'auto', got {value!r}"
+        )
+    return weight
+
+
+RECOMMENDER_NEW_ITEM_WEIGHT = _new_item_weight(env.str("RECOMMENDER_NEW_ITEM_WEIGHT", default="auto"))
 RECOMMENDER_MIN_NEW_ITEMS = env.int("RECOMMENDER_MIN_NEW_ITEMS", default=1)
 # Real time: what a shopper did in the last minutes re-ranks the stored list at read time
 # (recommender.ml.realtime). The window is one visit; the weight (the neighbours' share of the blend,

@@ -45,7 +45,7 @@ def test_without_recent_activity_the_stored_list_is_served_as_stored(served):
     assert [row["rank"] for row in rows] == [1, 2, 3, 4]
 
 
-def test_without_recent_activity_the_list_is_one_query_and_with_some_the_signals_are_read(served):
+def test_without_recent_activity_the_list_is_one_query_and_with_some_the_signals_are_read(served, settings):
     customer = served["customer"]
     OrderLineFactory(order=OrderFactory(customer=customer), product=served["candles"][0])
     with CaptureQueriesContext(connection) as quiet:
@@ -57,10 +57,16 @@ def test_without_recent_activity_the_list_is_one_query_and_with_some_the_signals
     # the stored rows' query also says that there is nothing recent: no query of the signals
     assert len(quiet.captured_queries) == 1
     # with a recent view: the rows, the signals (the basket and the events: one union where the
-    # database takes it), their neighbours, and which of those products the customer bought (for the
+    # database takes it), their neighbours, the weight of never-bought products the version chose
+    # (RECOMMENDER_NEW_ITEM_WEIGHT "auto") and which of those products the customer bought (for the
     # discovery rules: their orders, then those orders' lines)
     signal_queries = 1 if connection.features.supports_slicing_ordering_in_compound else 2
-    assert len(active.captured_queries) == 4 + signal_queries
+    assert len(active.captured_queries) == 5 + signal_queries
+    # with a weight set for every version, that one is not read
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = 2.0
+    with CaptureQueriesContext(connection) as fixed:
+        recommendation_rows_for_customer(customer=customer, limit=10)
+    assert len(fixed.captured_queries) == 4 + signal_queries
     assert rows[0]["reason"] == "Because you viewed Garden chair"
 
 
@@ -191,3 +197,32 @@ def test_a_cancelled_order_bought_nothing_for_the_discovery_rules(served, settin
 
     # the parasol and the cushion are still new to them: no place goes to the lamp
     assert product_ids(rows) == [served["parasol"].pk, served["cushion"].pk]
+
+
+def test_with_the_weight_auto_the_list_is_ordered_by_the_weight_its_version_chose(served, settings):
+    # given a customer who bought the candles, a never-bought lamp stored below them, and a view
+    settings.RECOMMENDER_MIN_NEW_ITEMS = 0
+    settings.RECOMMENDER_REALTIME_WEIGHT = 0.1
+    customer = served["customer"]
+    order = OrderFactory(customer=customer)
+    for product in served["candles"]:
+        OrderLineFactory(order=order, product=product)
+    lamp = ProductFactory(name="Lamp")
+    version = ModelVersion.objects.get()
+    Recommendation.objects.create(
+        model_version=version, customer=customer, product=lamp, rank=5, score=0.2, reason="Picked for you"
+    )
+    BehaviourEventFactory(customer=customer, product=served["chair"], kind=BehaviourEvent.Kind.VIEW)
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = "auto"
+
+    # when the version chose a weight that lifts the never-bought lamp, and when it chose none
+    version.params = {**version.params, ModelVersion.NEW_ITEM_WEIGHT_PARAM: 10.0}
+    version.save(update_fields=["params"])
+    lifted = product_ids(recommendation_rows_for_customer(customer=customer, limit=10))
+    version.params = {**version.params, ModelVersion.NEW_ITEM_WEIGHT_PARAM: 1.0}
+    version.save(update_fields=["params"])
+    plain = product_ids(recommendation_rows_for_customer(customer=customer, limit=10))
+
+    # then the version's weight orders the list: the lamp first with 10, below the candles with 1
+    assert lifted.index(lamp.pk) < min(lifted.index(candle.pk) for candle in served["candles"])
+    assert plain.index(lamp.pk) > max(plain.index(candle.pk) for candle in served["candles"])

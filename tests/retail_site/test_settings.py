@@ -165,3 +165,20 @@ def test_manage_py_still_defaults_to_the_local_settings():
 
     assert result.returncode == 0, result.stderr
     assert "DEBUG = True" in result.stdout
+
+
+def test_the_new_item_weight_is_auto_by_default_a_number_when_set_and_refused_by_name_otherwise():
+    code = "from django.conf import settings; print(repr(settings.RECOMMENDER_NEW_ITEM_WEIGHT))"
+
+    default = run_django("retail_site.settings.local", code)
+    fixed = run_django("retail_site.settings.local", code, RECOMMENDER_NEW_ITEM_WEIGHT="1.5")
+    wrong = run_django("retail_site.settings.local", code, RECOMMENDER_NEW_ITEM_WEIGHT="lots")
+    zero = run_django("retail_site.settings.local", code, RECOMMENDER_NEW_ITEM_WEIGHT="0")
+
+    assert default.stdout.strip() == "'auto'", default.stderr
+    assert fixed.stdout.strip() == "1.5", fixed.stderr
+    for refused, value in ((wrong, "'lots'"), (zero, "'0'")):
+        assert refused.returncode != 0
+        assert (
+            f"RECOMMENDER_NEW_ITEM_WEIGHT must be a number above 0 or 'auto', got {value}" in refused.stderr
+        )

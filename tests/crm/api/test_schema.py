@@ -124,5 +124,10 @@ def test_a_versions_params_name_every_setting_a_scoring_keeps():
     schema = SchemaGenerator().get_schema(request=None, public=True)
 
     described = schema["components"]["schemas"]["ModelVersion"]["properties"]["params"]["description"]
-    kept = [ModelVersion.STOCK_RISK_PARAM, ModelVersion.SERVED_LISTS_PARAM, *list_settings()]
+    kept = [
+        ModelVersion.STOCK_RISK_PARAM,
+        ModelVersion.SERVED_LISTS_PARAM,
+        ModelVersion.NEW_ITEM_WEIGHT_PARAM,
+        *list_settings(ModelVersion()),
+    ]
     assert [key for key in kept if not re.search(rf"\b{key}\b", described)] == []

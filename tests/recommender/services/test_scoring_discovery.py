@@ -8,6 +8,7 @@ import pytest
 
 from crm.services.demo_data import generate_demo_data
 from recommender import ml
+from recommender.ml.discovery import NEW_ITEM_WEIGHTS
 from recommender.models import ModelVersion, Recommendation
 from recommender.services import frames
 from recommender.services.scoring import (
@@ -156,3 +157,40 @@ def test_a_scoring_keeps_the_list_settings_it_began_with_and_the_version_records
     assert stored == _rows(expected)
     assert max(rank for _, _, rank in stored) == 10
     assert ModelVersion.objects.get(pk=version.pk).params["served_lists"] == at_start
+
+
+def test_with_the_weight_auto_a_version_serves_the_weight_its_training_chose(settings):
+    # given a version trained with RECOMMENDER_NEW_ITEM_WEIGHT "auto"
+    version = _trained_version(
+        settings, min_new_items=1, new_item_weight="auto", customers=80, products=50, seed=13
+    )
+    chosen = version.params[ModelVersion.NEW_ITEM_WEIGHT_PARAM]
+    assert chosen in NEW_ITEM_WEIGHTS
+    assert version.params["new_item_weight_choice"]["new_item_weight"] == chosen
+
+    # when it is scored for serving
+    model_version_score(model_version=version)
+
+    # then its lists were ordered by the weight it chose, and the version says so
+    version.refresh_from_db()
+    assert version.served_lists["new_item_weight"] == chosen
+    model = trained_model_for(version)
+    expected = ml.recommend(
+        model,
+        customer_ids=np.array(sorted({row[0] for row in _stored_rows(version)}), dtype="int64"),
+        available_product_ids=frames.available_product_ids(),
+        **version.served_lists,
+    )
+    assert _stored_rows(version) == _rows(expected)
+
+
+def test_a_weight_set_for_every_version_overrides_the_one_it_chose(settings):
+    version = _trained_version(
+        settings, min_new_items=1, new_item_weight="auto", customers=60, products=40, seed=17
+    )
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = 2.7
+
+    model_version_score(model_version=version)
+
+    version.refresh_from_db()
+    assert version.served_lists["new_item_weight"] == 2.7
