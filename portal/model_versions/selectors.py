@@ -22,8 +22,14 @@ def served_lists_summary(model_version: ModelVersion) -> str | None:
         words.append("never-bought only")
     elif lists["min_new_items"]:
         words.append(f"at least {lists['min_new_items']} never-bought")
-    if lists["new_item_weight"] != 1:
-        words.append(f"never-bought weighted x{lists['new_item_weight']:g}")
+    weight, chosen = lists["new_item_weight"], model_version.chosen_new_item_weight
+    if weight != 1:
+        words.append(f"never-bought weighted x{weight:g}")
+    if chosen is not None and lists["allow_bought"]:
+        # the weight its training chose (RECOMMENDER_NEW_ITEM_WEIGHT "auto"), or that a number overrode it
+        words.append(
+            "the weight its training chose" if chosen == weight else f"its training chose x{chosen:g}"
+        )
     if lists["max_per_category"]:
         words.append(f"at most {lists['max_per_category']} a category")
     if not lists["explanations"]:

@@ -124,3 +124,28 @@ def test_each_version_says_what_its_lists_were_ordered_by(staff_client, db):
     assert rows[older.pk] is None
     assert f'<td class="lists">{rows[recorded.pk]}</td>' in html
     assert '<td class="lists">–</td>' in html
+
+
+def test_a_versions_lists_say_whether_they_follow_the_weight_its_training_chose(db):
+    lists = {
+        "top_n": 20,
+        "allow_bought": True,
+        "max_per_category": 0,
+        "min_new_items": 1,
+        "new_item_weight": 2.2,
+        "explanations": True,
+    }
+    chosen = ModelVersionFactory(params={"served_lists": lists, ModelVersion.NEW_ITEM_WEIGHT_PARAM: 2.2})
+    overridden = ModelVersionFactory(
+        params={"served_lists": {**lists, "new_item_weight": 1.5}, ModelVersion.NEW_ITEM_WEIGHT_PARAM: 2.2}
+    )
+
+    rows = {row["version"].pk: row["lists"] for row in model_versions_overview()["rows"]}
+
+    assert (
+        rows[chosen.pk]
+        == "top 20, at least 1 never-bought, never-bought weighted x2.2, the weight its training chose"
+    )
+    assert rows[overridden.pk] == (
+        "top 20, at least 1 never-bought, never-bought weighted x1.5, its training chose x2.2"
+    )
