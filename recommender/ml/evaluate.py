@@ -100,6 +100,26 @@ def rank(
     return np.concatenate(parts) if parts else np.zeros((0, k), dtype=np.int64)
 
 
+def served_lists(
+    ranker,
+    history: History,
+    customers: np.ndarray,
+    *,
+    k: int,
+    allowed: np.ndarray,
+    min_new_items: int,
+    weights: tuple[float, ...],
+) -> dict[float, np.ndarray]:
+    """The MLP's lists as served (bought products allowed) at each ``new_item_weight`` of ``weights``,
+    the network scoring each candidate once (``MlpRanker.served_tops``); places the candidates leave
+    empty take popular products, as in ``rank``."""
+    tops = ranker.served_tops(customers, k=k, allowed=allowed, min_new_items=min_new_items, weights=weights)
+    return {
+        weight: fill_with_popular(top, history, customers, allowed=allowed, exclude_bought=False)
+        for weight, top in tops.items()
+    }
+
+
 def prepare_frames(
     order_lines: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame, events: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -248,18 +268,21 @@ def evaluate_protocol(
         report(0.96, "measuring the MLP on the held-out period")
         measure("mlp", fitted_ranker)
         served: dict[str, dict] = {}
-        lists = [(int(n), float(w)) for w in served_new_item_weights for n in served_min_new_items]
-        for min_new, weight in lists:
-            top = rank(
+        tops = {
+            int(min_new): served_lists(
                 fitted_ranker,
                 history,
                 evaluated,
                 k=config.top_k,
                 allowed=catalogue,
-                exclude_bought=False,
-                min_new_items=min_new,
-                new_item_weight=weight,
+                min_new_items=int(min_new),
+                weights=tuple(float(weight) for weight in served_new_item_weights),
             )
+            for min_new in served_min_new_items
+        }
+        lists = [(int(n), float(w)) for w in served_new_item_weights for n in served_min_new_items]
+        for min_new, weight in lists:
+            top = tops[min_new][weight]
             size = int(catalogue.sum())
             result = ranking_metrics(top, relevant, k=config.top_k, catalogue_size=size)
             new = ranking_metrics(top, new_relevant, k=config.top_k, catalogue_size=size)
@@ -320,13 +343,18 @@ def _choose_discovery(
 ) -> dict:
     """The MLP's served lists at each of ``NEW_ITEM_WEIGHTS`` on the held-out period (all items and
     never-bought purchases, NDCG@k) and the weight ``choose_new_item_weight`` takes from them."""
-    tops = ranker.served_tops(
-        evaluated, k=k, allowed=allowed, min_new_items=min_new_items, weights=NEW_ITEM_WEIGHTS
+    tops = served_lists(
+        ranker,
+        history,
+        evaluated,
+        k=k,
+        allowed=allowed,
+        min_new_items=min_new_items,
+        weights=NEW_ITEM_WEIGHTS,
     )
     size = int(allowed.sum())
     by_weight: dict[float, dict] = {}
     for weight, top in tops.items():
-        top = fill_with_popular(top, history, evaluated, allowed=allowed, exclude_bought=False)
         by_weight[weight] = {
             f"ndcg@{k}": ranking_metrics(top, relevant, k=k, catalogue_size=size)[f"ndcg@{k}"],
             f"new_ndcg@{k}": ranking_metrics(top, new_relevant, k=k, catalogue_size=size)[f"ndcg@{k}"],
