@@ -284,6 +284,7 @@ def choose_weight_as_training_does(
     choice = held_out["discovery"]
     chosen = float(choice["new_item_weight"])
     popular = choice["popular_served_new_ndcg@10"]
+    popular_ranking = choice["popular_new_ndcg@10"]
     measured = ", ".join(
         f"{weight} {values['new_ndcg@10']:.4f}" for weight, values in choice["by_weight"].items()
     )
@@ -294,8 +295,11 @@ def choose_weight_as_training_does(
         f"The MLP trained on the lines before {pd.Timestamp(start).date()}, its lists holding at least "
         f"{min_new} never-bought product{'' if min_new == 1 else 's'} measured on "
         f"[{pd.Timestamp(start).date()}, {pd.Timestamp(end).date()}): "
-        f"never-bought NDCG@10 by weight {measured}; Popular's list {popular:.4f}, so the bar is "
-        f"{choice['margin']:g} x {popular:.4f} = {choice['margin'] * popular:.4f}.",
+        f"never-bought NDCG@10 by weight {measured}; Popular's served list {popular:.4f}, its "
+        f"never-bought ranking {popular_ranking:.4f}, so the bar is {choice['margin']:g} x "
+        f"{max(popular, popular_ranking):.4f} = {choice['bars']['popular_both']:.4f} where a weight "
+        f"reaches it, else {choice['margin']:g} x {popular:.4f} = "
+        f"{choice['bars']['popular_served_list']:.4f}; reached: {choice['bar_reached'] or 'neither'}.",
     ]
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from recommender.ml import baselines
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import check_customers, check_events, check_products, clean_order_lines
-from recommender.ml.discovery import NEW_ITEM_WEIGHTS, POPULAR_MARGIN, choose_new_item_weight
+from recommender.ml.discovery import NEW_ITEM_WEIGHTS, POPULAR_MARGIN, choose_new_item_weight, popular_bars
 from recommender.ml.features import DAY, History, _lookup
 from recommender.ml.model import WindowCache, cached_history, fit_mlp
 
@@ -297,7 +297,7 @@ def evaluate_protocol(
             }
         if served:
             metrics["mlp_served"] = served
-        popular = metrics.get("popular", {}).get(f"served_new_ndcg@{config.top_k}")
+        popular = metrics.get("popular")
         if discovery_min_new_items is not None and popular is not None:
             report(0.98, "choosing the served lists' weight of never-bought products")
             began = time.monotonic()
@@ -310,7 +310,8 @@ def evaluate_protocol(
                 k=config.top_k,
                 allowed=catalogue,
                 min_new_items=discovery_min_new_items,
-                popular_new_ndcg=popular,
+                popular_served_new_ndcg=popular[f"served_new_ndcg@{config.top_k}"],
+                popular_new_ndcg=popular["new_items"][f"ndcg@{config.top_k}"],
             )
             timings["discovery_seconds"] = time.monotonic() - began
     metrics["evaluated_customers"] = counts["evaluated_customers"]
@@ -339,10 +340,12 @@ def _choose_discovery(
     k: int,
     allowed: np.ndarray,
     min_new_items: int,
+    popular_served_new_ndcg: float,
     popular_new_ndcg: float,
 ) -> dict:
     """The MLP's served lists at each of ``NEW_ITEM_WEIGHTS`` on the held-out period (all items and
-    never-bought purchases, NDCG@k) and the weight ``choose_new_item_weight`` takes from them."""
+    never-bought purchases, NDCG@k) and the weight ``choose_new_item_weight`` takes from them, against
+    Popular's served list and Popular's never-bought ranking there (``popular_bars``)."""
     tops = served_lists(
         ranker,
         history,
@@ -359,13 +362,17 @@ def _choose_discovery(
             f"ndcg@{k}": ranking_metrics(top, relevant, k=k, catalogue_size=size)[f"ndcg@{k}"],
             f"new_ndcg@{k}": ranking_metrics(top, new_relevant, k=k, catalogue_size=size)[f"ndcg@{k}"],
         }
-    chosen = choose_new_item_weight(
-        {weight: values[f"new_ndcg@{k}"] for weight, values in by_weight.items()}, popular_new_ndcg
-    )
+    bars = popular_bars(popular_served_new_ndcg, popular_new_ndcg)
+    new_by_weight = {weight: values[f"new_ndcg@{k}"] for weight, values in by_weight.items()}
+    chosen = choose_new_item_weight(new_by_weight, bars)
     return {
         "min_new_items": min_new_items,
-        f"popular_served_new_ndcg@{k}": popular_new_ndcg,
+        f"popular_served_new_ndcg@{k}": popular_served_new_ndcg,
+        f"popular_new_ndcg@{k}": popular_new_ndcg,
         "margin": POPULAR_MARGIN,
+        "bars": bars,
+        # the bar the chosen weight's lists reach, the stricter first; None when they reach neither
+        "bar_reached": next((name for name, bar in bars.items() if new_by_weight[chosen] >= bar), None),
         "by_weight": {f"{weight:g}": values for weight, values in by_weight.items()},
         "new_item_weight": chosen,
     }

@@ -323,7 +323,8 @@ RECOMMENDER_MAX_PER_CATEGORY = env.int("RECOMMENDER_MAX_PER_CATEGORY", default=0
 # Discovery, so a regular customer's list is not all repeat buying: a never-bought product's score
 # counts RECOMMENDER_NEW_ITEM_WEIGHT times a repeat's when a served list is ordered, and each list's
 # first 8 places hold at least RECOMMENDER_MIN_NEW_ITEMS of them (the MLP's best new ones). The weight
-# "auto" (the default) is each version's own: the lowest whose lists beat Popular's on never-bought
+# "auto" (the default) is each version's own: the lowest whose lists beat Popular (its list and its
+# ranking of never-bought products, or its list alone where no weight beats both) on never-bought
 # purchases in the held-out month its training measures (recommender.ml.discovery); a number fixes it
 # for every version. The weight that clears Popular differs from month to month and from shop to shop
 # (BENCHMARKS.md, "The discovery weight on two validation months"); the minimum was chosen on a

@@ -5,29 +5,52 @@ import numpy as np
 import pytest
 
 from recommender.ml import TrainConfig, evaluate_protocol, recommend, train_recommender
-from recommender.ml.discovery import NEW_ITEM_WEIGHTS, POPULAR_MARGIN, choose_new_item_weight
+from recommender.ml.discovery import (
+    NEW_ITEM_WEIGHTS,
+    POPULAR_MARGIN,
+    choose_new_item_weight,
+    popular_bars,
+)
 
 
 def test_the_lowest_weight_whose_lists_clear_popular_by_the_margin_is_chosen():
-    popular = 0.05
-    measured = {1.0: 0.02, 1.4: 0.05, 1.8: POPULAR_MARGIN * popular, 2.2: 0.09}
+    bars = popular_bars(0.05, 0.03)
+    measured = {1.0: 0.02, 1.4: 0.05, 1.8: POPULAR_MARGIN * 0.05, 2.2: 0.09}
 
-    assert choose_new_item_weight(measured, popular) == 1.8
+    assert choose_new_item_weight(measured, bars) == 1.8
 
 
 def test_a_weight_at_popular_but_under_the_margin_is_not_enough():
     measured = {1.0: 0.050, 2.0: 0.054, 3.0: 0.060}
 
-    assert choose_new_item_weight(measured, 0.05) == 3.0
+    assert choose_new_item_weight(measured, popular_bars(0.05, 0.05)) == 3.0
+
+
+def test_the_lists_must_beat_popular_s_never_bought_ranking_too_where_a_weight_can():
+    # Popular's served list finds fewer never-bought purchases than its ranking of them (UCI, October)
+    bars = popular_bars(0.0306, 0.0430)
+    assert bars["popular_both"] == pytest.approx(POPULAR_MARGIN * 0.0430)
+    assert popular_bars(0.0430, 0.0306)["popular_both"] == pytest.approx(POPULAR_MARGIN * 0.0430)
+    measured = {1.8: 0.0333, 2.0: 0.0397, 2.2: 0.0463, 2.4: 0.0528}
+    # 2.0 beats the served list alone; 2.4 is the first to beat both
+    assert choose_new_item_weight(measured, bars) == 2.4
+
+
+def test_where_no_weight_beats_the_never_bought_ranking_the_served_list_is_the_bar():
+    # a shop of regular buyers: Popular's never-bought ranking is out of reach of every weight
+    bars = popular_bars(0.0247, 0.0474)
+    measured = {1.0: 0.0133, 2.0: 0.0256, 2.2: 0.0287, 3.0: 0.0357}
+
+    assert choose_new_item_weight(measured, bars) == 2.2
 
 
 def test_when_no_weight_clears_popular_the_highest_measured_is_chosen():
-    assert choose_new_item_weight({2.0: 0.01, 1.0: 0.0, 3.0: 0.02}, 0.05) == 3.0
+    assert choose_new_item_weight({2.0: 0.01, 1.0: 0.0, 3.0: 0.02}, popular_bars(0.05, 0.05)) == 3.0
 
 
 def test_with_nothing_measured_the_choice_is_refused_by_name():
     with pytest.raises(ValueError, match="no served lists were measured"):
-        choose_new_item_weight({}, 0.05)
+        choose_new_item_weight({}, popular_bars(0.05, 0.05))
 
 
 def test_the_served_lists_at_several_weights_are_those_recommend_serves(trained):
@@ -74,12 +97,20 @@ def test_the_held_out_run_chooses_the_weight_by_its_own_measurements(shop, fast_
     chosen = trained.params["new_item_weight_chosen"]
     assert choice["min_new_items"] == 1 and choice["margin"] == POPULAR_MARGIN
     assert [float(weight) for weight in choice["by_weight"]] == list(NEW_ITEM_WEIGHTS)
-    bar = POPULAR_MARGIN * choice["popular_served_new_ndcg@10"]
+    bars = choice["bars"]
+    assert bars["popular_both"] == pytest.approx(
+        POPULAR_MARGIN * max(choice["popular_served_new_ndcg@10"], choice["popular_new_ndcg@10"])
+    )
+    assert bars["popular_served_list"] == pytest.approx(POPULAR_MARGIN * choice["popular_served_new_ndcg@10"])
     new = {float(weight): values["new_ndcg@10"] for weight, values in choice["by_weight"].items()}
-    # the weights below the chosen one stay under Popular with the margin; the chosen one clears it
-    # (or is the last measured)
-    assert all(new[weight] < bar for weight in NEW_ITEM_WEIGHTS if weight < chosen)
-    assert new[chosen] >= bar or chosen == NEW_ITEM_WEIGHTS[-1]
+    # the chosen weight is the lowest to reach the first bar any weight reaches (or the last measured)
+    reachable = [bar for bar in bars.values() if max(new.values()) >= bar]
+    if reachable:
+        assert new[chosen] >= reachable[0]
+        assert all(new[weight] < reachable[0] for weight in NEW_ITEM_WEIGHTS if weight < chosen)
+        assert choice["bar_reached"] == next(name for name, bar in bars.items() if new[chosen] >= bar)
+    else:
+        assert chosen == NEW_ITEM_WEIGHTS[-1] and choice["bar_reached"] is None
     # a higher weight finds more of the never-bought purchases
     assert new[NEW_ITEM_WEIGHTS[-1]] > new[1.0]
 
@@ -102,8 +133,9 @@ def test_the_choice_measures_the_lists_as_the_protocol_measures_served_lists(sho
     assert by_weight["1"]["ndcg@10"] == pytest.approx(served["1"]["ndcg@10"])
     assert by_weight["2"]["ndcg@10"] == pytest.approx(served["1@2"]["ndcg@10"])
     assert by_weight["2"]["new_ndcg@10"] == pytest.approx(served["1@2"]["new_items"]["ndcg@10"])
-    popular = result["metrics"]["popular"]["served_new_ndcg@10"]
-    assert result["discovery"]["popular_served_new_ndcg@10"] == popular
+    popular = result["metrics"]["popular"]
+    assert result["discovery"]["popular_served_new_ndcg@10"] == popular["served_new_ndcg@10"]
+    assert result["discovery"]["popular_new_ndcg@10"] == popular["new_items"]["ndcg@10"]
 
 
 def test_without_the_served_minimum_no_weight_is_chosen(trained):
