@@ -38,6 +38,9 @@ class ModelVersion(models.Model):
     # The weight of never-bought products its training chose for its lists (``ml.train_recommender``),
     # which they are ordered by when RECOMMENDER_NEW_ITEM_WEIGHT is "auto".
     NEW_ITEM_WEIGHT_PARAM = "new_item_weight_chosen"
+    # How it was chosen: each weight's measurements, Popular's bars and the one it reached
+    # (``ml.evaluate``'s held-out choice).
+    NEW_ITEM_WEIGHT_CHOICE_PARAM = "new_item_weight_choice"
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     params = models.JSONField(default=dict, blank=True)
@@ -85,6 +88,14 @@ class ModelVersion(models.Model):
         """The weight of never-bought products its training chose; None for a version trained before
         versions chose one."""
         return (self.params or {}).get(self.NEW_ITEM_WEIGHT_PARAM)
+
+    @property
+    def new_item_weight_bar_reached(self) -> tuple[bool, str | None]:
+        """(recorded, bar): whether its training recorded which of Popular's bars its chosen weight's
+        lists reached on the held-out month, and that bar ("popular_both", "popular_served_list" or
+        None for neither)."""
+        choice = (self.params or {}).get(self.NEW_ITEM_WEIGHT_CHOICE_PARAM) or {}
+        return "bar_reached" in choice, choice.get("bar_reached")
 
 
 class Recommendation(models.Model):

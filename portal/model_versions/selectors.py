@@ -9,6 +9,12 @@ from recommender.models import ModelVersion
 # The versions staff may serve from the page once they are scored: a ready one, a retired one (a roll
 # back), or one the quality gate or the switch rejected (served by an operator's decision).
 ACTIVATABLE = (ModelVersion.Status.READY, ModelVersion.Status.RETIRED, ModelVersion.Status.REJECTED)
+# What a version's chosen weight's lists beat on its held-out month (``recommender.ml.discovery``).
+BAR_WORDS = {
+    "popular_both": "beat Popular's list and its never-bought ranking",
+    "popular_served_list": "beat Popular's list, not its never-bought ranking",
+    None: "under Popular on never-bought purchases at every weight",
+}
 
 
 def served_lists_summary(model_version: ModelVersion) -> str | None:
@@ -26,10 +32,13 @@ def served_lists_summary(model_version: ModelVersion) -> str | None:
     if weight != 1:
         words.append(f"never-bought weighted x{weight:g}")
     if chosen is not None and lists["allow_bought"]:
-        # the weight its training chose (RECOMMENDER_NEW_ITEM_WEIGHT "auto"), or that a number overrode it
-        words.append(
-            "the weight its training chose" if chosen == weight else f"its training chose x{chosen:g}"
-        )
+        # the weight its training chose (RECOMMENDER_NEW_ITEM_WEIGHT "auto") and what its lists beat
+        # there, or that a number overrode it
+        if chosen == weight:
+            recorded, bar = model_version.new_item_weight_bar_reached
+            words.append("the weight its training chose" + (f" ({BAR_WORDS[bar]})" if recorded else ""))
+        else:
+            words.append(f"its training chose x{chosen:g}")
     if lists["max_per_category"]:
         words.append(f"at most {lists['max_per_category']} a category")
     if not lists["explanations"]:

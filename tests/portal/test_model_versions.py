@@ -149,3 +149,36 @@ def test_a_versions_lists_say_whether_they_follow_the_weight_its_training_chose(
     assert rows[overridden.pk] == (
         "top 20, at least 1 never-bought, never-bought weighted x1.5, its training chose x2.2"
     )
+
+
+@pytest.mark.parametrize(
+    ("bar_reached", "words"),
+    [
+        ("popular_both", "beat Popular's list and its never-bought ranking"),
+        ("popular_served_list", "beat Popular's list, not its never-bought ranking"),
+        (None, "under Popular on never-bought purchases at every weight"),
+    ],
+)
+def test_a_versions_lists_say_which_of_populars_figures_its_chosen_weight_beat(db, bar_reached, words):
+    lists = {
+        "top_n": 20,
+        "allow_bought": True,
+        "max_per_category": 0,
+        "min_new_items": 1,
+        "new_item_weight": 2.4,
+        "explanations": True,
+    }
+    version = ModelVersionFactory(
+        params={
+            "served_lists": lists,
+            ModelVersion.NEW_ITEM_WEIGHT_PARAM: 2.4,
+            ModelVersion.NEW_ITEM_WEIGHT_CHOICE_PARAM: {"new_item_weight": 2.4, "bar_reached": bar_reached},
+        }
+    )
+
+    rows = {row["version"].pk: row["lists"] for row in model_versions_overview()["rows"]}
+
+    assert rows[version.pk] == (
+        "top 20, at least 1 never-bought, never-bought weighted x2.4, "
+        f"the weight its training chose ({words})"
+    )
