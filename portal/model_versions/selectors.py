@@ -46,6 +46,40 @@ def served_lists_summary(model_version: ModelVersion) -> str | None:
     return ", ".join(words)
 
 
+def new_item_weight_choice_table(model_version: ModelVersion | None) -> dict | None:
+    """How the version's training chose its weight of never-bought products (RECOMMENDER_NEW_ITEM_WEIGHT
+    "auto"): per weight measured, its lists' NDCG@10 on all and on never-bought purchases in the
+    held-out month and the bar of Popular's they reach; Popular's two figures and the chosen weight.
+    None for a version whose training recorded no choice with its bars."""
+    if model_version is None:
+        return None
+    choice = (model_version.params or {}).get(ModelVersion.NEW_ITEM_WEIGHT_CHOICE_PARAM) or {}
+    bars = choice.get("bars")
+    if not bars or not choice.get("by_weight"):
+        return None
+    chosen = model_version.chosen_new_item_weight
+    rows = []
+    for weight, values in sorted(choice["by_weight"].items(), key=lambda item: float(item[0])):
+        new = values["new_ndcg@10"]
+        rows.append(
+            {
+                "weight": float(weight),
+                "ndcg": values["ndcg@10"],
+                "new_ndcg": new,
+                "beats": next((BAR_WORDS[name] for name, bar in bars.items() if new >= bar), None),
+                "chosen": chosen is not None and float(weight) == chosen,
+            }
+        )
+    return {
+        "version": model_version,
+        "min_new_items": choice.get("min_new_items"),
+        "popular_served": choice.get("popular_served_new_ndcg@10"),
+        "popular_ranking": choice.get("popular_new_ndcg@10"),
+        "margin": choice.get("margin"),
+        "rows": rows,
+    }
+
+
 def model_version_rows(*, versions: list[ModelVersion]) -> list[dict]:
     """One row per version: the version, its best baseline ``(name, ndcg)``, the MLP's lift over it,
     whether it can be activated and the settings of its lists (``served_lists_summary``)."""
@@ -67,16 +101,17 @@ def model_version_rows(*, versions: list[ModelVersion]) -> list[dict]:
 
 
 def model_versions_overview() -> dict:
-    """Everything the room shows: ``rows``, ``served`` (or None), ``quality`` (of the served version, or
-    the latest when none is served), ``ndcg`` (by version, for the chart) and ``training_jobs``."""
+    """Everything the room shows: ``rows``, ``served`` (or None), ``quality`` and ``weight_choice`` (of
+    the served version, or the latest when none is served), ``ndcg`` (by version, for the chart) and
+    ``training_jobs``."""
     versions = recommender_selectors.model_version_list()
     served = next((version for version in versions if version.status == ModelVersion.Status.ACTIVE), None)
+    shown = served or (versions[0] if versions else None)
     return {
         "rows": model_version_rows(versions=versions),
         "served": served,
-        "quality": recommender_selectors.model_quality_table(
-            model_version=served or (versions[0] if versions else None)
-        ),
+        "quality": recommender_selectors.model_quality_table(model_version=shown),
+        "weight_choice": new_item_weight_choice_table(shown),
         "ndcg": recommender_selectors.ndcg_by_version(versions),
         "training_jobs": [job for job in job_list_unfinished() if job.kind == Job.Kind.TRAIN],
     }

@@ -182,3 +182,57 @@ def test_a_versions_lists_say_which_of_populars_figures_its_chosen_weight_beat(d
         "top 20, at least 1 never-bought, never-bought weighted x2.4, "
         f"the weight its training chose ({words})"
     )
+
+
+def test_the_room_shows_how_the_served_versions_training_chose_its_weight(staff_client, db):
+    # given a served version whose training measured its lists at three weights against Popular's two
+    choice = {
+        "min_new_items": 1,
+        "popular_served_new_ndcg@10": 0.0306,
+        "popular_new_ndcg@10": 0.0430,
+        "margin": 1.1,
+        "bars": {"popular_both": 0.0473, "popular_served_list": 0.03366},
+        "bar_reached": "popular_both",
+        "by_weight": {
+            "1": {"ndcg@10": 0.3342, "new_ndcg@10": 0.0166},
+            "2.4": {"ndcg@10": 0.3101, "new_ndcg@10": 0.0528},
+            "2": {"ndcg@10": 0.3190, "new_ndcg@10": 0.0397},
+        },
+        "new_item_weight": 2.4,
+    }
+    served = ModelVersionFactory(
+        status=ModelVersion.Status.ACTIVE,
+        params={
+            ModelVersion.NEW_ITEM_WEIGHT_PARAM: 2.4,
+            ModelVersion.NEW_ITEM_WEIGHT_CHOICE_PARAM: choice,
+        },
+    )
+
+    html = staff_client.get(reverse("staff:model_list")).content.decode()
+
+    # then the room shows each weight's lists in the weight's order, what each beat and the chosen one
+    table = model_versions_overview()["weight_choice"]
+    assert table["version"] == served
+    assert [(row["weight"], row["chosen"]) for row in table["rows"]] == [
+        (1.0, False),
+        (2.0, False),
+        (2.4, True),
+    ]
+    assert [row["beats"] for row in table["rows"]] == [
+        None,
+        "beat Popular's list, not its never-bought ranking",
+        "beat Popular's list and its never-bought ranking",
+    ]
+    assert f"v{served.pk}'s lists: how its training chose x2.4" in html
+    assert html.count('<tr class="weight') == 3
+    assert '<tr class="weight chosen"><td class="num">x2.4 <strong>chosen</strong></td>' in html
+    assert "under Popular" in html
+
+
+def test_a_version_without_a_recorded_choice_shows_no_weight_table(staff_client, db):
+    ModelVersionFactory(status=ModelVersion.Status.ACTIVE, params={"new_item_weight_chosen": 2.2})
+
+    html = staff_client.get(reverse("staff:model_list")).content.decode()
+
+    assert model_versions_overview()["weight_choice"] is None
+    assert 'id="weight-choice"' not in html
