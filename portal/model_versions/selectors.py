@@ -13,7 +13,7 @@ ACTIVATABLE = (ModelVersion.Status.READY, ModelVersion.Status.RETIRED, ModelVers
 BAR_WORDS = {
     "popular_both": "beat Popular's list and its never-bought ranking",
     "popular_served_list": "beat Popular's list, not its never-bought ranking",
-    None: "under Popular on never-bought purchases at every weight",
+    None: "no weight beat Popular's list by the margin",
 }
 
 
