@@ -90,12 +90,10 @@ class ModelVersion(models.Model):
         return (self.params or {}).get(self.NEW_ITEM_WEIGHT_PARAM)
 
     @property
-    def new_item_weight_bar_reached(self) -> tuple[bool, str | None]:
-        """(recorded, bar): whether its training recorded which of Popular's bars its chosen weight's
-        lists reached on the held-out month, and that bar ("popular_both", "popular_served_list" or
-        None for neither)."""
-        choice = (self.params or {}).get(self.NEW_ITEM_WEIGHT_CHOICE_PARAM) or {}
-        return "bar_reached" in choice, choice.get("bar_reached")
+    def new_item_weight_choice(self) -> dict:
+        """How its training chose that weight (each weight's measurements, Popular's bars and the one
+        its lists reached); empty for a version trained before versions recorded it."""
+        return (self.params or {}).get(self.NEW_ITEM_WEIGHT_CHOICE_PARAM) or {}
 
 
 class Recommendation(models.Model):

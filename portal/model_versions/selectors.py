@@ -35,8 +35,9 @@ def served_lists_summary(model_version: ModelVersion) -> str | None:
         # the weight its training chose (RECOMMENDER_NEW_ITEM_WEIGHT "auto") and what its lists beat
         # there, or that a number overrode it
         if chosen == weight:
-            recorded, bar = model_version.new_item_weight_bar_reached
-            words.append("the weight its training chose" + (f" ({BAR_WORDS[bar]})" if recorded else ""))
+            choice = model_version.new_item_weight_choice
+            beat = f" ({BAR_WORDS[choice['bar_reached']]})" if "bar_reached" in choice else ""
+            words.append("the weight its training chose" + beat)
         else:
             words.append(f"its training chose x{chosen:g}")
     if lists["max_per_category"]:
@@ -53,7 +54,7 @@ def new_item_weight_choice_table(model_version: ModelVersion | None) -> dict | N
     None for a version whose training recorded no choice with its bars."""
     if model_version is None:
         return None
-    choice = (model_version.params or {}).get(ModelVersion.NEW_ITEM_WEIGHT_CHOICE_PARAM) or {}
+    choice = model_version.new_item_weight_choice
     bars = choice.get("bars")
     if not bars or not choice.get("by_weight"):
         return None
