@@ -55,19 +55,18 @@ def new_item_weight_choice_table(model_version: ModelVersion | None) -> dict | N
     if model_version is None:
         return None
     choice = model_version.new_item_weight_choice
-    bars = choice.get("bars")
-    if not bars or not choice.get("by_weight"):
+    if not choice.get("bars") or not choice.get("by_weight"):
         return None
     chosen = model_version.chosen_new_item_weight
     rows = []
     for weight, values in sorted(choice["by_weight"].items(), key=lambda item: float(item[0])):
-        new = values["new_ndcg@10"]
+        reached = values.get("bar_reached")
         rows.append(
             {
                 "weight": float(weight),
                 "ndcg": values["ndcg@10"],
-                "new_ndcg": new,
-                "beats": next((BAR_WORDS[name] for name, bar in bars.items() if new >= bar), None),
+                "new_ndcg": values["new_ndcg@10"],
+                "beats": BAR_WORDS[reached] if reached else None,
                 "chosen": chosen is not None and float(weight) == chosen,
             }
         )

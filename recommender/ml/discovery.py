@@ -47,6 +47,12 @@ def popular_bars(popular_served_new_ndcg: float, popular_new_ndcg: float) -> dic
     }
 
 
+def bar_reached(new_ndcg: float, bars: dict[str, float]) -> str | None:
+    """The name of the first of ``bars`` (``popular_bars``, the stricter first) that lists finding
+    ``new_ndcg`` of the never-bought purchases reach; None when they reach neither."""
+    return next((name for name, bar in bars.items() if new_ndcg >= bar), None)
+
+
 def choose_new_item_weight(new_ndcg_by_weight: dict[float, float], bars: dict[str, float]) -> float:
     """The lowest weight whose served lists' never-bought NDCG@10 reaches the first of ``bars``
     (``popular_bars``) that some weight reaches; the highest weight measured when none does.

@@ -11,7 +11,13 @@ import pandas as pd
 from recommender.ml import baselines
 from recommender.ml.config import TrainConfig
 from recommender.ml.data import check_customers, check_events, check_products, clean_order_lines
-from recommender.ml.discovery import NEW_ITEM_WEIGHTS, POPULAR_MARGIN, choose_new_item_weight, popular_bars
+from recommender.ml.discovery import (
+    NEW_ITEM_WEIGHTS,
+    POPULAR_MARGIN,
+    bar_reached,
+    choose_new_item_weight,
+    popular_bars,
+)
 from recommender.ml.features import DAY, History, _lookup
 from recommender.ml.model import WindowCache, cached_history, fit_mlp
 
@@ -356,23 +362,25 @@ def _choose_discovery(
         weights=NEW_ITEM_WEIGHTS,
     )
     size = int(allowed.sum())
+    bars = popular_bars(popular_served_new_ndcg, popular_new_ndcg)
     by_weight: dict[float, dict] = {}
     for weight, top in tops.items():
+        new = ranking_metrics(top, new_relevant, k=k, catalogue_size=size)[f"ndcg@{k}"]
         by_weight[weight] = {
             f"ndcg@{k}": ranking_metrics(top, relevant, k=k, catalogue_size=size)[f"ndcg@{k}"],
-            f"new_ndcg@{k}": ranking_metrics(top, new_relevant, k=k, catalogue_size=size)[f"ndcg@{k}"],
+            f"new_ndcg@{k}": new,
+            "bar_reached": bar_reached(new, bars),
         }
-    bars = popular_bars(popular_served_new_ndcg, popular_new_ndcg)
-    new_by_weight = {weight: values[f"new_ndcg@{k}"] for weight, values in by_weight.items()}
-    chosen = choose_new_item_weight(new_by_weight, bars)
+    chosen = choose_new_item_weight(
+        {weight: values[f"new_ndcg@{k}"] for weight, values in by_weight.items()}, bars
+    )
     return {
         "min_new_items": min_new_items,
         f"popular_served_new_ndcg@{k}": popular_served_new_ndcg,
         f"popular_new_ndcg@{k}": popular_new_ndcg,
         "margin": POPULAR_MARGIN,
         "bars": bars,
-        # the bar the chosen weight's lists reach, the stricter first; None when they reach neither
-        "bar_reached": next((name for name, bar in bars.items() if new_by_weight[chosen] >= bar), None),
+        "bar_reached": by_weight[chosen]["bar_reached"],
         "by_weight": {f"{weight:g}": values for weight, values in by_weight.items()},
         "new_item_weight": chosen,
     }

@@ -194,9 +194,9 @@ def test_the_room_shows_how_the_served_versions_training_chose_its_weight(staff_
         "bars": {"popular_both": 0.0473, "popular_served_list": 0.03366},
         "bar_reached": "popular_both",
         "by_weight": {
-            "1": {"ndcg@10": 0.3342, "new_ndcg@10": 0.0166},
-            "2.4": {"ndcg@10": 0.3101, "new_ndcg@10": 0.0528},
-            "2": {"ndcg@10": 0.3190, "new_ndcg@10": 0.0397},
+            "1": {"ndcg@10": 0.3342, "new_ndcg@10": 0.0166, "bar_reached": None},
+            "2.4": {"ndcg@10": 0.3101, "new_ndcg@10": 0.0528, "bar_reached": "popular_both"},
+            "2": {"ndcg@10": 0.3190, "new_ndcg@10": 0.0397, "bar_reached": "popular_served_list"},
         },
         "new_item_weight": 2.4,
     }

@@ -111,6 +111,11 @@ def test_the_held_out_run_chooses_the_weight_by_its_own_measurements(shop, fast_
         assert choice["bar_reached"] == next(name for name, bar in bars.items() if new[chosen] >= bar)
     else:
         assert chosen == NEW_ITEM_WEIGHTS[-1] and choice["bar_reached"] is None
+    # each weight records the first bar its lists reach
+    for values in choice["by_weight"].values():
+        assert values["bar_reached"] == next(
+            (name for name, bar in bars.items() if values["new_ndcg@10"] >= bar), None
+        )
     # a higher weight finds more of the never-bought purchases
     assert new[NEW_ITEM_WEIGHTS[-1]] > new[1.0]
 
