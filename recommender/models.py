@@ -41,6 +41,10 @@ class ModelVersion(models.Model):
     # How it was chosen: each weight's measurements, Popular's bars and the one it reached
     # (``ml.evaluate``'s held-out choice).
     NEW_ITEM_WEIGHT_CHOICE_PARAM = "new_item_weight_choice"
+    # The weight staff chose from the Models room instead, ``{"weight", "by", "at"}``
+    # (``recommender.services.rescoring.new_item_weight_version_create``): kept by the version's rescorings,
+    # not by a new training, which measures and chooses its own.
+    NEW_ITEM_WEIGHT_SET_PARAM = "new_item_weight_set"
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     params = models.JSONField(default=dict, blank=True)
@@ -94,6 +98,17 @@ class ModelVersion(models.Model):
         """How its training chose that weight (each weight's measurements, Popular's bars and the one
         its lists reached); empty for a version trained before versions recorded it."""
         return (self.params or {}).get(self.NEW_ITEM_WEIGHT_CHOICE_PARAM) or {}
+
+    @property
+    def new_item_weight_set(self) -> dict:
+        """The weight staff set for its lists, by whom and when; empty when none was set."""
+        return (self.params or {}).get(self.NEW_ITEM_WEIGHT_SET_PARAM) or {}
+
+    @property
+    def own_new_item_weight(self) -> float | None:
+        """The weight its lists are ordered by when RECOMMENDER_NEW_ITEM_WEIGHT is "auto": the one staff
+        set, else the one its training chose; None for a version with neither."""
+        return self.new_item_weight_set.get("weight", self.chosen_new_item_weight)
 
 
 class Recommendation(models.Model):

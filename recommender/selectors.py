@@ -32,22 +32,22 @@ def new_item_weight_for(
     *, model_version: ModelVersion | None = None, model_version_id: int | None = None
 ) -> float:
     """The weight of never-bought products a version's lists are ordered by now: RECOMMENDER_NEW_ITEM_WEIGHT
-    when it is a number; with "auto", the weight the version's training chose (read from
-    ``model_version``, or with one query by ``model_version_id``)."""
+    when it is a number; with "auto", the version's own (``ModelVersion.own_new_item_weight``: the one
+    staff set, else the one its training chose), read from ``model_version`` or with one query by
+    ``model_version_id``."""
     setting = settings.RECOMMENDER_NEW_ITEM_WEIGHT
     if setting != NEW_ITEM_WEIGHT_AUTO:
         return float(setting)
+    own = None
     if model_version is not None:
-        chosen = model_version.chosen_new_item_weight
+        own = model_version.own_new_item_weight
     elif model_version_id is not None:
-        chosen = (
-            ModelVersion.objects.filter(pk=model_version_id)
-            .values_list(f"params__{ModelVersion.NEW_ITEM_WEIGHT_PARAM}", flat=True)
-            .first()
-        )
-    else:
-        chosen = None
-    return float(chosen) if chosen is not None else NEW_ITEM_WEIGHT_UNCHOSEN
+        staff_set, chosen = ModelVersion.objects.filter(pk=model_version_id).values_list(
+            f"params__{ModelVersion.NEW_ITEM_WEIGHT_SET_PARAM}__weight",
+            f"params__{ModelVersion.NEW_ITEM_WEIGHT_PARAM}",
+        ).first() or (None, None)
+        own = staff_set if staff_set is not None else chosen
+    return float(own) if own is not None else NEW_ITEM_WEIGHT_UNCHOSEN
 
 
 def similar_product_list(*, product: Product, limit: int = 10) -> QuerySet[ProductNeighbour]:

@@ -21,6 +21,7 @@ from core.jobs import JobReporter, job_create, job_fail, job_succeed
 from core.models import Job
 from core.tasks import JobFailed, job_hand_over, job_send, job_task
 from recommender.models import ModelVersion
+from recommender.services.discovery import new_item_weight_version_create
 from recommender.services.pipeline import (
     model_version_score_and_switch,
     model_version_switch,
@@ -55,6 +56,14 @@ def training_enqueue(
 def rescore_enqueue(*, model_version: ModelVersion, user=None) -> Job:
     """Score ``model_version``'s artifact again on today's catalogue, as a new version, and serve it."""
     rescored = rescore_version_create(model_version=model_version, user=user)
+    job_send(job=rescored.job, task_name=score_model_version_task.name, args=[rescored.pk, True])
+    return rescored.job
+
+
+def new_item_weight_enqueue(*, model_version: ModelVersion, weight: float, user=None) -> Job:
+    """Score the served ``model_version``'s artifact again with its lists at ``weight`` of never-bought
+    products, as a new version, and serve it (``services.discovery.new_item_weight_version_create``)."""
+    rescored = new_item_weight_version_create(model_version=model_version, weight=weight, actor=user)
     job_send(job=rescored.job, task_name=score_model_version_task.name, args=[rescored.pk, True])
     return rescored.job
 

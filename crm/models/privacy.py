@@ -77,6 +77,7 @@ class AuditEvent(models.Model):
         CONSENT_CHANGED = "consent_changed", "Changed a customer's consent"
         MODEL_VERSION_ACTIVATED = "model_version_activated", "Activated a model version"
         API_TOKEN_REVOKED = "api_token_revoked", "Revoked another login's API tokens"
+        NEW_ITEM_WEIGHT_SET = "new_item_weight_set", "Set the weight of never-bought products"
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(

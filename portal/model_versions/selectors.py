@@ -1,10 +1,13 @@
 """What the model versions room reads: the recent versions with their lift over the best baseline and
 whether they can be served, the served version's quality table, NDCG across versions, running trainings."""
 
+from django.conf import settings
+
 from core.models import Job
 from core.selectors import job_list_unfinished
 from recommender import selectors as recommender_selectors
 from recommender.models import ModelVersion
+from recommender.selectors import NEW_ITEM_WEIGHT_AUTO
 
 # The versions staff may serve from the page once they are scored: a ready one, a retired one (a roll
 # back), or one the quality gate or the switch rejected (served by an operator's decision).
@@ -31,7 +34,12 @@ def served_lists_summary(model_version: ModelVersion) -> str | None:
     weight, chosen = lists["new_item_weight"], model_version.chosen_new_item_weight
     if weight != 1:
         words.append(f"never-bought weighted x{weight:g}")
-    if chosen is not None and lists["allow_bought"]:
+    staff_set = model_version.new_item_weight_set
+    if staff_set and staff_set["weight"] == weight and lists["allow_bought"]:
+        # set from this room (RECOMMENDER_NEW_ITEM_WEIGHT "auto")
+        by = f" by {staff_set['by']}" if staff_set.get("by") else ""
+        words.append(f"set{by}, its training chose x{chosen:g}" if chosen is not None else f"set{by}")
+    elif chosen is not None and lists["allow_bought"]:
         # the weight its training chose (RECOMMENDER_NEW_ITEM_WEIGHT "auto") and what its lists beat
         # there, or that a number overrode it
         if chosen == weight:
@@ -50,7 +58,8 @@ def served_lists_summary(model_version: ModelVersion) -> str | None:
 def new_item_weight_choice_table(model_version: ModelVersion | None) -> dict | None:
     """How the version's training chose its weight of never-bought products (RECOMMENDER_NEW_ITEM_WEIGHT
     "auto"): per weight measured, its lists' NDCG@10 on all and on never-bought purchases in the
-    held-out month and the bar of Popular's they reach; Popular's two figures and the chosen weight.
+    held-out month, the bar of Popular's they reach, whether its training chose it and whether its
+    stored lists follow it; Popular's two figures, the weight staff set, and whether it can be set here.
     None for a version whose training recorded no choice with its bars."""
     if model_version is None:
         return None
@@ -58,6 +67,8 @@ def new_item_weight_choice_table(model_version: ModelVersion | None) -> dict | N
     if not choice.get("bars") or not choice.get("by_weight"):
         return None
     chosen = model_version.chosen_new_item_weight
+    lists = model_version.served_lists or {}
+    served = lists.get("new_item_weight")
     rows = []
     for weight, values in sorted(choice["by_weight"].items(), key=lambda item: float(item[0])):
         reached = values.get("bar_reached")
@@ -68,10 +79,17 @@ def new_item_weight_choice_table(model_version: ModelVersion | None) -> dict | N
                 "new_ndcg": values["new_ndcg@10"],
                 "beats": BAR_WORDS[reached] if reached else None,
                 "chosen": chosen is not None and float(weight) == chosen,
+                "served": served is not None and float(weight) == served,
             }
         )
+    fixed = settings.RECOMMENDER_NEW_ITEM_WEIGHT
     return {
         "version": model_version,
+        "staff_set": model_version.new_item_weight_set,
+        # a number in the environment fixes every version's weight; otherwise the served version's
+        # weight can be set here (``recommender.services.discovery``)
+        "fixed": None if fixed == NEW_ITEM_WEIGHT_AUTO else float(fixed),
+        "settable": fixed == NEW_ITEM_WEIGHT_AUTO and model_version.status == ModelVersion.Status.ACTIVE,
         "min_new_items": choice.get("min_new_items"),
         "popular_served": choice.get("popular_served_new_ndcg@10"),
         "popular_ranking": choice.get("popular_new_ndcg@10"),

@@ -1,4 +1,5 @@
-"""Model versions: metrics against the baselines, train now, activate (roll back)."""
+"""Model versions: metrics against the baselines, train now, activate (roll back), the served lists'
+weight of never-bought products."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -10,7 +11,8 @@ from portal.guards import staff_required
 from portal.model_versions import selectors
 from recommender.models import ModelVersion
 from recommender.services.activation import model_version_activate
-from recommender.tasks import training_enqueue
+from recommender.services.discovery import NewItemWeightError
+from recommender.tasks import new_item_weight_enqueue, training_enqueue
 
 
 @staff_required("view_portal")
@@ -49,3 +51,26 @@ def model_activate(request: HttpRequest, version_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Model v{version.pk} is now served.")
     return redirect("staff:model_list")
+
+
+@staff_required("manage_models")
+@require_POST
+def model_new_item_weight(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Serve the version's lists at another of the weights its training measured: scored again as a new
+    version, served when done (the job's page shows the progress)."""
+    version = get_object_or_404(ModelVersion, pk=version_id)
+    raw = request.POST.get("weight", "")
+    try:
+        weight = float(raw)
+    except ValueError:
+        messages.error(request, f"The weight must be a number, got {raw!r}.")
+        return redirect("staff:model_list")
+    try:
+        job = new_item_weight_enqueue(model_version=version, weight=weight, user=request.user)
+    except NewItemWeightError as exc:
+        messages.error(request, str(exc))
+        return redirect("staff:model_list")
+    messages.success(
+        request, f"v{version.pk}'s lists are being scored again at x{weight:g}; served when done."
+    )
+    return redirect("staff:job_detail", job_id=job.pk)

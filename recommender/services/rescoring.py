@@ -34,14 +34,18 @@ def served_version_if_stale(*, now: dt.datetime) -> ModelVersion | None:
     return served
 
 
-def rescore_version_create(*, model_version: ModelVersion, user=None) -> ModelVersion:
+def rescore_version_create(
+    *, model_version: ModelVersion, user=None, params: dict | None = None
+) -> ModelVersion:
     """A new version sharing ``model_version``'s trained artifact, to be scored on today's catalogue
-    (``recommender.tasks.rescore_enqueue`` sends it to a worker)."""
+    (``recommender.tasks.rescore_enqueue`` sends it to a worker). ``params`` change its copy of the
+    version's parameters (a key given None is dropped)."""
+    copied = {**model_version.params, **(params or {}), "rescore_of": model_version.pk}
     with transaction.atomic():
         job = job_create(kind=Job.Kind.SCORE, user=user, params={"rescore_of": model_version.pk})
         rescored = ModelVersion.objects.create(
             status=ModelVersion.Status.READY,
-            params={**model_version.params, "rescore_of": model_version.pk},
+            params={key: value for key, value in copied.items() if value is not None},
             data_start=model_version.data_start,
             data_end=model_version.data_end,
             validation_cutoff=model_version.validation_cutoff,

@@ -184,8 +184,8 @@ def test_a_versions_lists_say_which_of_populars_figures_its_chosen_weight_beat(d
     )
 
 
-def test_the_room_shows_how_the_served_versions_training_chose_its_weight(staff_client, db):
-    # given a served version whose training measured its lists at three weights against Popular's two
+def _served_with_a_choice(**params) -> ModelVersion:
+    """A served version whose training measured x1, x2 and x2.4, chose x2.4, and whose lists follow it."""
     choice = {
         "min_new_items": 1,
         "popular_served_new_ndcg@10": 0.0306,
@@ -195,18 +195,35 @@ def test_the_room_shows_how_the_served_versions_training_chose_its_weight(staff_
         "bar_reached": "popular_both",
         "by_weight": {
             "1": {"ndcg@10": 0.3342, "new_ndcg@10": 0.0166, "bar_reached": None},
-            "2.4": {"ndcg@10": 0.3101, "new_ndcg@10": 0.0528, "bar_reached": "popular_both"},
             "2": {"ndcg@10": 0.3190, "new_ndcg@10": 0.0397, "bar_reached": "popular_served_list"},
+            "2.4": {"ndcg@10": 0.3101, "new_ndcg@10": 0.0528, "bar_reached": "popular_both"},
         },
         "new_item_weight": 2.4,
     }
-    served = ModelVersionFactory(
+    lists = {
+        "top_n": 10,
+        "allow_bought": True,
+        "max_per_category": 0,
+        "min_new_items": 1,
+        "new_item_weight": 2.4,
+        "explanations": True,
+    }
+    return ModelVersionFactory(
         status=ModelVersion.Status.ACTIVE,
+        artifact_path="/artifacts/v1",
+        scored_at=timezone.now(),
         params={
             ModelVersion.NEW_ITEM_WEIGHT_PARAM: 2.4,
             ModelVersion.NEW_ITEM_WEIGHT_CHOICE_PARAM: choice,
+            ModelVersion.SERVED_LISTS_PARAM: lists,
+            **params,
         },
     )
+
+
+def test_the_room_shows_how_the_served_versions_training_chose_its_weight(staff_client, db):
+    # given a served version whose training measured its lists at three weights against Popular's two
+    served = _served_with_a_choice()
 
     html = staff_client.get(reverse("staff:model_list")).content.decode()
 
@@ -225,7 +242,7 @@ def test_the_room_shows_how_the_served_versions_training_chose_its_weight(staff_
     ]
     assert f"v{served.pk}'s lists: how its training chose x2.4" in html
     assert html.count('<tr class="weight') == 3
-    assert '<tr class="weight chosen"><td class="num">x2.4 <strong>chosen</strong></td>' in html
+    assert '<tr class="weight chosen served"><td class="num">x2.4 <strong>chosen</strong></td>' in html
     assert "short of Popular's list by the margin" in html
 
 
@@ -236,3 +253,87 @@ def test_a_version_without_a_recorded_choice_shows_no_weight_table(staff_client,
 
     assert model_versions_overview()["weight_choice"] is None
     assert 'id="weight-choice"' not in html
+
+
+def test_staff_serve_the_lists_at_another_measured_weight_from_the_card(
+    staff_client, staff_user, settings, django_capture_on_commit_callbacks
+):
+    # given the served version's card, with the weight its lists follow marked
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = "auto"
+    served = _served_with_a_choice()
+    html = staff_client.get(reverse("staff:model_list")).content.decode()
+    form = reverse("staff:model_new_item_weight", args=[served.pk])
+    assert f'<form method="post" action="{form}" id="weight-set-form">' in html
+    assert '<input type="radio" name="weight" value="2.4" checked> served' in html
+    assert '<input type="radio" name="weight" value="2.0"> serve' in html
+
+    # when staff choose x2 and send the form
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_client.post(form, {"weight": "2.0"})
+
+    # then the version's artifact is queued for scoring at x2 as a new version, and staff follow its job
+    rescored = ModelVersion.objects.get(params__rescore_of=served.pk)
+    assert response["Location"] == reverse("staff:job_detail", args=[rescored.job_id])
+    assert len(callbacks) == 1
+    assert rescored.new_item_weight_set["weight"] == 2.0
+    assert rescored.new_item_weight_set["by"] == staff_user.get_username()
+    assert rescored.job.created_by == staff_user
+
+
+def test_a_weight_the_training_did_not_measure_is_refused_on_the_page(staff_client, settings):
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = "auto"
+    served = _served_with_a_choice()
+    form = reverse("staff:model_new_item_weight", args=[served.pk])
+
+    for weight, words in [
+        ("1.4", "did not measure x1.4; choose one of x1, x2, x2.4."),
+        ("lots", "got &#x27;lots&#x27;"),
+    ]:
+        html = staff_client.post(form, {"weight": weight}, follow=True).content.decode()
+        assert words in html
+
+    assert ModelVersion.objects.count() == 1
+
+
+def test_the_card_says_who_set_the_weight_and_the_rows_which_one_is_served(staff_client, settings):
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = "auto"
+    staff_set = {"weight": 2.0, "by": "ada", "at": "2026-12-05T10:00:00+00:00"}
+    served = _served_with_a_choice(new_item_weight_set=staff_set)
+    served.params["served_lists"]["new_item_weight"] = 2.0
+    served.save()
+
+    html = staff_client.get(reverse("staff:model_list")).content.decode()
+
+    table = model_versions_overview()["weight_choice"]
+    assert [(row["weight"], row["chosen"], row["served"]) for row in table["rows"]] == [
+        (1.0, False, False),
+        (2.0, False, True),
+        (2.4, True, False),
+    ]
+    assert (
+        "x2.0 was set by ada on 2026-12-05; choosing x2.4 goes back to the weight its training chose." in html
+    )
+    assert "never-bought weighted x2, set by ada, its training chose x2.4" in html
+
+
+def test_the_weight_form_is_for_staff_who_manage_models_and_only_under_auto(db, settings):
+    from django.test import Client
+
+    from core.roles import ANALYST
+    from tests.factories import StaffUserFactory
+
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = "auto"
+    _served_with_a_choice()
+    analyst = Client()
+    analyst.force_login(StaffUserFactory(username="analyst-w", roles=[ANALYST]))
+    html = analyst.get(reverse("staff:model_list")).content.decode()
+    assert 'id="weight-choice-table"' in html
+    assert 'id="weight-set-form"' not in html and 'type="radio"' not in html
+    assert "<td>served</td>" in html
+
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = 1.6
+    admin = Client()
+    admin.force_login(StaffUserFactory(username="admin-w"))
+    html = admin.get(reverse("staff:model_list")).content.decode()
+    assert 'id="weight-set-form"' not in html
+    assert "RECOMMENDER_NEW_ITEM_WEIGHT fixes every version's weight at x1.6" in html

@@ -17,7 +17,7 @@ from recommender.selectors import recommendation_rows_for_customer
 from recommender.services.activation import model_version_activate
 from recommender.services.scoring import scored_customer_ids
 from recommender.services.training import model_version_train
-from recommender.tasks import score_model_version_task, training_enqueue
+from recommender.tasks import rescore_enqueue, score_model_version_task, training_enqueue
 from tests.conftest import wait_for_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -172,3 +172,59 @@ def test_train_recommender_wait_exits_non_zero_when_training_fails(shop_history,
     with pytest.raises(CommandError, match="failed"):
         call_command("train_recommender", "--wait", "--no-progress", "--config", '{"epochs": 0}')
     assert not ModelVersion.objects.active().exists()
+
+
+def test_staff_serve_the_lists_at_another_weight_and_the_hourly_rescoring_keeps_it(
+    shop_history, celery_worker_process, settings
+):
+    import numpy as np
+    from django.test import Client
+    from django.urls import reverse
+
+    from recommender import ml
+    from recommender.services import frames
+    from recommender.services.scoring import trained_model_for
+    from tests.factories import StaffUserFactory
+
+    # given a served version whose training chose its weight of never-bought products (the default "auto")
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = "auto"
+    served = served_version_by_hand()
+    chosen = served.chosen_new_item_weight
+    assert served.served_lists["new_item_weight"] == chosen
+    other = next(weight for weight in (1.0, 3.0) if weight != chosen)
+    staff = Client()
+    staff.force_login(StaffUserFactory(username="weights-admin"))
+
+    # when staff choose another of the weights it measured on the Models room's card
+    response = staff.post(reverse("staff:model_new_item_weight", args=[served.pk]), {"weight": str(other)})
+
+    # then a worker scores the same artifact at that weight, as a new version, and serves it
+    rescored = ModelVersion.objects.get(params__rescore_of=served.pk)
+    assert response["Location"] == reverse("staff:job_detail", args=[rescored.job_id])
+    assert wait_for_job(rescored.job_id).status == Job.Status.SUCCEEDED
+    rescored.refresh_from_db()
+    assert rescored.status == ModelVersion.Status.ACTIVE
+    assert rescored.served_lists["new_item_weight"] == other
+    assert rescored.chosen_new_item_weight == chosen
+    stored = list(
+        Recommendation.objects.filter(model_version=rescored)
+        .order_by("customer_id", "rank")
+        .values_list("customer_id", "product_id", "rank")
+    )
+    expected = ml.recommend(
+        trained_model_for(rescored),
+        customer_ids=np.array(sorted({row[0] for row in stored}), dtype="int64"),
+        available_product_ids=frames.available_product_ids(),
+        **rescored.served_lists,
+    )
+    assert stored == list(expected[["customer_id", "product_id", "rank"]].itertuples(index=False, name=None))
+    served.refresh_from_db()
+    assert served.status == ModelVersion.Status.RETIRED
+
+    # and the hourly rescoring of the served artifact keeps the weight staff set
+    hourly = rescore_enqueue(model_version=rescored)
+    assert wait_for_job(hourly.pk).status == Job.Status.SUCCEEDED
+    again = ModelVersion.objects.active().get()
+    assert again.pk not in {served.pk, rescored.pk}
+    assert again.served_lists["new_item_weight"] == other
+    assert again.new_item_weight_set["by"] == "weights-admin"
