@@ -42,7 +42,7 @@ class ModelVersion(models.Model):
     # (``ml.evaluate``'s held-out choice).
     NEW_ITEM_WEIGHT_CHOICE_PARAM = "new_item_weight_choice"
     # The weight staff chose from the Models room instead, ``{"weight", "by", "at"}``
-    # (``recommender.services.rescoring.new_item_weight_version_create``): kept by the version's rescorings,
+    # (``recommender.services.discovery.new_item_weight_version_create``): kept by the version's rescorings,
     # not by a new training, which measures and chooses its own.
     NEW_ITEM_WEIGHT_SET_PARAM = "new_item_weight_set"
 
