@@ -14,7 +14,8 @@ order_lines / products / customers / events parquet files (e.g. a generated shop
 ``--auto-weight N`` first chooses the served lists' weight of never-bought products as a version's
 training does (RECOMMENDER_NEW_ITEM_WEIGHT "auto"): an MLP trained before the held-out period that ends
 at the cutoff, its lists holding N never-bought products measured there at each weight of
-``discovery.NEW_ITEM_WEIGHTS``; the weight chosen joins ``--new-item-weights``.
+``discovery.NEW_ITEM_WEIGHTS``; the weight chosen joins ``--new-item-weights``. ``--json FILE`` also
+writes the metrics (and that weight) for ``recommender_validation.py``.
 """
 
 from __future__ import annotations
@@ -162,6 +163,9 @@ def main() -> None:
     )
     parser.add_argument("--section", default="## Recommender quality")
     parser.add_argument("--config", type=json.loads, default={}, help="TrainConfig overrides (JSON)")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the metrics and the chosen weight to this file"
+    )
     arguments = parser.parse_args()
 
     started = time.monotonic()
@@ -186,6 +190,7 @@ def main() -> None:
     config = TrainConfig(**arguments.config)
     weights = tuple(float(value) for value in arguments.new_item_weights.split(","))
     auto_lines: list[str] = []
+    chosen = None
     if arguments.auto_weight is not None:
         chosen, auto_lines = choose_weight_as_training_does(
             order_lines,
@@ -250,6 +255,9 @@ def main() -> None:
     lines += served_table(metrics)
     lines += auto_lines
     print("\n".join(lines))
+    if arguments.json:
+        record = {"command": command, "metrics": metrics, "auto_weight": chosen, "training": training}
+        arguments.json.write_text(json.dumps(record, indent=1, default=str))
     if not arguments.no_write:
         replace_section(ROOT / "BENCHMARKS.md", arguments.section, lines)
         print("written to BENCHMARKS.md")
