@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from core.roles import staff_permission
 from portal.charts import line_chart_svg
 from portal.guards import staff_required
 from portal.model_versions import selectors
@@ -20,8 +21,12 @@ from recommender.tasks import new_item_weight_enqueue, training_enqueue
 def model_list(request: HttpRequest) -> HttpResponse:
     overview = selectors.model_versions_overview()
     ndcg = overview.pop("ndcg")
+    weight_choice = overview["weight_choice"]
     context = {
         **overview,
+        # the card's form: the served version's weight under "auto", for those who manage models
+        "can_set_weight": bool(weight_choice and weight_choice["settable"])
+        and request.user.has_perm(staff_permission("manage_models")),
         "ndcg_chart": line_chart_svg(
             labels=ndcg["labels"],
             series=ndcg["series"],

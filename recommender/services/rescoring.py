@@ -39,13 +39,16 @@ def rescore_version_create(
 ) -> ModelVersion:
     """A new version sharing ``model_version``'s trained artifact, to be scored on today's catalogue
     (``recommender.tasks.rescore_enqueue`` sends it to a worker). ``params`` change its copy of the
-    version's parameters (a key given None is dropped)."""
+    version's parameters: a key given None is dropped from it, every other key is copied as it is."""
     copied = {**model_version.params, **(params or {}), "rescore_of": model_version.pk}
+    for key, value in (params or {}).items():
+        if value is None:
+            del copied[key]
     with transaction.atomic():
         job = job_create(kind=Job.Kind.SCORE, user=user, params={"rescore_of": model_version.pk})
         rescored = ModelVersion.objects.create(
             status=ModelVersion.Status.READY,
-            params={key: value for key, value in copied.items() if value is not None},
+            params=copied,
             data_start=model_version.data_start,
             data_end=model_version.data_end,
             validation_cutoff=model_version.validation_cutoff,

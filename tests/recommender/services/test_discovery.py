@@ -138,3 +138,18 @@ def test_a_running_training_or_scoring_holds_the_weight_back(settings):
     job.status = Job.Status.SUCCEEDED
     job.save()
     assert new_item_weight_version_create(model_version=served, weight=2.0).own_new_item_weight == 2.0
+
+
+def test_the_new_version_copies_every_other_parameter_as_it_was(settings):
+    # a parameter the training recorded as None (here: no early stopping) is copied, not dropped
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = "auto"
+    served = _served(early_stopping_epoch=None)
+
+    rescored = new_item_weight_version_create(model_version=served, weight=2.0)
+
+    assert rescored.params["early_stopping_epoch"] is None
+    assert {
+        key: value
+        for key, value in rescored.params.items()
+        if key not in ("rescore_of", "new_item_weight_set")
+    } == served.params
