@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from crm.models import AuditEvent
 from crm.selectors.privacy import audit_event_list, audit_events_csv
 from portal.guards import staff_required
+from portal.responses import bad_filters
 
 EVENTS_PER_PAGE = 50
 
@@ -48,7 +49,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 @staff_required("view_audit")
 @require_GET
 def audit_csv(request: HttpRequest) -> HttpResponse:
-    _, events = _events(request)
+    form, events = _events(request)
+    if form.is_bound and not form.is_valid():
+        return bad_filters(form)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="audit-{dt.date.today():%Y-%m-%d}.csv"'
     audit_events_csv(events=events, out=response)

@@ -26,8 +26,12 @@ class CustomerFilterForm(forms.Form):
         self.fields["country"].choices = [("", "Any")] + [(country, country) for country in countries]
 
     def to_filters(self) -> CustomerFilters:
-        if not self.is_valid():
+        """The filters asked for (none when the form is not bound). A bound form must be valid: the
+        views answer one that is not with a 400, never with the list unfiltered."""
+        if not self.is_bound:
             return CustomerFilters()
+        if not self.is_valid():
+            raise ValueError("the customer filters are not valid")
         data = self.cleaned_data
         return CustomerFilters(
             search=data["q"],

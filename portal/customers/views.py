@@ -3,7 +3,7 @@ rights: their data as one JSON document, and erasure."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,6 +16,7 @@ from crm.services.privacy import audit_record, customer_erase, customer_subject,
 from portal.csv import csv_response
 from portal.customers.forms import CustomerEraseForm, CustomerFilterForm, CustomerNoteForm
 from portal.guards import staff_required
+from portal.responses import bad_filters
 from recommender.selectors import recommendation_rows_for_customer
 from recommender.selectors_explain import recommendation_explanations
 
@@ -33,8 +34,17 @@ def _customer_filter_form(request: HttpRequest) -> CustomerFilterForm:
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
     form = _customer_filter_form(request)
+    if form.is_bound and not form.is_valid():
+        # the form's errors beside it, and no list: a filter not understood never lists everyone
+        return render(
+            request,
+            "staff/customer_list.html",
+            {"form": form, "page": None, "customers": [], "query": ""},
+            status=400,
+        )
     customers = customer_selectors.customer_list(
-        filters=form.to_filters(), run_id=customer_selectors.segment_run_latest_id()
+        filters=form.to_filters(),
+        run_id=customer_selectors.segment_run_latest_id(),
     )
     page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -48,10 +58,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 @staff_required("export_personal_data")
 @require_GET
-def customer_list_csv(request: HttpRequest) -> StreamingHttpResponse:
+def customer_list_csv(request: HttpRequest) -> HttpResponse:
     form = _customer_filter_form(request)
+    if form.is_bound and not form.is_valid():
+        return bad_filters(form)
     customers = customer_selectors.customer_list(
-        filters=form.to_filters(), run_id=customer_selectors.segment_run_latest_id()
+        filters=form.to_filters(),
+        run_id=customer_selectors.segment_run_latest_id(),
     )
     audit_record(
         action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,

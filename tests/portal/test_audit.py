@@ -72,3 +72,16 @@ def test_a_bad_filter_is_a_400_not_a_silent_empty_list(db):
     response = admin.get(reverse("staff:audit_list"), {"since": "yesterday"})
     assert response.status_code == 400
     assert "Enter a valid date" in response.content.decode()
+
+
+def test_the_csv_with_a_bad_filter_is_a_400_not_the_whole_trail(db):
+    admin, _ = _client("auditor-3", DATA_ADMIN)
+    admin.get(reverse("staff:audit_list"))  # something in the trail to leak
+    for query in ({"actor": "nobody", "until": "2024-13-01"}, {"actor": "nobody", "action": "zzz"}):
+        response = admin.get(reverse("staff:audit_csv"), query)
+        assert response.status_code == 400
+        body = response.content.decode()
+        assert "not understood" in body and next(name for name in query if name != "actor") in body
+    good = admin.get(reverse("staff:audit_csv"), {"actor": "nobody"})
+    assert good.status_code == 200
+    assert len(list(csv.reader(io.StringIO(good.content.decode())))) == 1  # the header alone

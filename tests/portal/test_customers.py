@@ -3,7 +3,7 @@ import io
 
 from django.urls import reverse
 
-from crm.models import CustomerNote, CustomerSegment
+from crm.models import AuditEvent, CustomerNote, CustomerSegment
 from tests.factories import CustomerFactory, CustomerSegmentFactory
 
 
@@ -40,6 +40,29 @@ def test_customer_csv_export_follows_the_filters(staff_client, shop_data):
     assert {row["external_id"] for row in rows} == {customer.external_id for customer in germans}
     assert all(row["orders"] == "2" for row in rows)
     assert all(row["rfm_group"] in CustomerSegment.RfmGroup.values for row in rows)
+
+
+def test_a_filter_not_understood_exports_nothing_and_lists_no_one(staff_client, shop_data):
+    """One bad value (a typo in a group, yes/no given as true, an unknown country, a search too long)
+    used to drop every filter: the CSV held every customer's name and e-mail."""
+    germany = "?country=Germany"
+    for bad in ("&high_value=true", "&rfm_group=champion", "&country=Atlantis", "&q=" + "x" * 101):
+        response = staff_client.get(reverse("staff:customer_list_csv") + germany + bad)
+        assert response.status_code == 400, bad
+        assert response["Content-Type"].startswith("text/plain")
+        body = response.content.decode()
+        assert "not understood" in body and "Nothing was exported" in body
+        assert bad.split("=")[0].lstrip("&") in body
+        assert "@" not in body
+
+        page = staff_client.get(reverse("staff:customer_list") + germany + bad)
+        assert page.status_code == 400, bad
+        assert list(page.context["customers"]) == []
+        assert 'id="filters-not-understood"' in page.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.PERSONAL_DATA_EXPORTED).exists()
+    # the same filters with good values still export
+    good = staff_client.get(reverse("staff:customer_list_csv") + germany + "&high_value=yes")
+    assert good.status_code == 200
 
 
 def test_customer_360_shows_segment_orders_and_readable_reasons(staff_client, shop_data):
