@@ -75,6 +75,6 @@ class BasketLine(models.Model):
 
     @property
     def orderable(self) -> bool:
-        """Whether the product is still sold, with enough units in stock for this line."""
+        """Whether the product is still sold, at a price, with enough units in stock for this line."""
         stock = self.product.stock
-        return self.product.active and (stock is None or stock >= self.quantity)
+        return self.product.active and self.product.priced and (stock is None or stock >= self.quantity)

@@ -20,12 +20,14 @@ class Category(models.Model):
 
 
 def available_product_q(prefix: str = "") -> Q:
-    """Products that may be shown or recommended: active and not known to be out of stock.
+    """Products that may be shown or recommended: active, with a price, and not known to be out of stock.
 
     ``prefix`` reaches the product through a relation, e.g. ``"product__"`` from a recommendation.
     """
-    return Q(**{f"{prefix}active": True}) & (
-        Q(**{f"{prefix}stock__isnull": True}) | Q(**{f"{prefix}stock__gt": 0})
+    return (
+        Q(**{f"{prefix}active": True})
+        & Q(**{f"{prefix}price__gt": 0})
+        & (Q(**{f"{prefix}stock__isnull": True}) | Q(**{f"{prefix}stock__gt": 0}))
     )
 
 
@@ -71,3 +73,8 @@ class Product(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.stock is None or self.stock > 0
+
+    @property
+    def priced(self) -> bool:
+        """Whether the product has a price to sell at (an import stores 0.00 where it found none)."""
+        return self.price > 0

@@ -271,6 +271,8 @@ def _check_quantity(quantity: int, *, minimum: int) -> None:
 def _check_available(product: Product, quantity: int) -> None:
     if not product.active:
         raise BasketStockError(f"{product.name} is not sold any more; take it out of your basket.")
+    if not product.priced:
+        raise BasketStockError(f"{product.name} has no price yet, so it cannot be ordered.")
     if product.stock is not None and product.stock < quantity:
         if product.stock <= 0:
             raise BasketStockError(f"{product.name} is out of stock.")

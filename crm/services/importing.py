@@ -814,7 +814,13 @@ def _write_categories(rows: pd.DataFrame, *, report: ImportReport) -> dict[str, 
 def _write_products(
     rows: pd.DataFrame, category_pks: dict[str, int], *, report: ImportReport, now
 ) -> dict[str, int]:
-    """Products for the catalogue codes: name the most frequent text, price that of the latest sale."""
+    """Products for the catalogue codes: name the most frequent text, price that of the latest sale.
+
+    Only a positive price is taken (the latest sale at one, else the latest line at one): order files
+    hold lines at 0.00 (UCI's samples and write-offs), which are no catalogue price. A product the file
+    gives no positive price keeps the one stored; a new one is stored at 0.00, which the shop does not
+    sell or recommend (``available_product_q``).
+    """
     columns = ["line", "item_code", "item_name", "category", "quantity", "unit_price", "ordered_at"]
     lines = rows.loc[rows["is_product"], columns]
     if lines.empty:
@@ -822,10 +828,11 @@ def _write_products(
     codes = pd.Index(lines["item_code"].unique())
     name = _most_frequent(lines, "item_code", "item_name").reindex(codes)
     chronological = lines.sort_values(["ordered_at", "line"], kind="stable")
-    latest_sale = chronological[chronological["quantity"] > 0].drop_duplicates("item_code", keep="last")
-    latest_any = chronological.drop_duplicates("item_code", keep="last")
+    priced = chronological[chronological["unit_price"] > 0]
+    latest_sale = priced[priced["quantity"] > 0].drop_duplicates("item_code", keep="last")
+    latest_priced = priced.drop_duplicates("item_code", keep="last")
     price = latest_sale.set_index("item_code")["unit_price"].reindex(codes)
-    price = price.fillna(latest_any.set_index("item_code")["unit_price"].reindex(codes)).round(2)
+    price = price.fillna(latest_priced.set_index("item_code")["unit_price"].reindex(codes)).round(2)
     with_category = chronological[chronological["category"] != ""].drop_duplicates("item_code", keep="last")
     category_path = with_category.set_index("item_code")["category"].reindex(codes)
     wanted = pd.DataFrame(
@@ -847,6 +854,7 @@ def _write_products(
     # What the file does not say (no description, no category) keeps the value already stored.
     old["name"] = old["name"].fillna(old["name_now"])
     old["category_id"] = old["category_id"].fillna(old["category_id_now"])
+    old["price"] = old["price"].fillna(old["price_now"])
     changed = old[
         (old["name"] != old["name_now"])
         | ((old["price"] - old["price_now"]).abs() > 1e-6)
@@ -854,6 +862,7 @@ def _write_products(
     ].copy()
     if len(new):
         new["name"] = new["name"].fillna(new["external_id"]).astype("str")
+        new["price"] = new["price"].fillna(0.0)
         new = new.assign(description="", active=True, stock=None, created_at=now, updated_at=now)
         new["stock"] = new["stock"].astype(object)
         fields = ["external_id", "name", "description", "category_id", "price", "active", "stock"]

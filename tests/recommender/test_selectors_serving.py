@@ -74,12 +74,13 @@ def test_unscored_or_failed_versions_cannot_be_activated():
         model_version_activate(model_version=unscored)
 
 
-def test_inactive_and_out_of_stock_products_are_never_served():
+def test_inactive_unpriced_and_out_of_stock_products_are_never_served():
     customer = CustomerFactory()
-    shown, inactive, sold_out = ProductFactory.create_batch(3)
+    shown, inactive, sold_out, unpriced = ProductFactory.create_batch(4)
     Product.objects.filter(pk=inactive.pk).update(active=False)
     Product.objects.filter(pk=sold_out.pk).update(stock=0)
-    version = scored_version(customer=customer, products=[inactive, shown, sold_out])
+    Product.objects.filter(pk=unpriced.pk).update(price=0)
+    version = scored_version(customer=customer, products=[inactive, unpriced, shown, sold_out])
     model_version_activate(model_version=version)
 
     served = recommendation_rows_for_customer(customer=customer)

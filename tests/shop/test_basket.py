@@ -84,6 +84,18 @@ def test_product_page_and_catalogue_offer_add_to_basket(client, lantern):
     assert catalogue.count("Add to basket") == 1  # not for the product out of stock
 
 
+def test_a_product_without_a_price_is_shown_as_not_for_sale_and_cannot_be_added(client, lantern):
+    free = ProductFactory(name="Unpriced lantern", price=Decimal("0.00"))
+    page = client.get(reverse("shop:product_detail", args=[free.pk])).content.decode()
+    catalogue = client.get(reverse("shop:catalogue")).content.decode()
+
+    assert 'id="not-for-sale"' in page and "£0.00" not in page
+    assert "Add to basket" not in page
+    assert "Unpriced lantern" not in catalogue
+    add(client, free, "1")
+    assert not BasketLine.objects.filter(product=free).exists()
+
+
 def test_an_anonymous_visitor_fills_a_basket_kept_in_their_session(client, lantern):
     page = reverse("shop:product_detail", args=[lantern.pk])
 

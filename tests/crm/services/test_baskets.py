@@ -115,6 +115,9 @@ def test_products_not_sold_or_without_enough_stock_are_refused(customer):
         basket_line_add(basket=basket, product=ProductFactory(active=False), quantity=1)
     with pytest.raises(BasketStockError, match="out of stock"):
         basket_line_add(basket=basket, product=ProductFactory(stock=0), quantity=1)
+    # an import stores 0.00 where its file gave no price: such a product is not sold for nothing
+    with pytest.raises(BasketStockError, match="has no price yet"):
+        basket_line_add(basket=basket, product=ProductFactory(price=Decimal("0.00")), quantity=1)
     scarce = ProductFactory(stock=2)
     with pytest.raises(BasketStockError, match="Only 2 of"):
         basket_line_add(basket=basket, product=scarce, quantity=3)

@@ -295,3 +295,25 @@ def test_the_whole_uci_file():
     assert (report.customers.created, report.products.created, report.orders.created) == (4372, 3926, 25_900)
     assert (report.guest_orders, report.return_orders, report.non_product_lines) == (3710, 3836, 2995)
     assert OrderLine.objects.count() == 541_909
+
+
+def test_a_catalogue_price_is_the_latest_positive_one_and_zero_never_overwrites_it(tmp_path):
+    """UCI's files hold sales at 0.00 (samples, write-offs): the latest sale's price made 305 of the
+    demo's products free in the shop."""
+    header = "order_id,customer_id,product_id,quantity,unit_price,ordered_at\n"
+    first = tmp_path / "first.csv"
+    first.write_text(
+        header + "A1,c1,LAMP,2,7.95,2024-01-01T10:00:00Z\n"
+        "A2,c2,LAMP,5,0.00,2024-02-01T10:00:00Z\n"  # the latest sale, free
+        "A2,c2,FREEBIE,1,0.00,2024-02-01T10:00:00Z\n"  # never sold at a price
+    )
+    import_order_file(path=first)
+    assert Product.objects.get(external_id="LAMP").price == Decimal("7.95")
+    assert Product.objects.get(external_id="FREEBIE").price == Decimal("0.00")
+    assert list(Product.objects.available().values_list("external_id", flat=True)) == ["LAMP"]
+
+    later = tmp_path / "later.csv"
+    later.write_text(header + "A3,c1,LAMP,1,0.00,2024-03-01T10:00:00Z\n")
+    report = import_order_file(path=later)
+    assert Product.objects.get(external_id="LAMP").price == Decimal("7.95")
+    assert report.products.updated == 0
