@@ -33,6 +33,8 @@ class BasketSummary:
     def orderable(self) -> bool:
         return bool(self.lines) and all(line.orderable for line in self.lines)
 
+LARGEST_ID = 2**63 - 1  # of a 64-bit primary key
+
 
 def basket_open_for_customer(*, customer: Customer) -> Basket | None:
     return Basket.objects.filter(customer=customer, status=Basket.Status.OPEN).first()
@@ -111,5 +113,7 @@ def basket_line_get(
         return None
     lines = BasketLine.objects.filter(basket=basket).select_related("basket", "product")
     if product_id is not None:
+        if not 0 < product_id <= LARGEST_ID:  # a URL's number past any id (the database would refuse it)
+            return None
         return lines.filter(product_id=product_id).first()
     return lines.filter(product__external_id=external_id).first()

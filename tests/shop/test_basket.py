@@ -362,3 +362,13 @@ def test_the_basket_page_costs_the_same_queries_however_many_lines(
     with django_assert_max_num_queries(15) as seven_lines:
         shopper_client.get(reverse("shop:basket"))
     assert len(seven_lines) == len(one_line)
+
+
+@pytest.mark.parametrize("product_id", ["99999999999999999999", "9223372036854775808"])
+def test_a_line_past_any_id_is_not_in_the_basket(client, lantern, product_id):
+    """Such a number reached the database: SQLite, the demo's, refused it and the shop answered 500."""
+    add(client, lantern, "1")
+    for name in ("basket_line_update", "basket_line_remove"):
+        path = reverse(f"shop:{name}", args=[1]).replace("/1/", f"/{product_id}/")
+        assert client.post(path, {"quantity": "1"}).status_code == 404
+    assert lines_of(basket_id=client.session["basket_id"]) == {"71053": 1}
