@@ -33,6 +33,7 @@ class BasketSummary:
     def orderable(self) -> bool:
         return bool(self.lines) and all(line.orderable for line in self.lines)
 
+
 LARGEST_ID = 2**63 - 1  # of a 64-bit primary key
 
 
