@@ -343,7 +343,10 @@ class IngestEventSerializer(JSONInputSerializer):
     kind = serializers.ChoiceField(choices=BehaviourEvent.Kind.choices)
     at = serializers.DateTimeField()
     query = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    model_version_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    # the column is a positive 32-bit integer; a larger number would reach the database and fail there
+    model_version_id = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**31 - 1
+    )
 
     def validate(self, event: dict) -> dict:
         if not event.get("customer_id") and not event.get("session_key"):

@@ -254,6 +254,9 @@ def test_unknown_ids_are_named_and_no_event_is_written(staff_client, catalogue):
             "kind",
         ),
         ({"customer_id": "17850", "product_id": "85123A", "kind": "view", "at": "noon"}, "at"),
+        # past the column's range: a 500 from the database before
+        ({**EVENTS[0], "model_version_id": 2**63}, "model_version_id"),
+        ({**EVENTS[0], "model_version_id": 2**31}, "model_version_id"),
     ],
 )
 def test_a_bad_event_is_named_by_index_and_field(staff_client, catalogue, event, field):
