@@ -45,8 +45,25 @@ def test_boolean_filters_read_the_spellings_clients_send(staff_client):
 
 
 def test_an_empty_date_bound_is_refused_but_an_empty_text_filter_is_no_filter(staff_client):
-    assert staff_client.get("/api/orders/?placed_at_before=").status_code == 400
+    response = staff_client.get("/api/orders/?placed_at_before=")
+    assert response.status_code == 400
+    assert list(response.json()) == ["placed_at_before"]
     assert staff_client.get("/api/orders/?customer=").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("placed_at_after=notadate", ["placed_at_after"]),
+        ("placed_at_before=2011-02-30", ["placed_at_before"]),
+        ("placed_at_after=2011-01-01&placed_at_before=never", ["placed_at_before"]),
+    ],
+)
+def test_a_bad_date_bound_is_named_as_the_schema_names_it(staff_client, query, named):
+    """The range filter named both bounds' errors ``placed_at``, a parameter no client sends."""
+    response = staff_client.get(f"/api/orders/?{query}")
+    assert response.status_code == 400
+    assert list(response.json()) == named
 
 
 @pytest.mark.parametrize("query", ["limit=824", "limit=0", "limit=", "limit=5&limit=6", "limit=1.5"])
