@@ -59,6 +59,7 @@ from shop.sessions import (
 )
 
 PRODUCTS_PER_PAGE = 24
+ORDERS_PER_PAGE = 25
 RECOMMENDATIONS_SHOWN = 8
 BOUGHT_TOGETHER_SHOWN = 6
 BASKET_COMPLETION_SHOWN = 4
@@ -198,8 +199,13 @@ def recommendation_click(request: HttpRequest, product_id: int) -> HttpResponse:
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
     customer = shopper_customer(request)
-    orders = shopper_order_list(customer=customer) if customer else []
-    return render(request, "shop/order_list.html", {"customer": customer, "orders": orders})
+    orders = shopper_order_list(customer=customer) if customer else Order.objects.none()
+    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "shop/order_list.html",
+        {"customer": customer, "orders": page.object_list, "page": page, "query": ""},
+    )
 
 
 @login_required

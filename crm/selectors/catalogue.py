@@ -32,12 +32,13 @@ def product_get_for_shop(*, product_id: int | None = None, external_id: str | No
     return None
 
 
-def shopper_order_list(*, customer: Customer, limit: int = 50) -> list[Order]:
-    """A shopper's own orders, newest first, with lines and products (three queries)."""
-    return list(
+def shopper_order_list(*, customer: Customer) -> QuerySet[Order]:
+    """A shopper's own orders, newest first (then the latest id), with lines and products: a page of
+    them costs three queries."""
+    return (
         Order.objects.filter(customer=customer)
-        .order_by("-placed_at")
+        .order_by("-placed_at", "-pk")
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("line_number"))
-        )[:limit]
+        )
     )

@@ -12,7 +12,7 @@ SHOP_PAGES = {
     "catalogue": 8,
     "product_detail": 9,
     "basket": 9,
-    "order_list": 8,
+    "order_list": 9,  # + counting the shopper's orders for the pages
     "order_detail": 8,
     "recommendation_click": 9,
 }

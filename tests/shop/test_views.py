@@ -1,6 +1,9 @@
-from django.urls import reverse
+import datetime as dt
 
-from crm.models import BehaviourEvent
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import BehaviourEvent, Order
 from recommender.models import ModelVersion
 from tests.factories import OrderFactory, OrderLineFactory, PopularProductFactory, ProductFactory
 
@@ -84,6 +87,24 @@ def test_a_shopper_sees_only_their_own_orders(shopper_client, shopper, shop_data
     own = shopper_client.get(reverse("shop:order_detail", args=[own_order.pk]))
     assert own.status_code == 200
     assert own_order.external_id in own.content.decode()
+
+
+def test_every_order_of_a_long_history_is_reachable_page_by_page(shopper_client, shopper):
+    """The page showed the newest 50 and said nothing of the rest (the demo's shopper has 249)."""
+    Order.objects.filter(customer=shopper).delete()
+    start = timezone.now() - dt.timedelta(days=100)
+    for day in range(30):
+        OrderFactory(external_id=f"H{day:02d}", customer=shopper, placed_at=start + dt.timedelta(days=day))
+
+    first = shopper_client.get(reverse("shop:order_list"))
+    second = shopper_client.get(reverse("shop:order_list"), {"page": 2})
+
+    seen = [order.external_id for response in (first, second) for order in response.context["orders"]]
+    assert seen == [f"H{day:02d}" for day in reversed(range(30))]
+    assert len(first.context["orders"]) == 25
+    html = first.content.decode()
+    assert "30 orders, newest first" in html
+    assert 'rel="next"' in html
 
 
 def test_catalogue_search_category_and_pages(client, db):
