@@ -79,6 +79,15 @@ class Job(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
 
+    # Parameters only the worker needs: where an upload lies on the server. Every staff role reads
+    # jobs, and a server's paths are none of theirs.
+    WORKER_ONLY_PARAMS = ("path", "rejects_path")
+
+    @property
+    def shown_params(self) -> dict:
+        """``params`` as the portal and the API show them: without ``WORKER_ONLY_PARAMS``."""
+        return {key: value for key, value in self.params.items() if key not in self.WORKER_ONLY_PARAMS}
+
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -241,6 +241,12 @@ class PromotionTargetSerializer(serializers.ModelSerializer):
 
 class JobSerializer(serializers.ModelSerializer):
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    params = serializers.JSONField(
+        source="shown_params",
+        read_only=True,
+        help_text="What the job was asked to do (e.g. an import's file name and options); where an "
+        "upload lies on the server is not shown.",
+    )
 
     class Meta:
         model = Job

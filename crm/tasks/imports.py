@@ -26,11 +26,15 @@ def import_orders_task(job: Job) -> tuple[dict, str]:
         # A bad file is an answer for the person who uploaded it, not a crash of the worker. The job says
         # where and what is wrong, never the rows' values (they may be personal data); the upload has
         # served its purpose and is not kept.
+        # The file is named as the uploader named it: the job is read by every staff role, and the
+        # server's path says nothing to them. Each bad row once.
         errors = "\n".join(row_error.describe(with_value=False) for row_error in error.errors)
+        name = params.get("original_name") or Path(params["path"]).name
+        shown = len(error.errors)
+        more = f" (the first {shown} below)" if shown < error.error_count else ""
         import_upload_discard(path=params["path"])
-        raise JobFailed(
-            f"{error.summary(with_values=False)}\n\n{errors}", message=f"{error.error_count} bad rows"
-        ) from error
+        count = f"{error.error_count} bad row{'s' if error.error_count != 1 else ''}"
+        raise JobFailed(f"{name}: {count}{more}; nothing was imported.\n\n{errors}", message=count) from error
     import_upload_discard(path=params["path"])
     return (
         report.to_dict(with_values=False),

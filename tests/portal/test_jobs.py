@@ -47,3 +47,23 @@ def test_forecast_jobs_have_their_own_kind_in_the_list_and_its_filter(staff_clie
     html = response.content.decode()
     assert '<option value="forecast" selected>Forecast demand</option>' in html
     assert f"Forecast demand #{forecast.pk}" in html
+
+
+def test_an_import_job_never_shows_where_its_upload_lies_on_the_server(staff_client, db):
+    """Every staff role reads jobs; the page and the API showed the upload's absolute path."""
+    job = JobFactory(
+        kind=Job.Kind.IMPORT,
+        params={
+            "path": "/srv/retail/var/media/imports/628f1319ff20-orders.csv",
+            "rejects_path": "/srv/retail/var/rejects.csv",
+            "original_name": "orders.csv",
+            "skip_invalid": False,
+        },
+    )
+    html = staff_client.get(reverse("staff:job_detail", args=[job.pk])).content.decode()
+    api = staff_client.get(f"/api/jobs/{job.pk}/").json()
+
+    assert "/srv/retail" not in html and "orders.csv" in html
+    assert api["params"] == {"original_name": "orders.csv", "skip_invalid": False}
+    job.refresh_from_db()
+    assert job.params["path"].endswith("orders.csv")  # the worker still reads it

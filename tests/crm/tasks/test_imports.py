@@ -70,7 +70,7 @@ def test_an_imported_upload_is_deleted_and_the_failed_jobs_error_holds_no_cell_v
     bad = uploads / "b-bad.csv"
     bad.write_text(UCI_QUIRKS.read_text().replace("2010-12-02 09:00:00,2.10", "someday,2.10"))
     good_job = job_create(kind=Job.Kind.IMPORT, params={"path": str(good)})
-    bad_job = job_create(kind=Job.Kind.IMPORT, params={"path": str(bad)})
+    bad_job = job_create(kind=Job.Kind.IMPORT, params={"path": str(bad), "original_name": "my orders.csv"})
 
     import_orders_task.delay(good_job.pk)
     import_orders_task.delay(bad_job.pk)
@@ -81,6 +81,10 @@ def test_an_imported_upload_is_deleted_and_the_failed_jobs_error_holds_no_cell_v
     assert not good.exists() and not bad.exists()
     assert "line 8, column InvoiceDate: not an ISO 8601 date and time" in bad_job.error
     assert "someday" not in bad_job.error and "someday" not in bad_job.message
+    # named as the uploader named it, each bad row once; the server's path is nowhere
+    assert bad_job.error.startswith("my orders.csv: 1 bad row; nothing was imported.\n\n")
+    assert bad_job.error.count("line 8, column InvoiceDate") == 1
+    assert str(tmp_path) not in bad_job.error and bad_job.message == "1 bad row"
 
 
 @pytest.mark.django_db
