@@ -93,6 +93,24 @@ def test_metrics_show_jobs_and_the_served_version_to_this_machine_only(client):
         assert authorised.status_code == 200
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+        {"HTTP_X_FORWARDED_PROTO": "https"},
+        {"HTTP_X_REAL_IP": "203.0.113.9"},
+        {"HTTP_FORWARDED": "for=203.0.113.9"},
+    ],
+)
+def test_metrics_passed_on_by_a_proxy_on_this_machine_need_the_token(client, header):
+    """Behind nginx on the same host every request comes from 127.0.0.1: the metrics were public."""
+    assert client.get(reverse("metrics"), **header).status_code == 404
+    with override_settings(METRICS_TOKEN="s3cret-token"):
+        authorised = client.get(reverse("metrics"), HTTP_AUTHORIZATION="Bearer s3cret-token", **header)
+        assert authorised.status_code == 200
+
+
 def test_json_logs_when_asked():
     code = (
         "import logging, django; django.setup(); logging.getLogger('crm.test').warning('hello %s', 'there')"
