@@ -3,7 +3,6 @@ the replenishment plan computed from the run and today's stock."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from typing import IO
 
@@ -13,6 +12,7 @@ from django.conf import settings
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDate
 
+from crm.csv_safety import csv_safe_writer
 from crm.models import Order, OrderLine, Product
 from inventory.forecasting import engine, replenishment
 from inventory.models import ForecastRun, ProductForecast
@@ -97,7 +97,7 @@ def forecast_rows(*, run: ForecastRun, freq: str = "day", product: Product | Non
 
 
 def forecast_export_csv(*, run: ForecastRun, out: IO[str], freq: str = "day") -> int:
-    writer = csv.writer(out)
+    writer = csv_safe_writer(out)
     writer.writerow(FORECAST_CSV_COLUMNS)
     rows = forecast_rows(run=run, freq=freq)
     for external_id, date, mean, lower, upper in rows:
@@ -202,7 +202,7 @@ def replenishment_frame(
 
 def replenishment_export_csv(*, out: IO[str], run: ForecastRun | None = None) -> int:
     frame = replenishment_frame(run=run)
-    writer = csv.writer(out)
+    writer = csv_safe_writer(out)
     writer.writerow(REPLENISHMENT_CSV_COLUMNS)
     for row in frame.itertuples(index=False):
         values = row._asdict()

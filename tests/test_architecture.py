@@ -148,3 +148,22 @@ def test_ml_code_runs_without_django(package):
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 imported.add(node.module.split(".")[0])
         assert not imported & {"django", "rest_framework", "celery", "crm", "core"}, path
+
+
+def test_every_csv_is_written_through_the_formula_guard():
+    """A CSV written with ``csv.writer`` or ``DataFrame.to_csv`` keeps a cell like ``=HYPERLINK(...)`` a
+    live formula in a spreadsheet (the reorder CSV did); ``crm.csv_safety`` writes it as text."""
+    offenders = []
+    for path in _source_files():
+        if path.relative_to(ROOT).as_posix() == "crm/csv_safety.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = node.func.value
+                if node.func.attr == "to_csv" or (
+                    node.func.attr in ("writer", "DictWriter")
+                    and isinstance(owner, ast.Name)
+                    and owner.id == "csv"
+                ):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.bulk import bulk_insert_rows
+from crm.csv_safety import csv_safe_writer
 from crm.models import Category, ConsentEvent, Customer, ErasureRecord, Order, OrderLine, Product
 from crm.models.customers import CONSENT_FIELDS
 from crm.services.privacy import anonymous_customer, customer_subject
@@ -519,7 +520,14 @@ def _write_rejects(raw: pd.DataFrame, errors: pd.DataFrame, rejects_path: Path) 
     rejected.insert(0, "line", reasons.index.to_numpy())
     rejected["reason"] = reasons.to_numpy()
     rejects_path.parent.mkdir(parents=True, exist_ok=True)
-    rejected.to_csv(rejects_path, index=False)
+    # the rows as read, each cell written as our exports write it (a formula as text); the import
+    # reads it back as it was, so the corrected file imports
+    with rejects_path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv_safe_writer(out)
+        writer.writerow(rejected.columns)
+        writer.writerows(
+            rejected.astype(object).where(rejected.notna(), "").itertuples(index=False, name=None)
+        )
 
 
 # --- Import -----------------------------------------------------------------------------------

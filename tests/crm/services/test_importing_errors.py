@@ -198,3 +198,14 @@ def test_skip_invalid_imports_good_rows_and_writes_rejects(tmp_path):
         "unit_price: negative price on a product line (allowed only for non-product codes)",
     ]
     assert report.rejects_path == str(rejects)
+
+
+def test_the_rejects_file_writes_a_formula_cell_as_text(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + GOOD_ROW + '=HYPERLINK("http://x"),bob,SKU-2,Cup,,x,1,2024-03-01T10:00:00Z,UK\n')
+    rejects = tmp_path / "orders.rejects.csv"
+
+    import_order_file(path=path, skip_invalid=True, rejects_path=rejects)
+
+    rejected = pd.read_csv(rejects, dtype=str, keep_default_na=False)
+    assert rejected["order_id"].tolist() == ['\'=HYPERLINK("http://x")']

@@ -179,3 +179,17 @@ def test_a_shop_without_sales_gets_an_empty_run():
     run = forecast_run_create(as_of=AS_OF, horizon_days=7)
     assert run.product_count == 0 and not ProductForecast.objects.exists()
     assert replenishment_frame(run=run).empty and product_ids_at_risk_before_delivery() == set()
+
+
+@pytest.mark.django_db
+def test_the_reorder_and_forecast_csvs_write_a_formula_id_as_text(small_shop):
+    """A product id imported as ``=2+5`` reached the reorder CSV as a live formula."""
+    from crm.models import Product
+
+    Product.objects.filter(external_id="FAST").update(external_id="=HYPERLINK(1)")
+    run = forecast_run_create(as_of=AS_OF, horizon_days=14)
+    for export in (replenishment_export_csv, forecast_export_csv):
+        out = StringIO()
+        export(run=run, out=out)
+        ids = {row["product_id"] for row in rows_of(out.getvalue())}
+        assert "'=HYPERLINK(1)" in ids and "=HYPERLINK(1)" not in ids, export.__name__
