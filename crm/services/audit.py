@@ -15,7 +15,14 @@ from crm.pseudonyms import pseudonymize
 
 
 def actor_name_of(user=None, *, via: str = "") -> str:
+    """How the trail names who acted: a staff login by its username; a shopper's login as every
+    customer is named there, by their keyed hash, so the entry outlives their erasure without naming
+    them; a command or the system by what ran it."""
     if user is not None and getattr(user, "is_authenticated", False):
+        if not user.is_staff:
+            customer = Customer.objects.filter(user_id=user.pk).only("external_id").first()
+            if customer is not None:
+                return customer_subject(customer)
         return user.get_username()
     if via == "command":
         try:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
@@ -194,6 +195,7 @@ def customer_erase(
         counts["consent_events"] = locked.consent_events.count()
         counts["admin_log_entries"] = _admin_log_delete(Customer, locked.pk)
         counts["jobs_scrubbed"] = _jobs_scrub([locked.external_id, locked.email, locked.name])
+        counts["audit_entries_scrubbed"] = _audit_scrub(locked, subject)
         counts["login_disabled"] = _login_scrub(locked.user_id)
         for name, hook in _erasure_hooks.items():
             for key, value in (hook([locked.pk]) or {}).items():
@@ -245,8 +247,9 @@ def _login_scrub(user_id: int | None) -> int:
 
 def _jobs_scrub(needles: Iterable[str]) -> int:
     """Blank the customer's id, e-mail and name out of job rows (messages, errors, params, results)."""
-    # Short names ("Li") would match inside unrelated words; the id and e-mail are what identify.
-    needles = [needle for needle in needles if needle and len(needle) >= 4]
+    # Short names ("Li") would match inside unrelated words; the id and e-mail are what identify. The
+    # longest first: an e-mail that holds the id is blanked whole, not around the id.
+    needles = sorted((needle for needle in needles if needle and len(needle) >= 4), key=len, reverse=True)
     if not needles:
         return 0
     jobs = Job.objects.annotate(
@@ -267,6 +270,30 @@ def _jobs_scrub(needles: Iterable[str]) -> int:
         job.params = _replace_in(job.params, needles)
         job.result = _replace_in(job.result, needles)
         job.save(update_fields=["message", "error", "params", "result"])
+        scrubbed += 1
+    return scrubbed
+
+
+def _audit_scrub(customer: Customer, subject: str) -> int:
+    """Name the customer by ``subject`` (their keyed hash) in audit entries that named them otherwise:
+    their login as the actor, or their id or e-mail in an entry's detail (written before the trail
+    named shoppers by hash and kept search text out)."""
+    login = get_user_model().objects.filter(pk=customer.user_id).values_list("username", flat=True).first()
+    plain = [needle for needle in (customer.external_id, customer.email) if needle and len(needle) >= 4]
+    # a query string keeps an e-mail as customer%40example.com
+    needles = sorted({*plain, *(quote_plus(needle) for needle in plain)}, key=len, reverse=True)
+    match = Q(actor_name=login) if login else Q()
+    entries = AuditEvent.objects.annotate(detail_text=Cast("detail", TextField()))
+    for needle in needles:
+        match |= Q(detail_text__contains=needle)
+    if not match:
+        return 0
+    scrubbed = 0
+    for entry in entries.filter(match):
+        if login and entry.actor_name == login:
+            entry.actor_name = subject
+        entry.detail = _replace_in(entry.detail, needles)
+        entry.save(update_fields=["actor_name", "detail"])
         scrubbed += 1
     return scrubbed
 

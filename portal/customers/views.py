@@ -70,9 +70,18 @@ def customer_list_csv(request: HttpRequest) -> HttpResponse:
         action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
         actor=request.user,
         via="portal",
-        detail={"file": "customers.csv", "filters": form.data.urlencode() if form.is_bound else ""},
+        # the filters, but not the search text: it may itself be a name or an e-mail
+        detail={"file": "customers.csv", **_filters_for_the_trail(form)},
     )
     return csv_response(customer_selectors.customer_csv_rows(customers), filename="customers.csv")
+
+
+def _filters_for_the_trail(form: CustomerFilterForm) -> dict:
+    if not form.is_bound:
+        return {"filters": "", "searched": False}
+    filters = form.data.copy()
+    searched = bool(filters.pop("q", None) and form.cleaned_data["q"])
+    return {"filters": filters.urlencode(), "searched": searched}
 
 
 def _customer_detail_context(customer: Customer, note_form: CustomerNoteForm) -> dict:
