@@ -287,7 +287,13 @@ def read_order_file(path: Path) -> pd.DataFrame:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     # Blank lines are kept as empty rows so that row positions stay physical line numbers.
-    options = {"dtype": str, "keep_default_na": False, "na_filter": False, "skip_blank_lines": False}
+    options = {
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "skip_blank_lines": False,
+        "sep": _separator(path),
+    }
     try:
         return pd.read_csv(path, encoding="utf-8-sig", **options)
     except UnicodeDecodeError:
@@ -295,6 +301,20 @@ def _read_csv(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, encoding="latin-1", **options)
     except pd.errors.EmptyDataError:
         raise ImportValidationError(str(path), [RowError(1, "", "", "the file is empty")]) from None
+
+
+CSV_SEPARATORS = (",", ";", "\t")
+
+
+def _separator(path: Path) -> str:
+    """The separator of the header line: a comma, or (as spreadsheets write a CSV where the decimal
+    mark is a comma) a semicolon or a tab when the header holds one and no comma."""
+    with path.open("rb") as file:
+        header = file.readline()
+    counts = {separator: header.count(separator.encode()) for separator in CSV_SEPARATORS}
+    if counts[","] == 0 and max(counts.values()) > 0:
+        return max(counts, key=counts.get)
+    return ","
 
 
 def _no_progress(fraction: float, message: str = "") -> None:
@@ -312,11 +332,14 @@ def _detect_layout(columns: list[str], layout: str, source: str) -> str:
     uci_hits = len(set(columns) & uci_names)
     if canonical_hits == 0 and uci_hits == 0:
         uci_expected = ", ".join(names[0] for names in UCI_COLUMNS.values())
+        # The first row's cells are the error's value, not its message: in a file without a header
+        # they are a customer's data, which a job row must not keep (``describe(with_value=False)``).
         message = (
-            f"unknown layout with columns {', '.join(columns) or '(none)'}; expected the canonical columns "
-            f"{', '.join(CANONICAL_COLUMNS)} or the UCI Online Retail columns {uci_expected}"
+            f"unknown layout: no column of the first row has a known name; expected a header with the "
+            f"canonical columns {', '.join(CANONICAL_COLUMNS)} or the UCI Online Retail columns "
+            f"{uci_expected}"
         )
-        raise ImportValidationError(source, [RowError(1, "", "", message)])
+        raise ImportValidationError(source, [RowError(1, "", ", ".join(columns) or "(none)", message)])
     return "canonical" if canonical_hits >= uci_hits else "uci"
 
 

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -115,6 +116,31 @@ def test_unknown_layout_lists_the_expected_columns(tmp_path):
     assert "unknown layout" in str(failure.value)
     assert "order_id, customer_id, product_id" in str(failure.value)
     assert "InvoiceNo, StockCode" in str(failure.value)
+
+
+def test_a_file_without_a_header_keeps_its_first_row_out_of_the_job_text(tmp_path):
+    """The first row's cells were the message: a job row kept a customer's e-mail and name."""
+    path = tmp_path / "orders.csv"
+    path.write_text("P1,jane.doe@example.org,85123A,Jane Doe,1,2.95,2024-01-01T10:00:00Z\n")
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    error = failure.value.errors[0]
+    assert "unknown layout" in error.describe(with_value=False)
+    assert "jane.doe" not in error.describe(with_value=False)
+    assert "jane.doe@example.org" in error.describe()  # the command line shows what it found
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_csv_with_semicolons_or_tabs_between_columns_is_read(tmp_path, separator):
+    path = tmp_path / "orders.csv"
+    path.write_text((HEADER + GOOD_ROW.replace("5.00", "5.50")).replace(",", separator))
+
+    report = import_order_file(path=path)
+
+    assert report.rows_imported == 1
+    assert Order.objects.get(external_id="W9").lines.get().unit_price == Decimal("5.50")
 
 
 def test_unknown_file_format_and_unknown_layout_name(tmp_path):
