@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from core.bulk import bulk_insert_rows
@@ -850,7 +851,8 @@ def _write_products(
     Only a positive price is taken (the latest sale at one, else the latest line at one): order files
     hold lines at 0.00 (UCI's samples and write-offs), which are no catalogue price. A product the file
     gives no positive price keeps the one stored; a new one is stored at 0.00, which the shop does not
-    sell or recommend (``available_product_q``).
+    sell or recommend (``available_product_q``). A file whose sales of a product are all older than
+    the ones stored leaves its name, price and category as they are.
     """
     columns = ["line", "item_code", "item_name", "category", "quantity", "unit_price", "ordered_at"]
     lines = rows.loc[rows["is_product"], columns]
@@ -886,6 +888,15 @@ def _write_products(
     old["name"] = old["name"].fillna(old["name_now"])
     old["category_id"] = old["category_id"].fillna(old["category_id_now"])
     old["price"] = old["price"].fillna(old["price_now"])
+    # A file older than the sales already stored (last year's, imported after this year's) says
+    # nothing of a product's name, price or category now: those stay as they are.
+    file_latest = chronological.drop_duplicates("item_code", keep="last").set_index("item_code")["ordered_at"]
+    stored_latest = _latest_stored_sale(old["pk"].astype("int64").tolist())
+    stored = pd.to_datetime(old["pk"].astype("int64").map(stored_latest))
+    filed = pd.to_datetime(old["external_id"].map(file_latest), utc=True).dt.tz_localize(None)
+    outdated = (stored > filed).to_numpy()  # a product never sold before has no stored date: not outdated
+    for field in ("name", "price", "category_id"):
+        old.loc[outdated, field] = old.loc[outdated, f"{field}_now"]
     changed = old[
         (old["name"] != old["name_now"])
         | ((old["price"] - old["price_now"]).abs() > 1e-6)
@@ -904,6 +915,23 @@ def _write_products(
         _update(Product, changed, ["name", "price", "category_id", "updated_at"])
     report.products = EntityCounts(created=len(new), updated=len(changed), unchanged=len(old) - len(changed))
     return _key_map(Product, codes.tolist())
+
+
+def _latest_stored_sale(product_pks: list[int]) -> dict[int, np.datetime64]:
+    """Per product, when the latest order already stored that sold it was placed (UTC, naive)."""
+    latest: dict[int, np.datetime64] = {}
+    for chunk in _chunks(product_pks, LOOKUP_CHUNK_KEYS):
+        rows = (
+            OrderLine.objects.filter(product_id__in=chunk, quantity__gt=0)
+            .values("product_id")
+            .annotate(latest=Max("order__placed_at"))
+            .values_list("product_id", "latest")
+        )
+        for product_id, placed_at in rows:
+            latest[product_id] = np.datetime64(
+                pd.Timestamp(placed_at).tz_convert("UTC").tz_localize(None), "ns"
+            )
+    return latest
 
 
 def _write_orders(

@@ -317,3 +317,29 @@ def test_a_catalogue_price_is_the_latest_positive_one_and_zero_never_overwrites_
     report = import_order_file(path=later)
     assert Product.objects.get(external_id="LAMP").price == Decimal("7.95")
     assert report.products.updated == 0
+
+
+def test_a_file_older_than_the_stored_sales_leaves_names_and_prices_as_they_are(tmp_path):
+    """Importing last year after this year set the catalogue back to last year's prices and names."""
+    header = "order_id,customer_id,product_id,product_name,quantity,unit_price,ordered_at\n"
+    this_year = tmp_path / "2011.csv"
+    this_year.write_text(header + "B1,c1,LAMP,Lamp (new),1,2.95,2011-06-01T10:00:00Z\n")
+    last_year = tmp_path / "2010.csv"
+    last_year.write_text(
+        header + "A1,c1,LAMP,Lamp (old),1,2.40,2010-01-01T10:00:00Z\n"
+        "A1,c1,VASE,Vase,1,9.00,2010-01-01T10:00:00Z\n"
+    )
+    later = tmp_path / "2012.csv"
+    later.write_text(header + "C1,c1,LAMP,Lamp (2012),1,3.10,2012-01-01T10:00:00Z\n")
+
+    import_order_file(path=this_year)
+    import_order_file(path=last_year)
+
+    lamp = Product.objects.get(external_id="LAMP")
+    assert (lamp.name, lamp.price) == ("Lamp (new)", Decimal("2.95"))
+    assert Product.objects.get(external_id="VASE").price == Decimal("9.00")  # new to the catalogue
+    assert OrderLine.objects.filter(product=lamp).count() == 2  # last year's sales are imported
+
+    import_order_file(path=later)  # a newer file does change them
+    lamp.refresh_from_db()
+    assert (lamp.name, lamp.price) == ("Lamp (2012)", Decimal("3.10"))
