@@ -22,16 +22,24 @@ def any_purchase_probability(probabilities: np.ndarray) -> np.ndarray:
 
 
 def select_audience(
-    customer_ids: np.ndarray, values: np.ndarray, *, eligible: np.ndarray, audience_size: int
+    customer_ids: np.ndarray,
+    values: np.ndarray,
+    *,
+    eligible: np.ndarray,
+    audience_size: int,
+    scores: np.ndarray | None = None,
 ) -> np.ndarray:
     """Positions of the ``audience_size`` eligible customers with the highest value, best first.
 
-    Equal values are ordered by customer id, so the same inputs always give the same audience.
+    Equal values are ordered by ``scores`` (the chance of a purchase: a 100% discount leaves no margin,
+    so every value is 0 and the likeliest buyers still come first), then by customer id, so the same
+    inputs always give the same audience.
     """
     customer_ids = np.asarray(customer_ids)
     values = np.asarray(values, dtype="float64")
+    scores = np.zeros(len(values)) if scores is None else np.asarray(scores, dtype="float64")
     positions = np.flatnonzero(np.asarray(eligible, dtype=bool))
-    order = np.lexsort((customer_ids[positions], -values[positions]))
+    order = np.lexsort((customer_ids[positions], -scores[positions], -values[positions]))
     return positions[order][: max(0, int(audience_size))]
 
 

@@ -257,7 +257,7 @@ def promotion_compute_targets(
         )
         eligible = ~np.isin(customer_ids, np.fromiter(excluded, dtype="int64", count=len(excluded)))
         chosen = targeting.select_audience(
-            customer_ids, values, eligible=eligible, audience_size=promotion.audience_size
+            customer_ids, values, eligible=eligible, audience_size=promotion.audience_size, scores=scores
         )
         control = targeting.control_mask(
             len(chosen), control_share=promotion.control_share, seed=promotion.seed, promotion_id=promotion.pk

@@ -26,6 +26,19 @@ def test_audience_is_the_best_eligible_customers_ties_by_customer_id():
     assert customer_ids[everyone].tolist() == [11, 13, 14, 12, 10]
 
 
+def test_equal_values_go_to_the_likelier_buyers_first():
+    """A 100% discount leaves no margin: every value was 0, and the audience came in id order."""
+    customer_ids = np.array([10, 11, 12, 13])
+    values = np.zeros(4)
+    scores = np.array([0.1, 0.7, 0.7, 0.4])
+
+    chosen = targeting.select_audience(
+        customer_ids, values, eligible=np.ones(4, bool), audience_size=3, scores=scores
+    )
+
+    assert customer_ids[chosen].tolist() == [11, 12, 13]
+
+
 def test_control_split_is_reproducible_and_sized_by_share():
     first = targeting.control_mask(1000, control_share=0.2, seed=7, promotion_id=3)
     again = targeting.control_mask(1000, control_share=0.2, seed=7, promotion_id=3)

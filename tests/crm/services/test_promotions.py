@@ -285,3 +285,22 @@ def test_compute_promotion_targets_command_runs_the_task(eager_celery):
     assert "category purchase rates" in out.getvalue()
     promotion.refresh_from_db()
     assert promotion.status == Promotion.Status.READY
+
+
+@pytest.mark.django_db
+def test_a_free_product_promotion_still_targets_its_likeliest_buyers():
+    mugs = CategoryFactory(name="Mugs")
+    mug = ProductFactory(category=mugs, price=Decimal("10.00"))
+    first, regular = CustomerFactory(), CustomerFactory()  # the lower id buys mugs less often
+    _buy(first, mug, days_ago=300)
+    for days_ago in (50, 90):
+        _buy(first, ProductFactory(), days_ago=days_ago)
+    for days_ago in (40, 80, 120):
+        _buy(regular, mug, days_ago=days_ago)
+
+    promotion = promotion_compute_targets(
+        promotion=_promotion(category_id=mugs.pk, audience_size=1, discount_percent=100)
+    )
+
+    target = promotion.targets.get()
+    assert target.customer == regular and target.expected_value == 0
