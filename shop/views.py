@@ -300,7 +300,7 @@ def basket_line_update(request: HttpRequest, product_id: int) -> HttpResponse:
     customer = shopper_customer(request)
     line = basket_line_get(basket=shopper_basket(request, customer), product_id=product_id)
     if line is None:
-        raise Http404("That product is not in your basket.")
+        return _not_in_basket(request)
     form = BasketQuantityForm(request.POST)
     if not form.is_valid():
         return _basket_page(request, customer, errors=_form_errors(form), status=400)
@@ -316,12 +316,19 @@ def basket_line_update(request: HttpRequest, product_id: int) -> HttpResponse:
     return redirect("shop:basket")
 
 
+def _not_in_basket(request: HttpRequest) -> HttpResponse:
+    """A form for a line the basket no longer holds (sent twice, or from a page shown before the line
+    went): back to the basket, which shows what it holds now."""
+    messages.info(request, "That product is no longer in your basket.")
+    return redirect("shop:basket")
+
+
 @require_POST
 def basket_line_remove_view(request: HttpRequest, product_id: int) -> HttpResponse:
     customer = shopper_customer(request)
     line = basket_line_get(basket=shopper_basket(request, customer), product_id=product_id)
     if line is None:
-        raise Http404("That product is not in your basket.")
+        return _not_in_basket(request)
     try:
         basket_line_remove(
             basket=line.basket, product=line.product, session_key=shopper_event_key(request, customer)

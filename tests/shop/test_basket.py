@@ -340,12 +340,14 @@ def test_another_shopper_can_neither_see_nor_touch_my_basket(shopper_client, sho
 
     assert page.context["summary"].lines == []
     assert "White lantern" not in page.content.decode()
-    assert (changed.status_code, removed.status_code) == (404, 404)
+    # each is sent back to their own basket, as for a line it no longer holds
+    assert [(r.status_code, r["Location"]) for r in (changed, removed)] == [(302, reverse("shop:basket"))] * 2
     assert ordered.status_code == 302 and ordered["Location"] == reverse("shop:basket")
     assert lines_of(customer=shopper) == {"71053": 2}
     assert not Order.objects.exists()
     # An anonymous visitor neither: their session holds no basket id of mine.
-    assert Client().post(reverse("shop:basket_line_remove", args=[lantern.pk])).status_code == 404
+    assert Client().post(reverse("shop:basket_line_remove", args=[lantern.pk])).status_code == 302
+    assert lines_of(customer=shopper) == {"71053": 2}
 
 
 def test_the_basket_page_costs_the_same_queries_however_many_lines(
@@ -370,5 +372,23 @@ def test_a_line_past_any_id_is_not_in_the_basket(client, lantern, product_id):
     add(client, lantern, "1")
     for name in ("basket_line_update", "basket_line_remove"):
         path = reverse(f"shop:{name}", args=[1]).replace("/1/", f"/{product_id}/")
-        assert client.post(path, {"quantity": "1"}).status_code == 404
+        response = client.post(path, {"quantity": "1"})
+        assert (response.status_code, response["Location"]) == (302, reverse("shop:basket"))
     assert lines_of(basket_id=client.session["basket_id"]) == {"71053": 1}
+
+
+def test_removing_a_line_twice_goes_back_to_the_basket(client, lantern):
+    """A double click or a resubmitted form showed an error page the second time."""
+    add(client, lantern, "1")
+    path = reverse("shop:basket_line_remove", args=[lantern.pk])
+    client.post(path)
+
+    again = client.post(path, follow=True)
+
+    assert again.status_code == 200 and again.redirect_chain == [(reverse("shop:basket"), 302)]
+    assert "no longer in your basket" in again.content.decode()
+    changed = client.post(
+        reverse("shop:basket_line_update", args=[lantern.pk]), {"quantity": "3"}, follow=True
+    )
+    assert "no longer in your basket" in changed.content.decode()
+    assert lines_of(basket_id=client.session["basket_id"]) == {}
