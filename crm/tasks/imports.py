@@ -36,10 +36,12 @@ def import_orders_task(job: Job) -> tuple[dict, str]:
         count = f"{error.error_count} bad row{'s' if error.error_count != 1 else ''}"
         raise JobFailed(f"{name}: {count}{more}; nothing was imported.\n\n{errors}", message=count) from error
     import_upload_discard(path=params["path"])
-    return (
-        report.to_dict(with_values=False),
-        f"{report.rows_imported} rows imported, {report.rows_rejected} rejected",
-    )
+    result = report.to_dict(with_values=False)
+    # files named as the uploader knows them, not where they lie on the server
+    result["source"] = params.get("original_name") or Path(params["path"]).name
+    if result.get("rejects_path"):
+        result["rejects_path"] = Path(result["rejects_path"]).name
+    return result, f"{report.rows_imported} rows imported, {report.rows_rejected} rejected"
 
 
 def import_orders_enqueue(

@@ -14,6 +14,17 @@ def order_total(order) -> Decimal:
 
 
 @register.filter
+def readable(value) -> str:
+    """A job's parameter or result as a person reads it: ``created 8, updated 0`` for a mapping, items
+    joined by commas for a list, the value itself otherwise (never Python's ``{'created': 8}``)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{str(key).replace('_', ' ')} {readable(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(item) for item in value)
+    return "–" if value is None or value == "" else str(value)
+
+
+@register.filter
 def percent(value, digits: int = 1) -> str:
     if value is None or value == "":
         return "–"

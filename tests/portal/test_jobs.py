@@ -59,11 +59,13 @@ def test_an_import_job_never_shows_where_its_upload_lies_on_the_server(staff_cli
             "original_name": "orders.csv",
             "skip_invalid": False,
         },
+        result={"source": "orders.csv", "orders": {"created": 8, "updated": 0}, "errors": []},
     )
     html = staff_client.get(reverse("staff:job_detail", args=[job.pk])).content.decode()
     api = staff_client.get(f"/api/jobs/{job.pk}/").json()
 
     assert "/srv/retail" not in html and "orders.csv" in html
+    assert "created 8, updated 0" in html and "{&#x27;created" not in html  # read as a person reads it
     assert api["params"] == {"original_name": "orders.csv", "skip_invalid": False}
     job.refresh_from_db()
     assert job.params["path"].endswith("orders.csv")  # the worker still reads it

@@ -56,6 +56,7 @@ def test_task_with_skip_invalid_runs_eagerly(eager_celery, tmp_path):
     assert job.status == Job.Status.SUCCEEDED
     assert job.result["rows_rejected"] == 1 and job.result["errors"][0]["line"] == 8
     assert job.message == "11 rows imported, 1 rejected"
+    assert job.result["source"] == "bad.csv"  # the file's name, not where it lay on the server
 
 
 @pytest.mark.django_db
