@@ -5,6 +5,8 @@ Product views, basket views and changes, and recommendation clicks are recorded 
 records one impression per product with the model version that produced it.
 """
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -216,8 +218,9 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     if customer is None:
         raise Http404("No such order.")
     order = get_object_or_404(Order, pk=order_id, customer=customer)
-    lines = OrderLine.objects.filter(order=order).select_related("product").order_by("line_number")
-    return render(request, "shop/order_detail.html", {"order": order, "lines": list(lines)})
+    lines = list(OrderLine.objects.filter(order=order).select_related("product").order_by("line_number"))
+    total = sum((line.amount for line in lines), Decimal(0))
+    return render(request, "shop/order_detail.html", {"order": order, "lines": lines, "total": total})
 
 
 # --- The basket ---------------------------------------------------------------------------------

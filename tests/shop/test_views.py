@@ -87,6 +87,8 @@ def test_a_shopper_sees_only_their_own_orders(shopper_client, shopper, shop_data
     own = shopper_client.get(reverse("shop:order_detail", args=[own_order.pk]))
     assert own.status_code == 200
     assert own_order.external_id in own.content.decode()
+    total = sum(line.quantity * line.unit_price for line in own_order.lines.all())
+    assert f'<td class="num" id="order-total"><strong>£{total:.2f}</strong>' in own.content.decode()
 
 
 def test_every_order_of_a_long_history_is_reachable_page_by_page(shopper_client, shopper):
