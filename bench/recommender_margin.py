@@ -33,7 +33,7 @@ import pandas as pd  # noqa: E402
 from recommender.ml import TrainConfig, evaluate_protocol  # noqa: E402
 from recommender.ml.baselines import PersonalTopRanker  # noqa: E402
 from recommender.ml.discovery import DISCOVERY_PLACES, position_in_row, served_order  # noqa: E402
-from recommender.ml.evaluate import fill_with_popular, prepare_frames, rank, ranking_metrics  # noqa: E402
+from recommender.ml.evaluate import fill_with_popular, rank, ranking_metrics  # noqa: E402
 from recommender.ml.features import _lookup  # noqa: E402
 from recommender.ml.model import candidates_in_chunks  # noqa: E402
 from recommender.ml.uci import load_uci_frames  # noqa: E402
@@ -100,33 +100,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     arguments = parser.parse_args()
 
-    order_lines, products, customers, events = prepare_frames(*load_uci_frames(arguments.parquet), None)
+    order_lines, products, customers = load_uci_frames(arguments.parquet)
     config = TrainConfig(seed=arguments.seed)
     result = evaluate_protocol(
         order_lines=order_lines,
         products=products,
         customers=customers,
-        events=events,
         cutoff=arguments.cutoff,
         end=arguments.end,
         config=config,
-        prepared=True,
     )
     ranker = result["_ranker"]
     history = ranker.history
-    at = order_lines["ordered_at"]
-    period = order_lines[(at >= pd.Timestamp(arguments.cutoff)) & (at < pd.Timestamp(arguments.end))]
-    c, c_found = history.customer_index(period["customer_id"].to_numpy())
-    p, p_found = history.product_index(period["product_id"].to_numpy())
-    keep = c_found & p_found
-    c, p = c[keep], p[keep]
-    keep = history.product_seen[p] & history.has_history(c)
-    pairs = pd.DataFrame({"c": c[keep], "p": p[keep]}).drop_duplicates().sort_values(["c", "p"])
-    evaluated = pairs["c"].unique()
-    by_customer = pairs.groupby("c")["p"].apply(set)
-    relevant = [by_customer[customer] for customer in evaluated]
+    evaluated, relevant, new_relevant = result["_evaluated"], result["_relevant"], result["_new_relevant"]
     bought = [set(history.bought[customer].indices.tolist()) for customer in evaluated]
-    new_relevant = [items - owned for items, owned in zip(relevant, bought, strict=True)]
     allowed = history.product_seen
     size = int(allowed.sum())
 

@@ -153,7 +153,8 @@ def evaluate_protocol(
     """Train on everything before ``cutoff`` and measure on [cutoff, end): the MLP and every baseline.
 
     Returns the metrics dict of ``TrainedRecommender.metrics`` plus ``counts``, ``timings`` and,
-    under ``"_ranker"``, the fitted MLP ranker (for reuse, not for storing). ``cache`` keeps the
+    under ``"_ranker"``, the fitted MLP ranker (for reuse, not for storing); ``"_evaluated"``,
+    ``"_relevant"`` and ``"_new_relevant"`` say whom it measured on what. ``cache`` keeps the
     Histories and label windows for a later run on the same frames (``train_recommender``).
     For each number in ``served_min_new_items``, ``metrics["mlp_served"][str(number)]`` measures the
     MLP's lists as they are served (bought products allowed) holding at least that many new
@@ -333,6 +334,11 @@ def evaluate_protocol(
         "training": info,
         "discovery": discovery,
         "_ranker": fitted_ranker,
+        # what was measured, for a bench that looks closer: customers (History indices) and the
+        # products each bought in the period, all and never bought before
+        "_evaluated": evaluated,
+        "_relevant": relevant,
+        "_new_relevant": new_relevant,
     }
 
 
