@@ -18,6 +18,7 @@ from crm.models import (
     PromotionTarget,
     SegmentRun,
 )
+from crm.models.customers import CONSENT_FIELDS
 
 
 @admin.register(Customer)
@@ -27,6 +28,9 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ["external_id", "name", "email"]
     raw_id_fields = ["user"]
     date_hierarchy = "created_at"
+    # Every consent change is a ConsentEvent with its source and lawful basis (crm.services.privacy
+    # .consent_set, from the shop, the API or an import): here it could only be read.
+    readonly_fields = [*CONSENT_FIELDS.values(), "consent_changed_at"]
 
 
 @admin.register(CustomerNote)

@@ -7,6 +7,8 @@ rule reads it); this app adds what replenishment needs beside it and the forecas
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+LARGEST_QUANTITY = 2**31 - 1  # a 32-bit column's largest, on every database
+
 
 class StockPolicy(models.Model):
     """How a product is bought in, and what is already on its way. The buying rules are optional (the
@@ -16,14 +18,25 @@ class StockPolicy(models.Model):
     lead_time_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(3650)], help_text="Days from order to delivery."
     )
+    # The same bounds as the API and ``import_stock`` (``inventory.services.stock.LIMITS``), so that a
+    # form (the admin's) refuses what they refuse: on SQLite a column takes any 64-bit number, and
+    # the reorder advice overflowed with one.
     min_order_qty = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Smallest quantity the supplier accepts."
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(LARGEST_QUANTITY)],
+        help_text="Smallest quantity the supplier accepts.",
     )
     pack_size = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Orders are whole packs of this."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(LARGEST_QUANTITY)],
+        help_text="Orders are whole packs of this.",
     )
     on_order = models.PositiveIntegerField(
-        default=0, help_text="Units ordered from the supplier and not yet received."
+        default=0,
+        validators=[MaxValueValidator(LARGEST_QUANTITY)],
+        help_text="Units ordered from the supplier and not yet received.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

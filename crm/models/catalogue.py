@@ -1,3 +1,4 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -57,7 +58,13 @@ class Product(models.Model):
     )
     price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     active = models.BooleanField(default=True)
-    stock = models.IntegerField(null=True, blank=True, help_text="Units in stock; empty when not tracked.")
+    stock = models.IntegerField(
+        null=True,
+        blank=True,
+        # the API's and import_stock's bounds, for a form (the admin's) too
+        validators=[MinValueValidator(0), MaxValueValidator(2**31 - 1)],
+        help_text="Units in stock; empty when not tracked.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

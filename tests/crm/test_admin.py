@@ -137,3 +137,38 @@ def test_a_basket_is_shown_with_its_lines_and_cannot_be_changed_there(staff_clie
     assert "White lantern" in page.content.decode()
     assert changed.status_code == 403
     assert staff_client.get(reverse("admin:crm_basket_add")).status_code == 403
+
+
+def test_consent_is_read_only_in_the_admin(staff_client):
+    """A consent changed there left no ConsentEvent: the trail no longer explained the state."""
+    customer = CustomerFactory(email_opt_in=True)
+
+    page = staff_client.get(reverse("admin:crm_customer_change", args=[customer.pk])).content.decode()
+
+    for field in ("email_opt_in", "sms_opt_in", "push_opt_in", "post_opt_in", "consent_changed_at"):
+        assert f'name="{field}"' not in page, field
+    assert "Email opt in" in page  # shown, not editable
+
+
+@pytest.mark.parametrize("stock", [-5, 2**31, 2**63 - 1])
+def test_the_admin_refuses_stock_the_api_refuses(staff_client, stock):
+    """The admin saved -5 and 2^63-1; the reorder advice then overflowed."""
+    from django.core.exceptions import ValidationError
+
+    product = ProductFactory(stock=10)
+    product.stock = stock
+    with pytest.raises(ValidationError) as refused:
+        product.full_clean()
+    assert "stock" in refused.value.message_dict
+
+
+@pytest.mark.parametrize("field", ["min_order_qty", "pack_size", "on_order"])
+def test_the_admin_refuses_stock_rules_past_a_32_bit_number(field):
+    from django.core.exceptions import ValidationError
+
+    from inventory.models import StockPolicy
+
+    policy = StockPolicy(product=ProductFactory(), **{field: 2**63 - 1})
+    with pytest.raises(ValidationError) as refused:
+        policy.full_clean()
+    assert list(refused.value.message_dict) == [field]
