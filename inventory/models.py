@@ -7,7 +7,7 @@ rule reads it); this app adds what replenishment needs beside it and the forecas
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-LARGEST_QUANTITY = 2**31 - 1  # a 32-bit column's largest, on every database
+from crm.models.catalogue import LARGEST_QUANTITY
 
 
 class StockPolicy(models.Model):
@@ -19,8 +19,7 @@ class StockPolicy(models.Model):
         null=True, blank=True, validators=[MaxValueValidator(3650)], help_text="Days from order to delivery."
     )
     # The same bounds as the API and ``import_stock`` (``inventory.services.stock.LIMITS``), so that a
-    # form (the admin's) refuses what they refuse: on SQLite a column takes any 64-bit number, and
-    # the reorder advice overflowed with one.
+    # form (the admin's) refuses what they refuse: the reorder advice overflowed with a 64-bit number.
     min_order_qty = models.PositiveIntegerField(
         null=True,
         blank=True,

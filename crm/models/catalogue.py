@@ -20,6 +20,11 @@ class Category(models.Model):
         return self.path
 
 
+# The largest number of units a stock figure or buying rule holds: a 32-bit column's, on every
+# database (SQLite would take any 64-bit number).
+LARGEST_QUANTITY = 2**31 - 1
+
+
 def available_product_q(prefix: str = "") -> Q:
     """Products that may be shown or recommended: active, with a price, and not known to be out of stock.
 
@@ -61,8 +66,8 @@ class Product(models.Model):
     stock = models.IntegerField(
         null=True,
         blank=True,
-        # the API's and import_stock's bounds, for a form (the admin's) too
-        validators=[MinValueValidator(0), MaxValueValidator(2**31 - 1)],
+        # the API's and import_stock's bounds (``inventory.services.stock.LIMITS``), for a form too
+        validators=[MinValueValidator(0), MaxValueValidator(LARGEST_QUANTITY)],
         help_text="Units in stock; empty when not tracked.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

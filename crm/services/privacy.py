@@ -245,11 +245,16 @@ def _login_scrub(user_id: int | None) -> int:
     return 1
 
 
-def _jobs_scrub(needles: Iterable[str]) -> int:
+def _needles(texts: Iterable[str]) -> list[str]:
+    """The texts erasure blanks out, the longest first (an e-mail that holds the id is blanked whole,
+    not around the id). Short ones ("Li") would match inside unrelated words and are left out: the
+    id and e-mail are what identify."""
+    return sorted({text for text in texts if text and len(text) >= 4}, key=len, reverse=True)
+
+
+def _jobs_scrub(texts: Iterable[str]) -> int:
     """Blank the customer's id, e-mail and name out of job rows (messages, errors, params, results)."""
-    # Short names ("Li") would match inside unrelated words; the id and e-mail are what identify. The
-    # longest first: an e-mail that holds the id is blanked whole, not around the id.
-    needles = sorted((needle for needle in needles if needle and len(needle) >= 4), key=len, reverse=True)
+    needles = _needles(texts)
     if not needles:
         return 0
     jobs = Job.objects.annotate(
@@ -279,9 +284,9 @@ def _audit_scrub(customer: Customer, subject: str) -> int:
     their login as the actor, or their id or e-mail in an entry's detail (written before the trail
     named shoppers by hash and kept search text out)."""
     login = get_user_model().objects.filter(pk=customer.user_id).values_list("username", flat=True).first()
-    plain = [needle for needle in (customer.external_id, customer.email) if needle and len(needle) >= 4]
+    plain = [customer.external_id, customer.email]
     # a query string keeps an e-mail as customer%40example.com
-    needles = sorted({*plain, *(quote_plus(needle) for needle in plain)}, key=len, reverse=True)
+    needles = _needles([*plain, *(quote_plus(text) for text in plain if text)])
     match = Q(actor_name=login) if login else Q()
     entries = AuditEvent.objects.annotate(detail_text=Cast("detail", TextField()))
     for needle in needles:

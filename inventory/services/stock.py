@@ -13,6 +13,7 @@ import pandas as pd
 from django.db import transaction
 
 from crm.models import Product
+from crm.models.catalogue import LARGEST_QUANTITY
 from crm.services.importing import MAX_REPORTED_ERRORS, ImportValidationError, RowError
 from inventory.models import StockPolicy
 
@@ -22,11 +23,11 @@ POLICY_FIELDS = ("lead_time_days", "min_order_qty", "pack_size", "on_order")
 ZERO_WHEN_EMPTY = ("on_order",)
 # (smallest, largest) accepted value of each number; the largest keeps values inside the columns.
 LIMITS = {
-    "on_hand": (0, 2**31 - 1),
+    "on_hand": (0, LARGEST_QUANTITY),
     "lead_time_days": (0, 3650),
-    "min_order_qty": (0, 2**31 - 1),
-    "pack_size": (1, 2**31 - 1),
-    "on_order": (0, 2**31 - 1),
+    "min_order_qty": (0, LARGEST_QUANTITY),
+    "pack_size": (1, LARGEST_QUANTITY),
+    "on_order": (0, LARGEST_QUANTITY),
 }
 LOOKUP_CHUNK_KEYS = 2_000
 
