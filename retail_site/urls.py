@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from core import admin as core_admin
 from retail_site import health, metrics
 
 metrics.collector_register()
@@ -11,6 +12,10 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    path(
+        "admin/r/<int:content_type_id>/<path:object_id>/",
+        admin.site.admin_view(core_admin.view_on_site),
+    ),
     path("admin/", admin.site.urls),
     # Sign-in, sign-out and a signed-in user's password change. Not Django's password reset: the
     # product sends no e-mail, and those pages told a visitor that a reset mail was on its way.

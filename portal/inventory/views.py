@@ -75,6 +75,15 @@ def inventory_overview(request: HttpRequest) -> HttpResponse:
 @staff_required("manage_inventory")
 @require_POST
 def inventory_forecast_now(request: HttpRequest) -> HttpResponse:
+    """Queue a forecast, unless one is queued or running (its run would be the same): the page then
+    follows that one."""
+    on_its_way = job_latest_unfinished(kind=Job.Kind.FORECAST)
+    if on_its_way is not None:
+        messages.info(
+            request,
+            f"A demand forecast is already {on_its_way.status} (job {on_its_way.pk}): no other queued.",
+        )
+        return redirect("staff:job_detail", job_id=on_its_way.pk)
     job = forecast_enqueue(user=request.user)
     messages.success(request, "Demand forecast queued.")
     return redirect("staff:job_detail", job_id=job.pk)

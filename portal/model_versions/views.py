@@ -6,7 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from core.models import Job
 from core.roles import staff_permission
+from core.selectors import job_latest_unfinished
 from portal.charts import line_chart_svg
 from portal.guards import staff_required
 from portal.model_versions import selectors
@@ -40,6 +42,14 @@ def model_list(request: HttpRequest) -> HttpResponse:
 @staff_required("manage_models")
 @require_POST
 def model_train(request: HttpRequest) -> HttpResponse:
+    """Queue a training, unless one is queued or running: a second click (or a colleague's) would train
+    the same data again in full once the first is done. The page then follows the one on its way."""
+    on_its_way = job_latest_unfinished(kind=Job.Kind.TRAIN)
+    if on_its_way is not None:
+        messages.info(
+            request, f"A training is already {on_its_way.status} (job {on_its_way.pk}): no other queued."
+        )
+        return redirect("staff:job_detail", job_id=on_its_way.pk)
     job = training_enqueue(user=request.user)
     messages.success(request, "Training queued.")
     return redirect("staff:job_detail", job_id=job.pk)
@@ -49,6 +59,9 @@ def model_train(request: HttpRequest) -> HttpResponse:
 @require_POST
 def model_activate(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(ModelVersion, pk=version_id)
+    if version.status == ModelVersion.Status.ACTIVE:
+        messages.info(request, f"Model v{version.pk} is already served.")
+        return redirect("staff:model_list")
     try:
         model_version_activate(model_version=version, actor=request.user, via="portal")
     except ValueError as exc:

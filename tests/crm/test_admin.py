@@ -172,3 +172,18 @@ def test_the_admin_refuses_stock_rules_past_a_32_bit_number(field):
     with pytest.raises(ValidationError) as refused:
         policy.full_clean()
     assert list(refused.value.message_dict) == [field]
+
+
+def test_view_on_site_of_a_model_with_no_table_is_not_found(staff_client):
+    """``core.StaffAccess`` holds permissions only; the admin's redirect looked it up and answered 500."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from core.models import StaffAccess
+
+    no_table = ContentType.objects.get_for_model(StaffAccess)
+    customer = CustomerFactory()
+    customers = ContentType.objects.get_for_model(Customer)
+
+    assert staff_client.get(f"/admin/r/{no_table.pk}/1/").status_code == 404
+    assert staff_client.get(f"/admin/r/{customers.pk}/{customer.pk}/").status_code == 404
+    assert staff_client.get("/admin/r/999999/1/").status_code == 404

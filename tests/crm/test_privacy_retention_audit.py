@@ -90,8 +90,10 @@ def test_activating_a_model_version_is_audited(settings, tmp_path):
 
     event = AuditEvent.objects.get(action="model_version_activated")
     assert (event.actor, event.actor_name, event.subject) == (staff, "ops", f"model version {version.pk}")
-    call_command("activate_model", str(version.pk), stdout=io.StringIO())  # already served: no second entry
+    out = io.StringIO()
+    call_command("activate_model", str(version.pk), stdout=out)  # already served: no second entry
     assert AuditEvent.objects.filter(action="model_version_activated").count() == 1
+    assert out.getvalue() == f"Model version {version.pk} is already served.\n"
 
 
 def test_the_audit_trail_filters_by_actor_action_and_day_and_exports_safe_csv():

@@ -7,7 +7,7 @@ from django.test import Client
 from core.models import Job
 from inventory.models import StockPolicy
 from inventory.services.forecasts import forecast_run_create
-from tests.factories import StaffUserFactory, UserFactory
+from tests.factories import JobFactory, StaffUserFactory, UserFactory
 from tests.inventory.conftest import AS_OF
 
 PAGES = ["/staff/inventory/", "/staff/inventory/reorder/", "/staff/inventory/products/FAST/"]
@@ -93,3 +93,13 @@ def test_forecast_now_queues_a_job(staff_client, small_shop, eager_celery):
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED and job.result["products"] == 3
     assert staff_client.get("/staff/inventory/forecast/").status_code == 405
+
+
+def test_forecast_now_while_a_forecast_is_on_its_way_queues_no_other(staff_client, db):
+    on_its_way = JobFactory(kind=Job.Kind.FORECAST, status=Job.Status.QUEUED)
+
+    response = staff_client.post("/staff/inventory/forecast/", follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/staff/jobs/{on_its_way.pk}/"
+    assert f"A demand forecast is already queued (job {on_its_way.pk})" in response.content.decode()
+    assert list(Job.objects.filter(kind=Job.Kind.FORECAST)) == [on_its_way]

@@ -39,6 +39,18 @@ def test_roll_back_to_a_retired_version(staff_client, shop_data):
     assert shop_data["version"].status == ModelVersion.Status.RETIRED
 
 
+def test_activating_the_served_version_says_it_is_already_served(staff_client, shop_data):
+    served = shop_data["version"]
+    activated_at = served.activated_at
+
+    response = staff_client.post(reverse("staff:model_activate", args=[served.pk]), follow=True)
+
+    page = response.content.decode()
+    assert f"Model v{served.pk} is already served." in page and "is now served" not in page
+    served.refresh_from_db()
+    assert (served.status, served.activated_at) == (ModelVersion.Status.ACTIVE, activated_at)
+
+
 def test_a_version_that_cannot_be_served_is_refused_with_the_reason(staff_client, shop_data):
     old = shop_data["old_version"]  # never scored
     response = staff_client.post(reverse("staff:model_activate", args=[old.pk]), follow=True)
@@ -55,6 +67,29 @@ def test_train_now_queues_a_training_job(staff_client, staff_user, db, django_ca
     assert ModelVersion.objects.get(job=job).status == ModelVersion.Status.QUEUED
     assert job.created_by == staff_user
     assert len(callbacks) == 1
+
+
+@pytest.mark.parametrize("status", [Job.Status.QUEUED, Job.Status.RUNNING])
+def test_train_now_while_a_training_is_on_its_way_queues_no_other(staff_client, db, status):
+    """A second click queued a second training of the same data, run in full after the first."""
+    on_its_way = JobFactory(kind=Job.Kind.TRAIN, status=status)
+
+    response = staff_client.post(reverse("staff:model_train"), follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("staff:job_detail", args=[on_its_way.pk])
+    assert f"A training is already {status} (job {on_its_way.pk})" in response.content.decode()
+    assert list(Job.objects.filter(kind=Job.Kind.TRAIN)) == [on_its_way]
+    assert not ModelVersion.objects.exists()
+
+
+def test_train_now_after_a_finished_training_queues_one(staff_client, db):
+    JobFactory(kind=Job.Kind.TRAIN, status=Job.Status.SUCCEEDED)
+    JobFactory(kind=Job.Kind.TRAIN, status=Job.Status.FAILED)
+    JobFactory(kind=Job.Kind.FORECAST, status=Job.Status.RUNNING)
+
+    staff_client.post(reverse("staff:model_train"))
+
+    assert ModelVersion.objects.get().status == ModelVersion.Status.QUEUED
 
 
 def test_the_rooms_rows_say_the_lift_over_the_best_baseline_and_what_can_be_served(db):

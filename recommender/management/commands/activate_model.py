@@ -15,6 +15,9 @@ class Command(BaseCommand):
             version = ModelVersion.objects.get(pk=options["version"])
         except ModelVersion.DoesNotExist as exc:
             raise CommandError(f"There is no model version {options['version']}.") from exc
+        if version.status == ModelVersion.Status.ACTIVE:
+            self.stdout.write(f"Model version {version.pk} is already served.")
+            return
         try:
             version = model_version_activate(model_version=version, via="command")
         except ActivationError as exc:
