@@ -576,6 +576,12 @@ def _import_raw(
         raise ImportValidationError(source, missing)
     progress(0.1, "Validating rows")
     rows, errors, blank = _normalise(raw, layout=layout, columns=columns)
+    if bool(blank.all()):
+        # A header and nothing else (or blank lines only): most often the wrong file, or one cut
+        # short when it was saved, so it fails rather than "succeeds" with nothing imported.
+        raise ImportValidationError(
+            source, [RowError(2, "", "", "no order lines: the file holds a header only")]
+        )
     report = ImportReport(source=source, layout=layout, rows_read=len(raw), rows_skipped=int(blank.sum()))
     bad_lines = errors["line"].unique()
     report.rows_rejected = len(bad_lines)

@@ -118,6 +118,18 @@ def test_unknown_layout_lists_the_expected_columns(tmp_path):
     assert "InvoiceNo, StockCode" in str(failure.value)
 
 
+@pytest.mark.parametrize("body", ["", "\n\n", ",,,,,,,,\n"])
+def test_a_file_with_a_header_and_no_order_lines_fails(tmp_path, body):
+    """It "succeeded" with 0 rows imported: most often the wrong file, or one cut short."""
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + body)
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path, skip_invalid=True)
+
+    assert str(failure.value) == f"{path}: line 2: no order lines: the file holds a header only"
+
+
 def test_a_file_without_a_header_keeps_its_first_row_out_of_the_job_text(tmp_path):
     """The first row's cells were the message: a job row kept a customer's e-mail and name."""
     path = tmp_path / "orders.csv"
