@@ -110,10 +110,27 @@ def _revenue_series(truncate) -> list[dict]:
         bucket = periods.setdefault(start, {"revenue": 0.0, "orders": 0})
         bucket["revenue"] += float(revenue or 0)
         bucket["orders"] += 1
+    # Every period from the first to the last, a period with no sale at 0: a chart that skipped them
+    # drew a gap of months as one step.
+    starts = []
+    if periods:
+        start, last = min(periods), max(periods)
+        while start <= last:
+            starts.append(start)
+            start = _next_period_start(start, truncate)
     return [
-        {"period": dt.datetime.combine(start, dt.time(), tzinfo=tz), **values}
-        for start, values in sorted(periods.items())
+        {
+            "period": dt.datetime.combine(start, dt.time(), tzinfo=tz),
+            **periods.get(start, {"revenue": 0.0, "orders": 0}),
+        }
+        for start in starts
     ]
+
+
+def _next_period_start(start: dt.date, truncate) -> dt.date:
+    if truncate is TruncMonth:
+        return (start + dt.timedelta(days=32)).replace(day=1)
+    return start + dt.timedelta(days=7)
 
 
 def data_span() -> dict:
