@@ -2,6 +2,7 @@
 
 from django import forms
 
+from crm.models.catalogue import LARGEST_ID
 from crm.services.baskets import BASKET_LINE_MAX_QUANTITY
 
 QUANTITY_ERRORS = {
@@ -15,7 +16,7 @@ QUANTITY_ERRORS = {
 class BasketAddForm(forms.Form):
     product_id = forms.IntegerField(
         min_value=1,
-        max_value=2**63 - 1,
+        max_value=LARGEST_ID,
         error_messages=dict.fromkeys(("required", "invalid", "min_value", "max_value"), "Choose a product."),
     )
     quantity = forms.IntegerField(
@@ -41,4 +42,4 @@ class BasketQuantityForm(forms.Form):
 class BasketOrderForm(forms.Form):
     """Which basket the shopper is placing: sending the form twice finds the order of the first."""
 
-    basket_id = forms.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    basket_id = forms.IntegerField(min_value=1, max_value=LARGEST_ID, required=False)

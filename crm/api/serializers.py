@@ -25,6 +25,7 @@ from crm.models import (
     PromotionTarget,
     SegmentRun,
 )
+from crm.models.catalogue import LARGEST_ID
 from crm.services.baskets import BASKET_LINE_MAX_QUANTITY
 
 # --- Customers ------------------------------------------------------------------------------------
@@ -472,7 +473,7 @@ class BasketOrderSerializer(JSONInputSerializer):
         required=False,
         allow_null=True,
         min_value=1,
-        max_value=2**63 - 1,
+        max_value=LARGEST_ID,
         help_text=(
             "The basket being placed (its `id`); placing it again answers its order. Without it, the "
             "open basket is placed."

@@ -24,6 +24,10 @@ class Category(models.Model):
 # database (SQLite would take any 64-bit number).
 LARGEST_QUANTITY = 2**31 - 1
 
+# The largest id of a row (a 64-bit primary key): forms and serializers that take one refuse a larger
+# number, which the database would refuse (SQLite with an error, not a "no such row").
+LARGEST_ID = 2**63 - 1
+
 
 def available_product_q(prefix: str = "") -> Q:
     """Products that may be shown or recommended: active, with a price, and not known to be out of stock.

@@ -9,6 +9,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Q, Sum
 
 from crm.models import Basket, BasketLine, Customer
+from crm.models.catalogue import LARGEST_ID
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,6 @@ class BasketSummary:
     @property
     def orderable(self) -> bool:
         return bool(self.lines) and all(line.orderable for line in self.lines)
-
-
-LARGEST_ID = 2**63 - 1  # of a 64-bit primary key
 
 
 def basket_open_for_customer(*, customer: Customer) -> Basket | None:
