@@ -262,13 +262,17 @@ def basket_completion_rows(
 # Kinds of behaviour event that say what the shopper wants next (impressions, searches and clicks on
 # recommendations do not name a product they want more of).
 SIGNAL_EVENT_KINDS = ("view", "add_to_cart", "purchase")
+# Read with them: a product taken out of the basket after it was added is no longer "in your basket".
+CANCELLING_KINDS = {"remove_from_cart": "add_to_cart"}
 # How far ahead of this server's clock an ingested event's time may be and still count.
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def _recent_events_queryset(value, *, by: str) -> QuerySet:
     return (
-        BehaviourEvent.objects.filter(**{by: value}, kind__in=SIGNAL_EVENT_KINDS, product__isnull=False)
+        BehaviourEvent.objects.filter(
+            **{by: value}, kind__in=(*SIGNAL_EVENT_KINDS, *CANCELLING_KINDS), product__isnull=False
+        )
         .order_by("-at")
         .values("product_id", "kind", "at")[: realtime.MAX_SIGNALS]
     )
@@ -341,9 +345,22 @@ def recent_signals(
     # Names are read with the neighbours, for the few signals that end up in a reason.
     return [realtime.Signal(line["product_id"], "basket") for line in lines] + [
         realtime.Signal(event["product_id"], event["kind"])
-        for event in events
+        for event in _not_cancelled(events)
         if since <= event["at"] <= until
     ]
+
+
+def _not_cancelled(events: list[dict]) -> list[dict]:
+    """The events (newest first) less the cancelling ones and those they cancel: an add to the basket
+    followed by a removal of the same product. An add after the removal counts again."""
+    cancelled: set[tuple[str, int]] = set()
+    kept = []
+    for event in events:
+        if event["kind"] in CANCELLING_KINDS:
+            cancelled.add((CANCELLING_KINDS[event["kind"]], event["product_id"]))
+        elif (event["kind"], event["product_id"]) not in cancelled:
+            kept.append(event)
+    return kept
 
 
 def model_version_active_id() -> int | None:

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from crm.models import Basket, BehaviourEvent, Order
+from crm.models import Basket, BasketLine, BehaviourEvent, Order
 from recommender.models import ModelVersion, Recommendation
 from recommender.selectors import (
     basket_completion_rows,
@@ -226,3 +226,32 @@ def test_with_the_weight_auto_the_list_is_ordered_by_the_weight_its_version_chos
     # then the version's weight orders the list: the lamp first with 10, below the candles with 1
     assert lifted.index(lamp.pk) < min(lifted.index(candle.pk) for candle in served["candles"])
     assert plain.index(lamp.pk) > max(plain.index(candle.pk) for candle in served["candles"])
+
+
+def test_a_product_taken_out_of_the_basket_no_longer_leads_the_list_as_in_the_basket(served):
+    """The add's event outlived the removal: the list said "Goes with Garden chair in your basket" for
+    an empty basket."""
+    from crm.services.baskets import basket_create, basket_line_add, basket_line_remove
+
+    customer, chair = served["customer"], served["chair"]
+    stored = product_ids(recommendation_rows_for_customer(customer=customer, limit=4))
+    basket = basket_create(customer=customer)
+    basket_line_add(basket=basket, product=chair, quantity=1)
+    assert recommendation_rows_for_customer(customer=customer, limit=4)[0]["reason"] == (
+        "Goes with Garden chair in your basket"
+    )
+
+    basket_line_remove(basket=basket, product=chair)
+
+    rows = recommendation_rows_for_customer(customer=customer, limit=4)
+    assert product_ids(rows) == stored
+    assert not any("Garden chair" in row["reason"] for row in rows)
+
+    # added again after the removal: it counts again
+    basket_line_add(basket=basket, product=chair, quantity=1)
+    basket_line_remove(basket=basket, product=chair)
+    basket_line_add(basket=basket, product=chair, quantity=1)
+    BasketLine.objects.filter(basket=basket).delete()  # only the events say it now
+    assert recommendation_rows_for_customer(customer=customer, limit=4)[0]["reason"] == (
+        "Goes with Garden chair in your basket"
+    )
