@@ -4,8 +4,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections, router
-from django.db.models import CharField, Exists, F, Q, QuerySet, Value
+from django.db.models import CharField, Count, Exists, F, Max, Q, QuerySet, Value
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -181,7 +182,49 @@ def popular_rows_for_country(*, country: str, limit: int) -> list[dict]:
         result.append(row)
         if len(result) >= limit:
             break
+    if not result and not ModelVersion.objects.active().exists():
+        return [dict(row) for row in _bestsellers_before_any_version()[:limit]]
     return result
+
+
+# Before any version is served (a new shop, until its first training is done), the popular list is read
+# from the orders: the products most customers bought in the last BESTSELLER_DAYS of the order history.
+BESTSELLER_DAYS = 90
+BESTSELLERS_KEPT = 100
+BESTSELLERS_CACHE_SECONDS = 300
+
+
+def _bestsellers_before_any_version() -> list[dict]:
+    return cache.get_or_set("recommender:bestsellers", _bestsellers, BESTSELLERS_CACHE_SECONDS)
+
+
+def _bestsellers() -> list[dict]:
+    last = Order.objects.sales().aggregate(last=Max("placed_at"))["last"]
+    if last is None:
+        return []
+    lines = OrderLine.objects.sales().filter(
+        order__placed_at__gt=last - dt.timedelta(days=BESTSELLER_DAYS),
+        order__customer__isnull=False,
+        quantity__gt=0,
+    )
+    buyers = lines.aggregate(buyers=Count("order__customer_id", distinct=True))["buyers"] or 1
+    product_fields = [field for field in RECOMMENDATION_ROW_FIELDS if field.startswith("product")]
+    rows = (
+        lines.filter(available_product_q("product__"))
+        .values(*product_fields)
+        .annotate(buyers=Count("order__customer_id", distinct=True))
+        .order_by("-buyers", "product_id")[:BESTSELLERS_KEPT]
+    )
+    return [
+        {
+            **{field: row[field] for field in product_fields},
+            "rank": rank,
+            "score": row["buyers"] / buyers,
+            "reason": "Popular with our customers",
+            "model_version_id": None,
+        }
+        for rank, row in enumerate(rows, start=1)
+    ]
 
 
 def recommendation_rows_for_customer(

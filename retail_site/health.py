@@ -50,7 +50,7 @@ def _served_model() -> dict:
     if served is None:
         return {
             "served_version": None,
-            "detail": "none yet: shoppers see popular products until one is trained",
+            "detail": "none yet: shoppers see the bestsellers of the last 90 days until one is trained",
         }
     return {"served_version": served["pk"], "activated_at": served["activated_at"]}
 

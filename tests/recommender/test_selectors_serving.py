@@ -108,6 +108,43 @@ def test_cold_start_customer_gets_popular_in_country_then_overall():
     assert served[1]["reason"] == "Popular with our customers"
 
 
+def test_before_any_version_is_served_shoppers_get_the_bestsellers_of_the_last_90_days():
+    """The lists were empty until the first training was served, where /readyz says shoppers see
+    popular products."""
+    import datetime as dt
+
+    from recommender.selectors import recommendation_rows_for_session
+    from tests.factories import OrderFactory, OrderLineFactory
+
+    now = timezone.now()
+    mugs, jugs, old_hit, returned, unpriced = ProductFactory.create_batch(5)
+    Product.objects.filter(pk=unpriced.pk).update(price=0)
+    for customer, products in [
+        (CustomerFactory(), [mugs, jugs, unpriced]),
+        (CustomerFactory(), [mugs, unpriced]),
+        (CustomerFactory(), [mugs, jugs, unpriced]),
+    ]:
+        order = OrderFactory(customer=customer, placed_at=now)
+        for product in products:
+            OrderLineFactory(order=order, product=product, quantity=1)
+        OrderLineFactory(order=order, product=returned, quantity=-1)
+    for _ in range(4):  # more buyers, but before the last 90 days
+        OrderLineFactory(
+            order=OrderFactory(placed_at=now - dt.timedelta(days=120)), product=old_hit, quantity=1
+        )
+    ModelVersion.objects.create(status=ModelVersion.Status.TRAINING)
+
+    served = recommendation_rows_for_customer(customer=CustomerFactory(), limit=5)
+    visitor = recommendation_rows_for_session(session_key="", limit=5)
+
+    assert [row["product_id"] for row in served] == [mugs.pk, jugs.pk]
+    assert [(row["rank"], row["score"], row["reason"]) for row in served] == [
+        (1, 1.0, "Popular with our customers"),
+        (2, pytest.approx(2 / 3), "Popular with our customers"),
+    ]
+    assert visitor == served
+
+
 def test_bought_together_reads_the_served_version_and_skips_unavailable_neighbours():
     customer = CustomerFactory()
     product, neighbour, hidden = ProductFactory.create_batch(3)
