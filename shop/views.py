@@ -98,8 +98,8 @@ def home(request: HttpRequest) -> HttpResponse:
             behaviour_impressions_record(
                 customer=customer, product_ids=product_ids, model_version_id=model_version_id
             )
-    elif request.session.get(ANONYMOUS_KEY) or session_basket_id(request) is not None:
-        # A visitor: the popular list, re-ranked by what this visit did.
+    else:
+        # A visitor: the popular list, re-ranked by what this visit did (if anything yet).
         recommendations = recommendation_rows_for_session(
             session_key=request.session.get(ANONYMOUS_KEY) or "",
             basket_id=session_basket_id(request),

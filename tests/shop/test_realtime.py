@@ -27,6 +27,15 @@ def test_a_viewed_product_changes_the_shoppers_home_page_at_once(served):
     assert page.index("Parasol") < page.index("Candle")
 
 
+def test_a_first_time_visitor_sees_the_popular_list(served):
+    """It showed only once the visit had done something; README promises visitors the popular list."""
+    page = Client().get("/").content.decode()
+
+    section = page[page.index('id="recommended"') :]
+    assert "Popular with our customers" in section
+    assert f'data-product-id="{served["parasol"].pk}"' in section
+
+
 def test_a_visitor_gets_picks_for_their_visit_and_a_basket_to_complete(served):
     # given a visitor who is not signed in looks at the garden chair
     client = Client()
