@@ -107,17 +107,26 @@ def _x_labels(
         every = max(every, math.ceil(widest / spacing))
     parts = []
     last = len(labels) - 1
-    for index, (label, x) in enumerate(zip(labels, xs, strict=True)):
+    left_of_next = math.inf  # where the label to the right of this one starts
+    for index in range(last, -1, -1):
+        label, x = labels[index], xs[index]
         # Counted back from the last label, which is always shown (the most recent period).
         if (last - index) % every:
             continue
         # A label centred on a point near an edge would be cut off: it ends (or starts) there instead.
         half = len(label) * TICK_CHAR_WIDTH / 2
         anchor = "end" if x + half > width else "start" if x - half < 0 else "middle"
+        left, right = {"end": (x - 2 * half, x), "start": (x, x + 2 * half), "middle": (x - half, x + half)}[
+            anchor
+        ]
+        if right + 4 > left_of_next:  # moved off its point by the edge, it would run into the next one
+            continue
+        left_of_next = left
         parts.append(
             f'<text class="tick x-tick" x="{x:.1f}" y="{height - MARGIN_BOTTOM + 16}" '
             f'text-anchor="{anchor}">{escape(label)}</text>'
         )
+    parts.reverse()
     return parts
 
 
@@ -184,28 +193,35 @@ def bar_chart_svg(
     format_value: Callable[[float], str] = compact_number,
     max_labels: int = 16,
 ) -> SafeString:
-    """Vertical bars, one per label, each with its value as a tooltip and printed above it."""
+    """Vertical bars, one per label, each with its value as a tooltip, and printed above it where the
+    bars leave room for every value; ``None`` is a slot with no bar (a break)."""
     _check_lengths(labels, values, title)
-    if not labels:
+    known = [value for value in values if value is not None]
+    if not labels or not known:
         return _empty(title, width, height)
-    ticks = nice_ticks(max(values))
+    ticks = nice_ticks(max(known))
     parts, y_of = _frame(width=width, height=height, title=title, ticks=ticks, format_value=format_value)
     plot_width = width - MARGIN_LEFT - MARGIN_RIGHT
     slot = plot_width / len(labels)
     bar_width = slot * 0.7
     xs = [MARGIN_LEFT + slot * (index + 0.5) for index in range(len(labels))]
     baseline = y_of(0)
+    widest_value = max(len(format_value(value)) for value in known) * TICK_CHAR_WIDTH
+    printed = widest_value + 2 <= slot
     for label, value, x in zip(labels, values, xs, strict=True):
+        if value is None:
+            continue
         top = y_of(value)
         parts.append(
             f'<rect class="bar" x="{x - bar_width / 2:.1f}" y="{top:.1f}" width="{bar_width:.1f}" '
             f'height="{baseline - top:.1f}" fill="{PALETTE[0]}" data-value="{value}">'
             f"<title>{escape(label)}: {escape(format_value(value))}</title></rect>"
         )
-        parts.append(
-            f'<text class="bar-value" x="{x:.1f}" y="{top - 4:.1f}" text-anchor="middle">'
-            f"{escape(format_value(value))}</text>"
-        )
+        if printed:
+            parts.append(
+                f'<text class="bar-value" x="{x:.1f}" y="{top - 4:.1f}" text-anchor="middle">'
+                f"{escape(format_value(value))}</text>"
+            )
     parts += _x_labels(labels, xs, width=width, height=height, max_labels=max_labels)
     parts.append("</svg>")
     return mark_safe("".join(parts))

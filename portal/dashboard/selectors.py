@@ -85,7 +85,8 @@ def _dashboard_kpis(*, latest: dt.datetime | None) -> dict:
 
 
 def revenue_series(*, period: str = "month") -> list[dict]:
-    """Revenue and order count per calendar week or month over the whole span of the data."""
+    """Revenue and order count per calendar week or month over the whole span of the data; a period with
+    no sale is there at 0, and a gap of more than a year is one row with ``period`` None (a break)."""
     truncate = {"week": TruncWeek, "month": TruncMonth}.get(period)
     if truncate is None:
         raise ValueError(f"Unknown period {period!r}; expected 'week' or 'month'")
@@ -110,21 +111,29 @@ def _revenue_series(truncate) -> list[dict]:
         bucket = periods.setdefault(start, {"revenue": 0.0, "orders": 0})
         bucket["revenue"] += float(revenue or 0)
         bucket["orders"] += 1
-    # Every period from the first to the last, a period with no sale at 0: a chart that skipped them
-    # drew a gap of months as one step.
-    starts = []
-    if periods:
-        start, last = min(periods), max(periods)
-        while start <= last:
-            starts.append(start)
-            start = _next_period_start(start, truncate)
-    return [
-        {
-            "period": dt.datetime.combine(start, dt.time(), tzinfo=tz),
-            **periods.get(start, {"revenue": 0.0, "orders": 0}),
-        }
-        for start in starts
-    ]
+    # Every period from the first to the last, one with no sale at 0 (a chart that skipped them drew a
+    # gap of months as one step); a gap of more than a year is one break (period None), so that years
+    # with no sales at all (an old history and this year's orders) do not squash the chart.
+    series: list[dict] = []
+    starts = sorted(periods)
+    longest_gap = 12 if truncate is TruncMonth else 52
+    for start, following in zip(starts, starts[1:] + [None] if starts else [], strict=True):
+        series.append({"period": dt.datetime.combine(start, dt.time(), tzinfo=tz), **periods[start]})
+        if following is None:
+            continue
+        gap = []
+        empty = _next_period_start(start, truncate)
+        while empty < following and len(gap) <= longest_gap:
+            gap.append(empty)
+            empty = _next_period_start(empty, truncate)
+        if len(gap) > longest_gap:
+            series.append({"period": None, "revenue": None, "orders": None})
+            continue
+        series += [
+            {"period": dt.datetime.combine(empty, dt.time(), tzinfo=tz), "revenue": 0.0, "orders": 0}
+            for empty in gap
+        ]
+    return series
 
 
 def _next_period_start(start: dt.date, truncate) -> dt.date:

@@ -21,7 +21,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     kpis = dashboard_selectors.dashboard_kpis()
     series = dashboard_selectors.revenue_series(period=period)
     label_format = "%d %b %y" if period == "week" else "%b %Y"
-    labels = [row["period"].strftime(label_format) for row in series]
+    labels = [row["period"].strftime(label_format) if row["period"] else "…" for row in series]
     segments = dashboard_selectors.segment_sizes_latest()
     versions = recommender_selectors.model_version_list()
     served = next((version for version in versions if version.status == ModelVersion.Status.ACTIVE), None)

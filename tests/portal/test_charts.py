@@ -114,3 +114,27 @@ def test_a_long_label_at_the_right_edge_ends_there_instead_of_being_cut_off():
     ticks = re.findall(r'class="tick x-tick"[^>]*text-anchor="(\w+)">([^<]+)<', svg)
     assert ticks[-1] == ("end", "Oct 2011")  # centred on x=624 it would run past the 640-wide chart
     assert all(anchor == "middle" for anchor, _ in ticks[:-1])
+
+
+def test_bar_values_are_printed_only_where_every_bar_has_room_for_its_value():
+    roomy = bar_chart_svg(labels=["a", "b"], values=[1200, 3], title="t")
+    crowded = bar_chart_svg(labels=[str(index) for index in range(200)], values=[1200] * 200, title="t")
+
+    assert roomy.count('class="bar-value"') == 2
+    assert 'class="bar-value"' not in crowded and crowded.count('<rect class="bar"') == 200
+
+
+def test_x_labels_never_run_into_each_other_at_the_right_edge():
+    """The last label, moved left to stay inside the chart, overlapped the one before it."""
+    labels = [f"Mon {year}" for year in range(2000, 2016)] + ["Dec 2026"]
+    svg = line_chart_svg(labels=labels, series={"r": list(range(len(labels)))}, title="t")
+
+    spans = []
+    for x, anchor, text in re.findall(
+        r'class="tick x-tick" x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)">([^<]+)<', svg
+    ):
+        width = len(text) * 6.5
+        left = {"end": float(x) - width, "start": float(x), "middle": float(x) - width / 2}[anchor]
+        spans.append((left, left + width))
+    assert spans[-1][1] <= 640 and "Dec 2026" in svg
+    assert all(right <= next_left for (_, right), (next_left, _) in zip(spans, spans[1:], strict=False))
