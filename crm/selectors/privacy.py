@@ -176,7 +176,7 @@ def audit_event_list(
     if until is not None:
         if isinstance(until, dt.datetime):
             events = events.filter(at__lte=until)
-        else:
+        elif until < dt.date.max:  # the calendar's last day bounds nothing (and has no day after it)
             events = events.filter(at__lt=_start_of(until + dt.timedelta(days=1)))
     return events
 

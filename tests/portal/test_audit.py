@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from core.roles import DATA_ADMIN, MARKETING
 from crm.models import AuditEvent
+from crm.services.audit import audit_record
 from crm.services.privacy import customer_subject
 from tests.factories import StaffUserFactory
 from tests.shop_data import build_shop_data
@@ -85,3 +86,15 @@ def test_the_csv_with_a_bad_filter_is_a_400_not_the_whole_trail(db):
     good = admin.get(reverse("staff:audit_csv"), {"actor": "nobody"})
     assert good.status_code == 200
     assert len(list(csv.reader(io.StringIO(good.content.decode())))) == 1  # the header alone
+
+
+def test_the_calendars_last_day_as_until_is_no_bound_not_a_500(db):
+    """A date input offers 9999-12-31; the day after it overflowed."""
+    admin, admin_user = _client("auditor-4", DATA_ADMIN)
+    audit_record(action=AuditEvent.Action.CUSTOMER_VIEWED, actor=admin_user, subject="p_1", via="portal")
+
+    page = admin.get(reverse("staff:audit_list"), {"until": "9999-12-31", "since": "0001-01-01"})
+    csv_file = admin.get(reverse("staff:audit_csv"), {"until": "9999-12-31"})
+
+    assert page.status_code == 200 and len(page.context["events"]) == AuditEvent.objects.count() >= 1
+    assert len(list(csv.reader(io.StringIO(csv_file.content.decode())))) == 1 + AuditEvent.objects.count()
