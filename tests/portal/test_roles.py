@@ -157,3 +157,5 @@ def test_an_analyst_sees_figures_but_no_names_and_no_buttons_of_other_roles(db):
     assert 'id="compute-targets"' not in promotion and 'id="download-targets"' not in promotion
     assert 'id="train-now"' not in models
     assert reverse("staff:customer_list") not in analyst.get(reverse("staff:dashboard")).content.decode()
+    # the segments' names, with no link to a customer list the analyst may not open
+    assert "<td>Champions</td>" in segments and reverse("staff:customer_list") not in segments
