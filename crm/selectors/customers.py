@@ -127,10 +127,18 @@ def customer_order_list(*, customer: Customer, limit: int = ORDERS_SHOWN) -> lis
 
 
 def customer_order_totals(*, customer: Customer) -> dict:
-    return OrderLine.objects.filter(order__in=Order.objects.sales().filter(customer=customer)).aggregate(
-        revenue=Sum(line_amount()),
+    """Every order of the customer (``orders``, as the order list counts them), the sales among them
+    (``sales``, ``revenue``, ``last_order_at``) and the returns (``returns``, ``refunded``: negative),
+    in one query."""
+    sale = ~Q(order__status__in=Order.NOT_SALES)
+    returned = Q(order__status=Order.Status.RETURNED)
+    return OrderLine.objects.filter(order__customer=customer).aggregate(
         orders=Count("order", distinct=True),
-        last_order_at=Max("order__placed_at"),
+        sales=Count("order", distinct=True, filter=sale),
+        revenue=Sum(line_amount(), filter=sale),
+        last_order_at=Max("order__placed_at", filter=sale),
+        returns=Count("order", distinct=True, filter=returned),
+        refunded=Sum(line_amount(), filter=returned),
     )
 
 

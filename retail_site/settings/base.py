@@ -206,6 +206,8 @@ MEDIA_URL = "/media/"
 # web workers in production.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)
+# Written before every amount on the pages (the ``money`` template filter).
+CURRENCY_SYMBOL = env.str("CURRENCY_SYMBOL", default="£")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"

@@ -141,3 +141,33 @@ def test_customer_360_lists_the_latest_orders_and_says_how_many_there_are(staff_
     assert len(shown) == ORDERS_SHOWN
     assert shown[0].placed_at == max(order.placed_at for order in customer.orders.all())
     assert f"The latest {ORDERS_SHOWN} of {ORDERS_SHOWN + 3} orders." in response.content.decode()
+
+
+def test_customer_360_counts_sales_and_returns_as_the_order_list_shows_them(staff_client):
+    """The page said "Orders 1 · £77,183.60" above a list of two orders (the sale and its return), and
+    "The latest 15 of 203 orders" where the list held 250 with the returns."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from crm.models import Order
+    from tests.factories import OrderFactory, OrderLineFactory
+
+    customer = CustomerFactory()
+    now = timezone.now()
+    sale = OrderFactory(customer=customer, placed_at=now - dt.timedelta(days=3))
+    OrderLineFactory(order=sale, line_number=1, quantity=74215, unit_price=Decimal("1.04"))
+    OrderLineFactory(order=sale, line_number=2, quantity=1, unit_price=Decimal("2.00"))
+    refund = OrderFactory(customer=customer, placed_at=now, status=Order.Status.RETURNED)
+    OrderLineFactory(order=refund, line_number=1, quantity=-74215, unit_price=Decimal("1.04"))
+    CustomerSegmentFactory(customer=customer, frequency=1, recency_days=1)
+
+    response = staff_client.get(reverse("staff:customer_detail", args=[customer.pk]))
+
+    totals = response.context["totals"]
+    assert (totals["orders"], totals["sales"], totals["returns"]) == (2, 1, 1)
+    assert (totals["revenue"], totals["refunded"]) == (Decimal("77185.60"), Decimal("-77183.60"))
+    page = response.content.decode()
+    assert "1 sale · £77,185.60<br>1 return · −£77,183.60" in page
+    assert "1 day · 1 purchase day</dd>" in page
