@@ -5,6 +5,8 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from crm.models import CustomerSegment
+
 register = template.Library()
 
 
@@ -17,11 +19,16 @@ def order_total(order) -> Decimal:
 @register.filter
 def readable(value) -> str:
     """A job's parameter or result as a person reads it: ``created 8, updated 0`` for a mapping, items
-    joined by commas for a list, the value itself otherwise (never Python's ``{'created': 8}``)."""
+    joined by commas for a list, yes / no, a float to four figures (``r 0.8257``), the value itself
+    otherwise (never Python's ``{'created': 8}`` or ``True``)."""
     if isinstance(value, dict):
         return ", ".join(f"{str(key).replace('_', ' ')} {readable(item)}" for key, item in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(readable(item) for item in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):  # a fitted parameter, a share: four figures say it
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) >= 100 else f"{value:.4g}"
     return "–" if value is None or value == "" else str(value)
 
 
@@ -35,6 +42,34 @@ def money(value, places: int = 2) -> str:
     amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
     sign = "−" if amount < 0 else ""
     return f"{sign}{settings.CURRENCY_SYMBOL}{abs(amount):,.{int(places)}f}"
+
+
+@register.filter
+def rfm_group_label(key: str) -> str:
+    """An RFM group's name as the segments page writes it ("At risk"), from its key ("at_risk")."""
+    return CustomerSegment.RfmGroup(key).label if key in CustomerSegment.RfmGroup.values else key
+
+
+# How pages name the demand forecasts' models and baselines (``inventory.forecasting.engine.CANDIDATES``,
+# ``inventory.forecasting.metrics.BASELINES``).
+FORECAST_MODEL_LABELS = {
+    "croston": "Croston",
+    "adida": "ADIDA",
+    "imapa": "IMAPA",
+    "tsb": "TSB",
+    "ses": "Exponential smoothing",
+    "combined": "Combination",
+    "chosen": "Chosen per class",
+    "last_week": "Last week",
+    "mean_4_weeks": "Mean of 4 weeks",
+    "mean_13_weeks": "Mean of 13 weeks",
+}
+
+
+@register.filter
+def forecast_model_label(key: str) -> str:
+    """A demand forecast's model or baseline as pages name it ("Exponential smoothing" for "ses")."""
+    return FORECAST_MODEL_LABELS.get(key, key)
 
 
 @register.filter

@@ -30,6 +30,9 @@ def test_customer_list_filters(staff_client, shop_data):
     assert names("?high_value=yes") == high_value
     assert "Quiet Quentin" in names("?high_value=no")
     assert len(names("")) == len(shop_data["customers"]) + 1
+    # the group by the name the segments page gives it, not its key
+    page = staff_client.get(reverse("staff:customer_list") + "?rfm_group=lost").content.decode()
+    assert '<span class="badge">Lost</span>' in page and ">lost<" not in page
 
 
 def test_customer_csv_export_follows_the_filters(staff_client, shop_data):

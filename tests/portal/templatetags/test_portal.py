@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal.templatetags.portal import money
+from portal.templatetags.portal import forecast_model_label, money, readable
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,30 @@ def test_money_is_written_one_way_everywhere(value, places, written):
 def test_money_takes_the_shops_currency(settings):
     settings.CURRENCY_SYMBOL = "€"
     assert money(Decimal("-3.5")) == "−€3.50"
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ({"activate": True, "force": False}, "activate yes, force no"),
+        (
+            {"bgnbd": {"r": 0.8256603261414148, "alpha": 9.424, "b": 100.1}},
+            "bgnbd r 0.8257, alpha 9.424, b 100.1",
+        ),
+        ({"seconds": 31.133672782999952, "rows": 77183.6}, "seconds 31.13, rows 77,183.6"),
+        (["a", None], "a, –"),
+    ],
+)
+def test_a_jobs_parameters_read_as_words_and_figures(value, written):
+    """A job page showed "activate True" and "r 0.8256603261414148"."""
+    assert readable(value) == written
+
+
+def test_every_forecast_model_and_baseline_has_a_name_on_the_pages():
+    from inventory.forecasting.engine import CANDIDATES
+    from inventory.forecasting.metrics import BASELINES
+
+    assert {forecast_model_label(key) for key in (*CANDIDATES, *BASELINES, "chosen")}.isdisjoint(
+        {*CANDIDATES, *BASELINES, "chosen"}
+    )
+    assert forecast_model_label("ses") == "Exponential smoothing"
