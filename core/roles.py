@@ -48,6 +48,17 @@ def roles_holding(codename: str) -> list[str]:
     return [role for role, codenames in ROLE_PERMISSIONS.items() if codename in codenames]
 
 
+def held_by(codename: str) -> str:
+    """The roles that grant ``codename`` in words: "the marketing and data admin roles"."""
+    roles = roles_holding(codename)
+    return f"the {' and '.join(roles)} role{'s' if len(roles) > 1 else ''}" if roles else "no role"
+
+
+def missing_permission_message(codename: str) -> str:
+    """What a 403 says, in the portal and the API alike."""
+    return f"This needs the staff permission {staff_permission(codename)} (held by {held_by(codename)})."
+
+
 def roles_ensure(**kwargs) -> None:
     """Create the role groups with exactly their permissions, if anything is missing or different.
 

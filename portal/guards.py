@@ -8,7 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from core.roles import staff_permission
+from core.roles import missing_permission_message, staff_permission
 
 View = Callable[..., HttpResponse]
 
@@ -30,7 +30,9 @@ def staff_required(codename: str, *alternatives: str) -> Callable[[View], View]:
                 return redirect_to_login(request.get_full_path())
             _refuse_non_staff(request)
             if not any(request.user.has_perm(permission) for permission in permissions):
-                raise PermissionDenied("Your role does not include this page.")
+                raise PermissionDenied(
+                    f"Your role does not include this page. {missing_permission_message(codename)}"
+                )
             return view(request, *args, **kwargs)
 
         guarded.staff_permission = codename

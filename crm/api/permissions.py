@@ -20,7 +20,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from core.roles import roles_holding, staff_permission
+from core.roles import held_by, missing_permission_message, staff_permission
 from crm.api.schema import error_response
 from crm.api.staff_access import staff_codenames_remembered
 from crm.models import Customer
@@ -89,15 +89,6 @@ def holds_staff_permission(user, codename: str) -> bool:
     return held[codename]
 
 
-def _held_by(codename: str) -> str:
-    roles = roles_holding(codename)
-    return f"the {' and '.join(roles)} role{'s' if len(roles) > 1 else ''}" if roles else "no role"
-
-
-def missing_permission_message(codename: str) -> str:
-    return f"This needs the staff permission {staff_permission(codename)} (held by {_held_by(codename)})."
-
-
 class _StaffPermission(BasePermission):
     """A staff login holding ``read_permission`` (for GET, HEAD, OPTIONS) or ``write_permission`` (for
     the other methods); made by ``HasStaffPermission``."""
@@ -113,7 +104,7 @@ class _StaffPermission(BasePermission):
         codename = self.permission_for(method)
         return (
             f"The login is not staff, or lacks the staff permission `{staff_permission(codename)}` (held by "
-            f"{_held_by(codename)}; a superuser holds every permission); or a session request lacks its "
+            f"{held_by(codename)}; a superuser holds every permission); or a session request lacks its "
             "CSRF token."
         )
 
@@ -147,7 +138,7 @@ class _CustomerOwnerOrStaff(BasePermission):
         codename = self.read_permission
         return (
             f"A staff login lacks the staff permission `{staff_permission(codename)}` (held by "
-            f"{_held_by(codename)}; a superuser holds every permission); or a session request lacks its "
+            f"{held_by(codename)}; a superuser holds every permission); or a session request lacks its "
             "CSRF token. A shopper asking for another customer gets 404."
         )
 

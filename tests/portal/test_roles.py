@@ -159,3 +159,21 @@ def test_an_analyst_sees_figures_but_no_names_and_no_buttons_of_other_roles(db):
     assert reverse("staff:customer_list") not in analyst.get(reverse("staff:dashboard")).content.decode()
     # the segments' names, with no link to a customer list the analyst may not open
     assert "<td>Champions</td>" in segments and reverse("staff:customer_list") not in segments
+
+
+def test_a_403_in_the_portal_names_the_permission_and_the_roles_that_hold_it_on_a_page(db):
+    """It was Django's bare "403 Forbidden", where README says a 403 names the permission and roles."""
+    buyer = Client()
+    buyer.force_login(StaffUserFactory(username="buyer-403", roles=[BUYER]))
+
+    response = buyer.get(reverse("staff:customer_list"))
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "This needs the staff permission core.view_customers (held by the" in page
+    assert 'id="forbidden"' in page and reverse("staff:dashboard") in page
+
+
+def test_a_missing_page_is_a_page_of_the_site(db):
+    response = Client().get("/no-such-page/")
+    assert response.status_code == 404 and 'id="not-found"' in response.content.decode()
