@@ -366,7 +366,7 @@ class MyOrderListView(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = StandardPagination
     serializer_class = serializers.OrderSerializer
-    filterset_class = filters.OrderFilter
+    filterset_class = filters.MyOrderFilter
     search_fields = ["external_id"]
     ordering_fields = ["placed_at"]
     ordering = ["-placed_at", "external_id"]

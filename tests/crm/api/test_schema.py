@@ -131,3 +131,15 @@ def test_a_versions_params_name_every_setting_a_scoring_keeps():
         *list_settings(ModelVersion()),
     ]
     assert [key for key in kept if not re.search(rf"\b{key}\b", described)] == []
+
+
+def test_a_shoppers_own_orders_offer_no_customer_filter(staff_client):
+    """The schema documented ``customer`` on /api/me/orders/, a filter that means nothing there."""
+    paths = staff_client.get("/api/schema/?format=json").json()["paths"]
+
+    def parameters(path: str) -> set[str]:
+        return {parameter["name"] for parameter in paths[path]["get"].get("parameters", [])}
+
+    assert "customer" in parameters("/api/orders/")
+    assert "customer" not in parameters("/api/me/orders/")
+    assert {"status", "placed_at_after", "placed_at_before"} <= parameters("/api/me/orders/")
