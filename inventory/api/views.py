@@ -63,6 +63,12 @@ class StockViewSet(
     def get_queryset(self) -> QuerySet[Product]:
         return Product.objects.select_related("stock_policy")
 
+    def get_object(self) -> Product:
+        try:
+            return super().get_object()
+        except Http404:
+            raise Http404(f"No product with id {self.kwargs['external_id']!r}.") from None
+
     def perform_update(self, serializer) -> None:
         data = serializer.validated_data
         policy = data.get("stock_policy", {})

@@ -91,6 +91,9 @@ def test_bad_stock_values_get_400_naming_the_field(staff, small_shop):
     assert set(response.json()) == {"pack_size", "on_hand"}
     assert staff.put("/api/inventory/stock/FAST/", {"on_hand": 1}, format="json").status_code == 405
     assert staff.get("/api/inventory/stock/NOPE/").status_code == 404
+    # naming the id, as the other endpoints do (it said "No Product matches the given query.")
+    missing = staff.patch("/api/inventory/stock/NOPE/", {"on_hand": 1}, format="json")
+    assert (missing.status_code, missing.json()) == (404, {"detail": "No product with id 'NOPE'."})
 
 
 @pytest.mark.django_db
