@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from core import admin as core_admin
-from retail_site import health, metrics
+from retail_site import accounts, health, metrics
 
 metrics.collector_register()
 
@@ -19,7 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Sign-in, sign-out and a signed-in user's password change. Not Django's password reset: the
     # product sends no e-mail, and those pages told a visitor that a reset mail was on its way.
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", accounts.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
