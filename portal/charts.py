@@ -116,10 +116,10 @@ def _x_labels(
         # A label centred on a point near an edge would be cut off: it ends (or starts) there instead.
         half = len(label) * TICK_CHAR_WIDTH / 2
         anchor = "end" if x + half > width else "start" if x - half < 0 else "middle"
-        left, right = {"end": (x - 2 * half, x), "start": (x, x + 2 * half), "middle": (x - half, x + half)}[
-            anchor
-        ]
-        if right + 4 > left_of_next:  # moved off its point by the edge, it would run into the next one
+        left = {"end": x - 2 * half, "start": x, "middle": x - half}[anchor]
+        if (
+            left + 2 * half + 4 > left_of_next
+        ):  # moved off its point by the edge, it would run into the next one
             continue
         left_of_next = left
         parts.append(

@@ -1,7 +1,11 @@
 """Responses the portal's views share."""
 
 from django import forms
-from django.http import HttpResponseBadRequest
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+
+from core.selectors import job_latest_unfinished
 
 
 def bad_request(message: str) -> HttpResponseBadRequest:
@@ -17,3 +21,14 @@ def bad_filters(form: forms.Form) -> HttpResponseBadRequest:
     return bad_request(
         f"Filter(s) not understood: {names}. Nothing was exported; correct them and try again."
     )
+
+
+def job_on_its_way(request: HttpRequest, *, kind: str, what: str) -> HttpResponse | None:
+    """For a "… now" button: the page of the job of ``kind`` already queued or running, with a message
+    saying so (a second click would run the same work again in full once the first is done); None when
+    there is none, and the view queues one."""
+    job = job_latest_unfinished(kind=kind)
+    if job is None:
+        return None
+    messages.info(request, f"{what} is already {job.status} (job {job.pk}): no other queued.")
+    return redirect("staff:job_detail", job_id=job.pk)

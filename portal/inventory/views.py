@@ -15,6 +15,7 @@ from inventory import selectors
 from inventory.tasks import forecast_enqueue
 from portal.charts import line_chart_svg
 from portal.guards import staff_required
+from portal.responses import job_on_its_way
 
 LIST_SIZE = 25
 REORDER_PAGE_SIZE = 50
@@ -77,13 +78,8 @@ def inventory_overview(request: HttpRequest) -> HttpResponse:
 def inventory_forecast_now(request: HttpRequest) -> HttpResponse:
     """Queue a forecast, unless one is queued or running (its run would be the same): the page then
     follows that one."""
-    on_its_way = job_latest_unfinished(kind=Job.Kind.FORECAST)
-    if on_its_way is not None:
-        messages.info(
-            request,
-            f"A demand forecast is already {on_its_way.status} (job {on_its_way.pk}): no other queued.",
-        )
-        return redirect("staff:job_detail", job_id=on_its_way.pk)
+    if on_its_way := job_on_its_way(request, kind=Job.Kind.FORECAST, what="A demand forecast"):
+        return on_its_way
     job = forecast_enqueue(user=request.user)
     messages.success(request, "Demand forecast queued.")
     return redirect("staff:job_detail", job_id=job.pk)

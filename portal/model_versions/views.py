@@ -8,10 +8,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.models import Job
 from core.roles import staff_permission
-from core.selectors import job_latest_unfinished
 from portal.charts import line_chart_svg
 from portal.guards import staff_required
 from portal.model_versions import selectors
+from portal.responses import job_on_its_way
 from recommender.models import ModelVersion
 from recommender.services.activation import model_version_activate
 from recommender.services.discovery import NewItemWeightError
@@ -44,12 +44,8 @@ def model_list(request: HttpRequest) -> HttpResponse:
 def model_train(request: HttpRequest) -> HttpResponse:
     """Queue a training, unless one is queued or running: a second click (or a colleague's) would train
     the same data again in full once the first is done. The page then follows the one on its way."""
-    on_its_way = job_latest_unfinished(kind=Job.Kind.TRAIN)
-    if on_its_way is not None:
-        messages.info(
-            request, f"A training is already {on_its_way.status} (job {on_its_way.pk}): no other queued."
-        )
-        return redirect("staff:job_detail", job_id=on_its_way.pk)
+    if on_its_way := job_on_its_way(request, kind=Job.Kind.TRAIN, what="A training"):
+        return on_its_way
     job = training_enqueue(user=request.user)
     messages.success(request, "Training queued.")
     return redirect("staff:job_detail", job_id=job.pk)
