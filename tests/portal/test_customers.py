@@ -174,3 +174,15 @@ def test_customer_360_counts_sales_and_returns_as_the_order_list_shows_them(staf
     page = response.content.decode()
     assert "1 sale · £77,185.60<br>1 return · −£77,183.60" in page
     assert "1 day · 1 purchase day</dd>" in page
+
+
+def test_a_search_that_finds_no_one_says_so_and_not_that_a_filter_was_not_understood(staff_client, shop_data):
+    """An empty page of results read as false in the template: a search for no one said the filters
+    were not understood, hid the export, and never showed its own "No customer matches"."""
+    page = staff_client.get(reverse("staff:customer_list") + "?q=nobody-is-called-this")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="filters-not-understood"' not in html
+    assert "No customer matches these filters." in html
+    assert "0 customers" in html
+    assert 'id="export-customers"' in html
