@@ -77,7 +77,7 @@ WALKED_OPTIONS = {
     "forecast_demand": {"--as-of", "--horizon", "--wait"},
     "export_forecast": {"--out", "--freq"},
     "export_replenishment": {"--out"},
-    "setup_demo": set(),
+    "setup_demo": {"--keep-dates"},
     "erase_customer": {"--yes"},
 }
 
@@ -206,7 +206,7 @@ def test_every_documented_command_runs_with_its_documented_options(tmp_path, cel
     assert len(csv_rows(replenishment_csv)) == len({row["product_id"] for row in weeks})
 
     # setup_demo on a shop that has orders: no import, logins made, a training and a segment run queued
-    output = run("setup_demo")
+    output = run("setup_demo", "--keep-dates")
     assert "Demo ready." in output and "skipping the import" in output
     from core.models import Job
 

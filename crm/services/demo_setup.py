@@ -1,6 +1,7 @@
 """Everything `make run` needs on top of an import of the UCI demo file: categories, consent,
 logins. Only for the demo: imports of a retailer's own data carry their own categories and consent."""
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import Count, Min
+from django.db.models import Count, F, Max, Min
 
 from core.roles import ROLE_PERMISSIONS
 from crm.models import Category, Customer, Order, Product
@@ -151,6 +152,25 @@ def demo_categories_assign() -> int:
         product.category = node(f"{department}/{category}", category, parent)
     Product.objects.bulk_update(products, ["category"], batch_size=2000)
     return len(products)
+
+
+@transaction.atomic
+def demo_history_move_forward(*, today: dt.date) -> int:
+    """Move every order forward by whole weeks, so that the history ends in the week before ``today``;
+    returns the number of weeks (0 when it ends later than a week ago).
+
+    The demo's file ends in December 2011. Left there, the first order placed in the shop today would
+    become the end of the history that the dashboard, the segments, the forecasts and the training
+    window are measured from, fifteen years after every other order. Whole weeks keep each order's
+    weekday, and so the shop's weekly pattern."""
+    latest = Order.objects.aggregate(latest=Max("placed_at"))["latest"]
+    if latest is None:
+        return 0
+    weeks = (today - latest.date()).days // 7
+    if weeks <= 0:
+        return 0
+    Order.objects.update(placed_at=F("placed_at") + dt.timedelta(weeks=weeks))
+    return weeks
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 """What the staff dashboard reads: KPIs, revenue over time, segments, model quality, jobs.
 
 Time windows are relative to the latest order in the data, not to today, so that a historic data
-set (the demo data ends in December 2011) still shows its last 30 days.
+set (a retailer's export, or the demo's with ``setup_demo --keep-dates``) still shows its last 30 days.
 """
 
 import datetime as dt

@@ -694,7 +694,12 @@ def fit_mlp(
     validation = samples[0] if validate else None
     train = [window for window in (samples[1:] if validate else samples) if len(window.labels)]
     if not train:
-        raise ValueError("not enough order history before the cutoff to build a training window")
+        days = int(period / np.timedelta64(1, "D"))
+        raise ValueError(
+            f"not enough order history before the cutoff {str(cutoff)[:10]} to build a training window: "
+            f"none of the {len(cutoffs) - int(validate)} windows of {days} days before it holds a "
+            "purchase (orders placed long after the rest of the history move the cutoff to them)"
+        )
     chosen, kept = None, None
     if validate:
         # the early stopping's share of the progress: half, when no network is trained after it

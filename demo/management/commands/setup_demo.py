@@ -3,10 +3,16 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from core.models import Job
 from crm.models import Order, SegmentRun
-from crm.services.demo_setup import demo_categories_assign, demo_customers_complete, demo_logins_ensure
+from crm.services.demo_setup import (
+    demo_categories_assign,
+    demo_customers_complete,
+    demo_history_move_forward,
+    demo_logins_ensure,
+)
 from crm.tasks.marketing import segments_enqueue
 from recommender.models import ModelVersion
 from recommender.tasks import training_enqueue
@@ -23,6 +29,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--data", default=str(DEMO_DATA), help="UCI-layout file to import when empty.")
         parser.add_argument("--no-train", action="store_true", help="Do not queue a training run.")
+        parser.add_argument(
+            "--keep-dates",
+            action="store_true",
+            help="Keep the file's dates; by default the imported history is moved forward by whole weeks "
+            "to end in the week before today, so that orders placed in the shop continue it.",
+        )
 
     def handle(self, *args, **options):
         if not Order.objects.exists():
@@ -30,6 +42,12 @@ class Command(BaseCommand):
             call_command(
                 "import_orders", options["data"], file_format="uci", stdout=self.stdout, stderr=self.stderr
             )
+            if not options["keep_dates"]:
+                weeks = demo_history_move_forward(today=timezone.localdate())
+                if weeks:
+                    self.stdout.write(
+                        f"Moved the history forward by {weeks:,} weeks: it now ends in the week before today."
+                    )
         else:
             self.stdout.write("Orders are already loaded; skipping the import.")
         categorised = demo_categories_assign()

@@ -282,3 +282,19 @@ def test_protocol_without_enough_history_says_so(shop, fast_config):
             cutoff=short["ordered_at"].max(),
             config=fast_config,
         )
+
+
+def test_a_history_whose_last_order_is_years_after_the_rest_fails_naming_the_cutoff(shop, fast_config):
+    """The demo's history of 2011 and one order placed in the shop today: the error said only "not
+    enough order history before the cutoff", not which cutoff, nor why."""
+    lines = shop["order_lines"]
+    late = lines.tail(1).copy()
+    late["ordered_at"] = late["ordered_at"] + pd.Timedelta(days=5 * 365)
+    later_shop = {**shop, "order_lines": pd.concat([lines, late], ignore_index=True)}
+
+    with pytest.raises(ValueError) as failure:
+        train_recommender(**later_shop, config=fast_config)
+
+    message = str(failure.value)
+    assert str(late["ordered_at"].iloc[0])[:4] in message.split("cutoff ")[1][:10]
+    assert "long after the rest of the history" in message
