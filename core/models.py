@@ -122,4 +122,5 @@ class StaffAccess(models.Model):
             ("view_inventory", "See stock, demand forecasts and the reorder list"),
             ("manage_inventory", "Run demand forecasts"),
             ("manage_api_tokens", "See and revoke every login's API tokens"),
+            ("manage_consent", "Record a customer's marketing consent given or withdrawn"),
         ]

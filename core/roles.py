@@ -22,7 +22,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     # Reads the portal's figures; exports only pseudonymized files; sees no one's personal data.
     ANALYST: ("view_portal", "export_pseudonymized"),
-    # Looks after the data and the models: imports, customers' erasure and data-export requests,
+    # Looks after the data and the models: imports, customers' erasure and data-export requests, the
+    # consent they give or withdraw by phone or letter (not marketing, whose campaigns read it),
     # training, the audit trail, and every login's API tokens (revoking a lost or leaked one).
     DATA_ADMIN: (
         "view_portal",
@@ -34,6 +35,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "export_customer_data",
         "view_audit",
         "manage_api_tokens",
+        "manage_consent",
     ),
 }
 
@@ -49,9 +51,14 @@ def roles_holding(codename: str) -> list[str]:
 
 
 def held_by(codename: str) -> str:
-    """The roles that grant ``codename`` in words: "the marketing and data admin roles"."""
+    """The roles that grant ``codename`` in words: "the marketing and data admin roles", "the buyer,
+    marketing, analyst and data admin roles"."""
     roles = roles_holding(codename)
-    return f"the {' and '.join(roles)} role{'s' if len(roles) > 1 else ''}" if roles else "no role"
+    if not roles:
+        return "no role"
+    if len(roles) == 1:
+        return f"the {roles[0]} role"
+    return f"the {', '.join(roles[:-1])} and {roles[-1]} roles"
 
 
 def missing_permission_message(codename: str) -> str:

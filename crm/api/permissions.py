@@ -127,15 +127,17 @@ def HasStaffPermission(codename: str, *, write: str | None = None) -> type[BaseP
 
 class _CustomerOwnerOrStaff(BasePermission):
     """A signed-in shopper (for their own record: ``customer_for_request`` answers 404 for anyone
-    else's) or a staff login holding ``read_permission``; made by ``CustomerOwnerOrStaff``."""
+    else's) or a staff login holding ``read_permission`` (``write_permission`` for the methods that
+    change something); made by ``CustomerOwnerOrStaff``."""
 
     read_permission: str = ""
+    write_permission: str = ""
 
     def permission_for(self, method: str) -> str:
-        return self.read_permission
+        return self.read_permission if method.upper() in SAFE_METHODS else self.write_permission
 
     def describe_forbidden(self, method: str) -> str:
-        codename = self.read_permission
+        codename = self.permission_for(method)
         return (
             f"A staff login lacks the staff permission `{staff_permission(codename)}` (held by "
             f"{held_by(codename)}; a superuser holds every permission); or a session request lacks its "
@@ -146,15 +148,20 @@ class _CustomerOwnerOrStaff(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        if user.is_staff and not holds_staff_permission(user, self.read_permission):
-            self.message = missing_permission_message(self.read_permission)
+        codename = self.permission_for(request.method)
+        if user.is_staff and not holds_staff_permission(user, codename):
+            self.message = missing_permission_message(codename)
             return False
         return True
 
 
-def CustomerOwnerOrStaff(codename: str) -> type[BasePermission]:  # noqa: N802
-    """The permission class of an endpoint about one customer that the customer may use too."""
-    return type(f"CustomerOwnerOrStaff_{codename}", (_CustomerOwnerOrStaff,), {"read_permission": codename})
+def CustomerOwnerOrStaff(codename: str, *, write: str | None = None) -> type[BasePermission]:  # noqa: N802
+    """The permission class of an endpoint about one customer that the customer may use too; ``write``
+    is the staff permission of the methods that change something, when it differs."""
+    name = f"CustomerOwnerOrStaff_{codename}" + (f"_{write}" if write else "")
+    return type(
+        name, (_CustomerOwnerOrStaff,), {"read_permission": codename, "write_permission": write or codename}
+    )
 
 
 def customer_for_request(

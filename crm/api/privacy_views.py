@@ -103,10 +103,11 @@ class CustomerConsentView(APIView):
     """A customer's marketing consent per channel (e-mail, SMS, push, post) with its history.
 
     POST grants or withdraws one channel; the change is recorded with its source (``api`` for staff,
-    ``shop`` when the shopper changes their own) and lawful basis.
+    ``shop`` when the shopper changes their own) and lawful basis. Staff read with ``view_customers``
+    and record a change with ``manage_consent``.
     """
 
-    permission_classes = [CustomerOwnerOrStaff("view_customers")]
+    permission_classes = [CustomerOwnerOrStaff("view_customers", write="manage_consent")]
     # JSON only: in a form body a missing boolean would read as "false" and withdraw consent silently.
     parser_classes = [JSONParser]
 

@@ -1,8 +1,8 @@
-"""Forms of the customers area: the list's filters and a CRM note."""
+"""Forms of the customers area: the list's filters, a CRM note, a consent change and erasure."""
 
 from django import forms
 
-from crm.models import CustomerNote, CustomerSegment
+from crm.models import ConsentChannel, ConsentEvent, CustomerNote, CustomerSegment
 from crm.selectors.customers import CustomerFilters
 
 YES_NO_ANY = [("", "Any"), ("yes", "Yes"), ("no", "No")]
@@ -49,6 +49,22 @@ class CustomerNoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
         error_messages={"required": "Write something in the note."},
+    )
+
+
+class CustomerConsentForm(forms.Form):
+    """Consent a customer gave or withdrew through staff (on the phone, by letter), for one channel."""
+
+    GIVEN, WITHDRAWN = "given", "withdrawn"
+
+    channel = forms.ChoiceField(choices=ConsentChannel.choices)
+    change = forms.ChoiceField(
+        label="The customer has", choices=[(GIVEN, "Given consent"), (WITHDRAWN, "Withdrawn consent")]
+    )
+    lawful_basis = forms.ChoiceField(
+        label="Lawful basis",
+        choices=ConsentEvent.LawfulBasis.choices,
+        initial=ConsentEvent.LawfulBasis.CONSENT,
     )
 
 

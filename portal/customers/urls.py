@@ -8,6 +8,9 @@ urlpatterns = [
     path("customers/<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:customer_id>/notes/", views.customer_note_add, name="customer_note_add"),
     path(
+        "customers/<int:customer_id>/consent/", views.customer_consent_change, name="customer_consent_change"
+    ),
+    path(
         "customers/<int:customer_id>/data.json", views.customer_data_download, name="customer_data_download"
     ),
     path("customers/<int:customer_id>/erase/", views.customer_erasure, name="customer_erasure"),

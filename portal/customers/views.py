@@ -1,5 +1,6 @@
 """Customers: the filtered list (and its CSV), the customer 360 page with notes, and the customer's data
-rights: their data as one JSON document, and erasure."""
+rights: their consent as they give or withdraw it through staff, their data as one JSON document, and
+erasure."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -7,14 +8,25 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.models import AuditEvent, Customer
+from crm.models import AuditEvent, ConsentChannel, ConsentEvent, Customer
 from crm.selectors import customers as customer_selectors
 from crm.selectors import marketing
-from crm.selectors.privacy import customer_data_export
+from crm.selectors.privacy import consent_current, consent_history, customer_data_export
 from crm.services.customers import customer_note_create
-from crm.services.privacy import audit_record, customer_erase, customer_subject, erasure_record_for
+from crm.services.privacy import (
+    audit_record,
+    consent_set,
+    customer_erase,
+    customer_subject,
+    erasure_record_for,
+)
 from portal.csv import csv_response
-from portal.customers.forms import CustomerEraseForm, CustomerFilterForm, CustomerNoteForm
+from portal.customers.forms import (
+    CustomerConsentForm,
+    CustomerEraseForm,
+    CustomerFilterForm,
+    CustomerNoteForm,
+)
 from portal.guards import staff_required
 from portal.responses import bad_filters
 from recommender.selectors import recommendation_rows_for_customer
@@ -24,6 +36,7 @@ CUSTOMERS_PER_PAGE = 50
 
 
 RECOMMENDATIONS_SHOWN = 10
+CONSENT_CHANGES_SHOWN = 10
 
 
 def _customer_filter_form(request: HttpRequest) -> CustomerFilterForm:
@@ -84,17 +97,25 @@ def _filters_for_the_trail(form: CustomerFilterForm) -> dict:
     return {"filters": filters.urlencode(), "searched": searched}
 
 
-def _customer_detail_context(customer: Customer, note_form: CustomerNoteForm) -> dict:
+def _customer_detail_context(
+    customer: Customer,
+    note_form: CustomerNoteForm | None = None,
+    consent_form: CustomerConsentForm | None = None,
+) -> dict:
     recommendations = recommendation_rows_for_customer(customer=customer, limit=RECOMMENDATIONS_SHOWN)
     explanations = recommendation_explanations(customer=customer, rows=recommendations)
+    current = consent_current(customer=customer)
     return {
+        "consent": [(label, current[channel]) for channel, label in ConsentChannel.choices],
+        "consent_changes": consent_history(customer=customer)[:CONSENT_CHANGES_SHOWN],
+        "consent_form": consent_form or CustomerConsentForm(),
         "customer": customer,
         "orders": customer_selectors.customer_order_list(customer=customer),
         "totals": customer_selectors.customer_order_totals(customer=customer),
         "segment": marketing.customer_segment_latest(customer=customer),
         "recommendations": list(zip(recommendations, explanations, strict=True)),
         "notes": customer_selectors.customer_note_list(customer=customer),
-        "note_form": note_form,
+        "note_form": note_form or CustomerNoteForm(),
     }
 
 
@@ -108,9 +129,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         subject=customer_subject(customer),
         via="portal",
     )
-    return render(
-        request, "staff/customer_detail.html", _customer_detail_context(customer, CustomerNoteForm())
-    )
+    return render(request, "staff/customer_detail.html", _customer_detail_context(customer))
 
 
 @staff_required("view_customers")
@@ -120,7 +139,10 @@ def customer_note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
     form = CustomerNoteForm(request.POST)
     if not form.is_valid():
         return render(
-            request, "staff/customer_detail.html", _customer_detail_context(customer, form), status=400
+            request,
+            "staff/customer_detail.html",
+            _customer_detail_context(customer, note_form=form),
+            status=400,
         )
     customer_note_create(
         customer=customer, author=request.user, kind=form.cleaned_data["kind"], body=form.cleaned_data["body"]
@@ -129,7 +151,47 @@ def customer_note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
     return redirect("staff:customer_detail", customer_id=customer.pk)
 
 
-# --- Data rights: access and erasure ---------------------------------------------------------
+# --- Data rights: consent, access and erasure ------------------------------------------------
+
+
+@staff_required("manage_consent")
+@require_POST
+def customer_consent_change(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Record consent the customer gave or withdrew through staff: in their consent history (source
+    "staff") and the audit trail. The API's ``POST /api/customers/{id}/consent/`` does the same."""
+    customer = get_object_or_404(Customer.objects.select_related("user"), pk=customer_id, anonymous=False)
+    form = CustomerConsentForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "staff/customer_detail.html",
+            _customer_detail_context(customer, consent_form=form),
+            status=400,
+        )
+    channel = form.cleaned_data["channel"]
+    granted = form.cleaned_data["change"] == CustomerConsentForm.GIVEN
+    event = consent_set(
+        customer=customer,
+        channel=channel,
+        granted=granted,
+        lawful_basis=form.cleaned_data["lawful_basis"],
+        source=ConsentEvent.Source.STAFF,
+        recorded_by=request.user,
+    )
+    label = ConsentChannel(channel).label
+    state = "given" if granted else "withdrawn"
+    if event is None:
+        messages.info(request, f"{label} consent was already {state}: nothing changed.")
+    else:
+        audit_record(
+            action=AuditEvent.Action.CONSENT_CHANGED,
+            actor=request.user,
+            subject=customer_subject(customer),
+            via="portal",
+            detail={"channel": channel, "granted": granted},
+        )
+        messages.success(request, f"{label} consent {state}, recorded in the consent history.")
+    return redirect("staff:customer_detail", customer_id=customer.pk)
 
 
 @staff_required("export_customer_data")

@@ -26,6 +26,7 @@ STAFF_PAGES = [
 ]
 STAFF_ACTIONS = [
     ("staff:customer_note_add", {"customer_id": "customer"}),
+    ("staff:customer_consent_change", {"customer_id": "customer"}),
     ("staff:segments_recompute", {}),
     ("staff:promotion_compute_targets", {"promotion_id": "promotion"}),
     ("staff:promotion_measure_results", {"promotion_id": "promotion"}),

@@ -1,10 +1,12 @@
 import csv
 import io
 
+from django.test import Client
 from django.urls import reverse
 
-from crm.models import AuditEvent, CustomerNote, CustomerSegment
-from tests.factories import CustomerFactory, CustomerSegmentFactory
+from core.roles import DATA_ADMIN, MARKETING
+from crm.models import AuditEvent, ConsentEvent, CustomerNote, CustomerSegment
+from tests.factories import CustomerFactory, CustomerSegmentFactory, StaffUserFactory
 
 
 def _csv_rows(response) -> list[dict]:
@@ -186,3 +188,53 @@ def test_a_search_that_finds_no_one_says_so_and_not_that_a_filter_was_not_unders
     assert "No customer matches these filters." in html
     assert "0 customers" in html
     assert 'id="export-customers"' in html
+
+
+def test_the_data_admin_records_consent_a_customer_gives_or_withdraws_on_the_customer_page(db):
+    """Consent could be changed only through the API: staff taking a customer's call had no way."""
+    customer = CustomerFactory(sms_opt_in=False, email_opt_in=True)
+    admin = StaffUserFactory(username="dora", roles=[DATA_ADMIN])
+    client = Client()
+    client.force_login(admin)
+    page = reverse("staff:customer_detail", args=[customer.pk])
+    assert 'id="consent-form"' in client.get(page).content.decode()
+
+    change = reverse("staff:customer_consent_change", args=[customer.pk])
+    given = client.post(change, {"channel": "sms", "change": "given", "lawful_basis": "consent"}, follow=True)
+    assert "SMS consent given" in given.content.decode()
+    withdrawn = client.post(change, {"channel": "email", "change": "withdrawn", "lawful_basis": "consent"})
+    assert withdrawn.status_code == 302
+
+    customer.refresh_from_db()
+    assert customer.sms_opt_in is True and customer.email_opt_in is False
+    events = list(customer.consent_events.order_by("at", "pk"))
+    assert [(event.channel, event.granted, event.source, event.recorded_by) for event in events] == [
+        ("sms", True, ConsentEvent.Source.STAFF, admin),
+        ("email", False, ConsentEvent.Source.STAFF, admin),
+    ]
+    trail = AuditEvent.objects.filter(action=AuditEvent.Action.CONSENT_CHANGED, via="portal")
+    assert trail.count() == 2
+    html = client.get(page).content.decode()
+    assert "SMS given" in html and "E-mail withdrawn" in html
+
+    again = client.post(change, {"channel": "sms", "change": "given", "lawful_basis": "consent"}, follow=True)
+    assert "already given: nothing changed" in again.content.decode()
+    assert customer.consent_events.count() == 2
+
+    bad = client.post(change, {"channel": "fax", "change": "given", "lawful_basis": "consent"})
+    assert bad.status_code == 400 and "fax is not one of the available choices" in bad.content.decode()
+
+
+def test_marketing_reads_consent_on_the_customer_page_but_may_not_change_it(db):
+    customer = CustomerFactory(sms_opt_in=False)
+    client = Client()
+    client.force_login(StaffUserFactory(roles=[MARKETING]))
+    html = client.get(reverse("staff:customer_detail", args=[customer.pk])).content.decode()
+    assert 'id="consent-channels"' in html and 'id="consent-form"' not in html
+    refused = client.post(
+        reverse("staff:customer_consent_change", args=[customer.pk]),
+        {"channel": "sms", "change": "given", "lawful_basis": "consent"},
+    )
+    assert refused.status_code == 403 and "core.manage_consent" in refused.content.decode()
+    customer.refresh_from_db()
+    assert customer.sms_opt_in is False

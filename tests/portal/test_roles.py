@@ -20,6 +20,7 @@ ALLOWED = {
     "customer_list_csv": {MARKETING, DATA_ADMIN},
     "customer_detail": {MARKETING, DATA_ADMIN},
     "customer_note_add": {MARKETING, DATA_ADMIN},
+    "customer_consent_change": {DATA_ADMIN},
     "customer_data_download": {DATA_ADMIN},
     "customer_erasure": {DATA_ADMIN},
     "segments": ALL,
@@ -56,6 +57,7 @@ ALLOWED = {
 }
 POST_ONLY = {
     "customer_note_add",
+    "customer_consent_change",
     "segments_recompute",
     "promotion_compute_targets",
     "promotion_measure_results",
@@ -85,6 +87,7 @@ def _url(name: str, data: dict) -> str:
     kwargs = {
         "customer_detail": {"customer_id": data["customers"][0].pk},
         "customer_note_add": {"customer_id": data["customers"][0].pk},
+        "customer_consent_change": {"customer_id": data["customers"][0].pk},
         "customer_data_download": {"customer_id": data["customers"][0].pk},
         "customer_erasure": {"customer_id": data["customers"][0].pk},
         "promotion_detail": {"promotion_id": data["promotion"].pk},

@@ -45,7 +45,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("customer-detail", "GET"): CUSTOMERS,
     ("customer-recommendations", "GET"): CUSTOMERS,
     ("customer-consent", "GET"): CUSTOMERS,
-    ("customer-consent", "POST"): CUSTOMERS,
+    ("customer-consent", "POST"): {DATA_ADMIN},
     ("customer-data-export", "GET"): {DATA_ADMIN},
     ("customer-erase", "POST"): {DATA_ADMIN},
     ("order-list", "GET"): CUSTOMERS,

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from core.roles import DATA_ADMIN, MARKETING
 from crm.models import ConsentEvent, Customer, ErasureRecord, Order, Promotion
 from crm.services.importing import import_order_file
 from crm.services.privacy import consent_set, customer_erase
@@ -252,3 +253,33 @@ def test_the_consent_api_takes_an_answer_only_as_true_or_false(client):
 
     assert response.status_code == 400 and set(response.json()) == {"granted"}
     assert Customer.objects.get(external_id="C1").email_opt_in is True
+
+
+def test_changing_consent_through_the_api_needs_manage_consent_which_marketing_does_not_hold(client):
+    """Marketing changed consent with view_customers, a read permission: the role whose campaigns read
+    consent could opt customers back in."""
+    customer = CustomerFactory(external_id="C1", sms_opt_in=False)
+    change = {"channel": "sms", "granted": True}
+
+    client.force_login(StaffUserFactory(roles=[MARKETING]))
+    assert client.get("/api/customers/C1/consent/").status_code == 200
+    refused = client.post("/api/customers/C1/consent/", change, content_type="application/json")
+    assert refused.status_code == 403
+    assert "core.manage_consent" in refused.json()["detail"] and "data admin" in refused.json()["detail"]
+    customer.refresh_from_db()
+    assert customer.sms_opt_in is False and not customer.consent_events.exists()
+
+    client.force_login(StaffUserFactory(roles=[DATA_ADMIN]))
+    assert (
+        client.post("/api/customers/C1/consent/", change, content_type="application/json").status_code == 200
+    )
+    customer.refresh_from_db()
+    assert customer.sms_opt_in is True
+
+
+def test_the_schema_names_manage_consent_for_changing_consent_and_view_customers_for_reading_it(client):
+    client.force_login(StaffUserFactory())
+    schema = client.get("/api/schema/?format=json").json()
+    operations = schema["paths"]["/api/customers/{external_id}/consent/"]
+    assert "core.manage_consent" in operations["post"]["responses"]["403"]["description"]
+    assert "core.view_customers" in operations["get"]["responses"]["403"]["description"]
