@@ -72,7 +72,7 @@ WALKED_OPTIONS = {
     "compute_segments": {"--as-of", "--wait"},
     "export_segments": {"--out", "--pseudonymize"},
     "compute_promotion_targets": {"--wait"},
-    "export_promotion_targets": {"--out", "--pseudonymize"},
+    "export_promotion_targets": {"--out", "--group", "--pseudonymize"},
     "import_stock": set(),
     "forecast_demand": {"--as-of", "--horizon", "--wait"},
     "export_forecast": {"--out", "--freq"},
@@ -172,6 +172,9 @@ def test_every_documented_command_runs_with_its_documented_options(tmp_path, cel
     targets_csv = tmp_path / "targets.csv"
     run("export_promotion_targets", str(promotion.pk), "--out", str(targets_csv))
     assert len(csv_rows(targets_csv)) > 0
+    send_list_csv = tmp_path / "send-list.csv"
+    run("export_promotion_targets", str(promotion.pk), "--out", str(send_list_csv), "--group", "target")
+    assert {row["group"] for row in csv_rows(send_list_csv)} == {"target"}
     hashed_targets_csv = tmp_path / "targets-pseudonymized.csv"
     run("export_promotion_targets", str(promotion.pk), "--out", str(hashed_targets_csv), "--pseudonymize")
     assert "email" not in csv_rows(hashed_targets_csv)[0]

@@ -185,17 +185,24 @@ def promotion_target_list_exportable(*, promotion: Promotion) -> QuerySet[Promot
     return PromotionTarget.objects.filter(promotion=promotion, **{f"customer__{consent_field}": True})
 
 
-def promotion_targets_csv(*, promotion: Promotion, out: IO[str], pseudonymized: bool = False) -> int:
+def promotion_targets_csv(
+    *, promotion: Promotion, out: IO[str], pseudonymized: bool = False, group: str | None = None
+) -> int:
     """Write the promotion's consenting targets (both groups, by rank) as CSV; returns the row count.
 
-    ``pseudonymized`` names customers by their keyed hash and leaves the e-mail out.
+    ``group`` (``target`` or ``control``) writes that group only: ``target`` is the send list, which
+    must not reach the control group. ``pseudonymized`` names customers by their keyed hash and leaves
+    the e-mail out.
     """
+    if group is not None and group not in PromotionTarget.Group.values:
+        raise ValueError(f"Unknown group {group!r}; choose one of {', '.join(PromotionTarget.Group.values)}.")
+    targets = promotion_target_list_exportable(promotion=promotion)
+    if group is not None:
+        targets = targets.filter(group=group)
     writer = csv_safe_writer(out)
     writer.writerow(TARGET_PSEUDONYMIZED_COLUMNS if pseudonymized else TARGET_EXPORT_COLUMNS)
-    rows = (
-        promotion_target_list_exportable(promotion=promotion)
-        .order_by("rank")
-        .values_list("customer__external_id", "customer__email", "group", "rank", "score", "expected_value")
+    rows = targets.order_by("rank").values_list(
+        "customer__external_id", "customer__email", "group", "rank", "score", "expected_value"
     )
     written = 0
     for external_id, email, group, rank, score, value in rows.iterator(chunk_size=5000):

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from core.selectors import job_latest_for_promotion
-from crm.models import AuditEvent, Promotion
+from crm.models import AuditEvent, Promotion, PromotionTarget
 from crm.selectors import marketing
 from crm.services import promotions
 from crm.services.privacy import audit_record
@@ -108,16 +108,23 @@ def promotion_measure_results(request: HttpRequest, promotion_id: int) -> HttpRe
 @require_GET
 def promotion_targets_csv(request: HttpRequest, promotion_id: int) -> HttpResponse:
     """The consenting targets with their ids and e-mails; ``?pseudonymize=1``: by keyed pseudonym, no
-    e-mail (the only file an analyst may take)."""
+    e-mail (the only file an analyst may take). Both groups with a ``group`` column, or ``?group=target``
+    (the send list) or ``?group=control``."""
     try:
         pseudonymized = export_pseudonymized(request)
     except BadExportParameter as bad:
         return bad_request(str(bad))
+    group = request.GET.get("group") or None
+    if group is not None and group not in PromotionTarget.Group.values:
+        return bad_request(f"group must be one of {', '.join(PromotionTarget.Group.values)}; got {group!r}.")
     promotion = get_object_or_404(Promotion, pk=promotion_id)
     response = HttpResponse(content_type="text/csv")
-    name = f"promotion-{promotion.pk}-targets{'-pseudonymized' if pseudonymized else ''}.csv"
+    kind = f"{group}-group" if group else "targets"
+    name = f"promotion-{promotion.pk}-{kind}{'-pseudonymized' if pseudonymized else ''}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    count = marketing.promotion_targets_csv(promotion=promotion, out=response, pseudonymized=pseudonymized)
+    count = marketing.promotion_targets_csv(
+        promotion=promotion, out=response, pseudonymized=pseudonymized, group=group
+    )
     audit_record(
         action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,
         actor=request.user,
@@ -126,6 +133,7 @@ def promotion_targets_csv(request: HttpRequest, promotion_id: int) -> HttpRespon
             "file": "promotion targets",
             "promotion": promotion.pk,
             "rows": count,
+            "group": group or "both",
             "pseudonymized": pseudonymized,
         },
     )

@@ -115,3 +115,30 @@ def test_promotion_results_show_target_against_control(staff_client, shop_data):
     )
     assert 'id="results-table"' in html
     assert "Conversion uplift" in html
+
+
+def test_the_send_list_holds_the_target_group_only(staff_client, shop_data):
+    """The one targets file held the control group too, with their e-mails: loaded into a mail tool as it
+    was, it sent the offer to the customers held out to measure it."""
+    promotion = shop_data["promotion"]
+    assert promotion.targets.filter(group="control").exists()
+    html = staff_client.get(reverse("staff:promotion_detail", args=[promotion.pk])).content.decode()
+    assert 'id="download-send-list"' in html
+
+    url = reverse("staff:promotion_targets_csv", args=[promotion.pk])
+    send_list = staff_client.get(url + "?group=target")
+    assert (
+        send_list["Content-Disposition"]
+        == f'attachment; filename="promotion-{promotion.pk}-target-group.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(send_list.content.decode())))
+    assert [row["customer_id"] for row in rows] == list(
+        promotion.targets.filter(group="target")
+        .order_by("rank")
+        .values_list("customer__external_id", flat=True)
+    )
+    both = list(csv.DictReader(io.StringIO(staff_client.get(url).content.decode())))
+    assert {row["group"] for row in both} == {"target", "control"}
+
+    wrong = staff_client.get(url + "?group=everyone")
+    assert wrong.status_code == 400 and "group must be one of target, control" in wrong.content.decode()
