@@ -99,7 +99,7 @@ def new_item_weight_choice_table(model_version: ModelVersion | None) -> dict | N
 
 
 def model_version_rows(*, versions: list[ModelVersion]) -> list[dict]:
-    """One row per version: the version, its best baseline ``(name, ndcg)``, the MLP's lift over it,
+    """One row per version: the version, its best baseline ``(label, ndcg)``, the MLP's lift over it,
     whether it can be activated and the settings of its lists (``served_lists_summary``)."""
     rows = []
     for version in versions:
@@ -107,7 +107,9 @@ def model_version_rows(*, versions: list[ModelVersion]) -> list[dict]:
         rows.append(
             {
                 "version": version,
-                "best_baseline": best,
+                "best_baseline": (recommender_selectors.MODEL_LABELS.get(best[0], best[0]), best[1])
+                if best
+                else None,
                 "lift": (version.ndcg / best[1] - 1)
                 if best and best[1] and version.ndcg is not None
                 else None,

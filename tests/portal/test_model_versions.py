@@ -111,7 +111,7 @@ def test_the_rooms_rows_say_the_lift_over_the_best_baseline_and_what_can_be_serv
 
     rows = {row["version"].pk: row for row in overview["rows"]}
     assert list(rows) == [failed.pk, unscored.pk, rejected.pk, old.pk, served.pk]  # newest first
-    assert rows[served.pk]["best_baseline"] == ("personal_top", 0.3)
+    assert rows[served.pk]["best_baseline"] == ("Personal top-frequency", 0.3)  # named, not its key
     assert rows[served.pk]["lift"] == pytest.approx(0.1)
     assert rows[old.pk]["lift"] == pytest.approx(-0.1)
     assert rows[failed.pk]["best_baseline"] is None and rows[failed.pk]["lift"] is None
