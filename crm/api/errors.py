@@ -1,11 +1,26 @@
 """Django's own error pages, answered in the API's shape under ``/api/``: a URL that matches no API route
-(e.g. ``/api/promotions/-1/targets/``) is a JSON 404 like any other, not an HTML page."""
+(e.g. ``/api/promotions/-1/targets/``) is a JSON 404 like any other, not an HTML page. And a viewset's
+404 for an unknown id, naming it."""
 
 from axes.helpers import get_cool_off
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from rest_framework.exceptions import NotFound
 
 API_PREFIX = "/api/"
+
+
+class NamedNotFound:
+    """A viewset mixin: a row that does not exist answers "No customer with id 'X'." where DRF says "No
+    Customer matches the given query.", as the endpoints that look a customer up themselves do."""
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            wanted = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+            name = self.get_queryset().model._meta.verbose_name
+            raise NotFound(f"No {name} with id {wanted!r}.") from None
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

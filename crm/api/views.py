@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from core.models import Job
 from crm.api import filters, serializers
 from crm.api.auditing import PersonalDataReadAudit
+from crm.api.errors import NamedNotFound
 from crm.api.pagination import StandardPagination
 from crm.api.permissions import NO_LINKED_CUSTOMER, HasStaffPermission, customer_for_request
 from crm.api.schema import error_response
@@ -76,7 +77,7 @@ def orders_with_lines(queryset: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
-class StaffViewSet(viewsets.ReadOnlyModelViewSet):
+class StaffViewSet(NamedNotFound, viewsets.ReadOnlyModelViewSet):
     """A staff list and its rows; each one names the role permission of the portal page that shows the
     same data."""
 

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api import filters as api_filters
+from crm.api.errors import NamedNotFound
 from crm.api.pagination import StandardPagination
 from crm.api.permissions import (
     NO_LINKED_CUSTOMER,
@@ -265,7 +266,7 @@ class ModelVersionFilter(api_filters.FilterSet):
         fields = ["status"]
 
 
-class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+class ModelVersionViewSet(NamedNotFound, viewsets.ReadOnlyModelViewSet):
     """Trained recommender versions with their metrics against the baselines; newest first."""
 
     # The portal's model page, open to every staff role (training and activating need manage_models).
