@@ -992,6 +992,13 @@ def _write_lines(
 ) -> None:
     names = _most_frequent(rows, "item_code", "item_name")
     item_name = rows["item_name"].where(rows["item_name"] != "", rows["item_code"].map(names))
+    unnamed = item_name.isna() & rows["is_product"]
+    if unnamed.any():
+        # A file without product names (the column is optional) names a known product as the catalogue
+        # does, rather than by its code.
+        codes = rows.loc[unnamed, "item_code"].unique().tolist()
+        catalogue = _existing(Product, "external_id", codes, ["external_id", "name"])
+        item_name = item_name.fillna(rows["item_code"].map(catalogue.set_index("external_id")["name"]))
     lines = pd.DataFrame(
         {
             "order_id": rows["order_id"].map(order_pks).astype("int64"),

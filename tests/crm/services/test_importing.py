@@ -343,3 +343,29 @@ def test_a_file_older_than_the_stored_sales_leaves_names_and_prices_as_they_are(
     import_order_file(path=later)  # a newer file does change them
     lamp.refresh_from_db()
     assert (lamp.name, lamp.price) == ("Lamp (2012)", Decimal("3.10"))
+
+
+def test_a_file_without_product_names_names_known_products_as_the_catalogue_does(tmp_path):
+    """product_name is optional, but a file without it renamed a known product's order lines to its code
+    ("85123A"), where the catalogue knows its name."""
+    named = tmp_path / "named.csv"
+    named.write_text(
+        "order_id,customer_id,product_id,product_name,quantity,unit_price,ordered_at\n"
+        "A1,c1,LAMP,Desk lamp,1,2.95,2011-06-01T10:00:00Z\n"
+        "A1,c1,VASE,Vase,1,9.00,2011-06-01T10:00:00Z\n"
+    )
+    import_order_file(path=named)
+    unnamed = tmp_path / "unnamed.csv"
+    unnamed.write_text(
+        "order_id,customer_id,product_id,quantity,unit_price,ordered_at\n"
+        "A1,c1,LAMP,2,2.95,2011-06-01T10:00:00Z\n"
+        "A1,c1,VASE,1,9.00,2011-06-01T10:00:00Z\n"
+        "A2,c1,KETTLE,1,15.00,2011-06-02T10:00:00Z\n"
+    )
+
+    import_order_file(path=unnamed)
+
+    names = dict(OrderLine.objects.values_list("item_code", "item_name"))
+    assert names == {"LAMP": "Desk lamp", "VASE": "Vase", "KETTLE": "KETTLE"}  # a new product: its code
+    assert Product.objects.get(external_id="LAMP").name == "Desk lamp"
+    assert OrderLine.objects.get(item_code="LAMP").quantity == 2
