@@ -19,7 +19,6 @@ import logging
 import os
 import socket
 import threading
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -277,10 +276,11 @@ def job_task(
                     kwargs={**kwargs, "_after": owner},
                 ) from exc
             except Exception as exc:
+                # The job keeps what went wrong; the traceback, which names the code's files and lines,
+                # goes to the worker's log only (the job is read by every staff role and the API).
                 short = f"{type(exc).__name__}: {exc}"
-                reason = f"{short}\n\n{traceback.format_exc(limit=8)}"
                 logger.exception("%s: job %s failed", self.name, job_id)
-                _quietly(lambda: job_fail(job_id=job_id, error=reason))
+                _quietly(lambda: job_fail(job_id=job_id, error=short))
                 if on_failure:
                     _quietly(lambda: on_failure(job, short))
                 return

@@ -192,3 +192,17 @@ def test_the_sweep_finishes_a_scoring_whose_last_chunk_died_before_it_queued_the
     finish.refresh_from_db()
     assert finish.task_name == "recommender.tasks.finish_scoring_task" and finish.deliveries == 1
     assert Job.objects.get(pk=parent.pk).status == Job.Status.FAILED
+
+
+def test_a_failed_job_says_what_went_wrong_without_the_traceback():
+    """The job's error held a traceback with the code's file paths, which the API gave every staff role."""
+    promotion = PromotionFactory()
+    job = job_create(kind=Job.Kind.TARGETS, params={"promotion_id": promotion.pk})
+    promotion.delete()
+
+    compute_promotion_targets_task.apply(args=[job.pk])
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert job.error == "DoesNotExist: Promotion matching query does not exist."
+    assert "Traceback" not in job.error and ".py" not in job.error
