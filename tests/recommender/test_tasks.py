@@ -228,3 +228,13 @@ def test_staff_serve_the_lists_at_another_weight_and_the_hourly_rescoring_keeps_
     assert again.pk not in {served.pk, rescored.pk}
     assert again.served_lists["new_item_weight"] == other
     assert again.new_item_weight_set["by"] == "weights-admin"
+
+
+@pytest.mark.django_db
+def test_train_recommender_refuses_a_config_setting_it_does_not_know():
+    """An unknown key in --config was dropped without a word, and the job trained on the defaults."""
+    with pytest.raises(CommandError, match=r"Unknown training setting in --config: epoks\. Known: .*epochs"):
+        call_command("train_recommender", "--config", '{"epoks": 5}')
+    with pytest.raises(CommandError, match="must be a JSON object"):
+        call_command("train_recommender", "--config", "[5]")
+    assert not Job.objects.exists() and not ModelVersion.objects.exists()

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from core.jobs import JobReporter
 from core.models import Job
 from core.progress import add_wait_arguments, follow_job_for_command
+from recommender.ml import TrainConfig
 from recommender.models import ModelVersion
 from recommender.services.pipeline import model_version_pipeline_run
 from recommender.tasks import training_enqueue
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        _check_config(options["config"])
         activate = not options["no_activate"]
         if options["inline"]:
             return self._inline(activate=activate, force=options["force"], config=options["config"])
@@ -67,4 +69,19 @@ class Command(BaseCommand):
             raise CommandError(f"Model version {version.pk} is not served: {outcome.verdict}")
         self.stdout.write(
             self.style.SUCCESS(f"Model version {version.pk} is {outcome.model_version.status}.")
+        )
+
+
+def _check_config(config: object) -> None:
+    """A setting the training does not know would be dropped without a word: refuse it, naming it."""
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise CommandError("--config must be a JSON object of training settings, e.g. '{\"epochs\": 5}'.")
+    known = set(TrainConfig.__dataclass_fields__)
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise CommandError(
+            f"Unknown training setting{'s' if len(unknown) > 1 else ''} in --config: {', '.join(unknown)}. "
+            f"Known: {', '.join(sorted(known))}."
         )
