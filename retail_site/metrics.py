@@ -1,9 +1,10 @@
 """Prometheus metrics at ``/metrics``.
 
-Request counts and latencies, database and cache calls come from django-prometheus's middleware. This
-module adds what the product itself knows, read from the database at each scrape so that every web
-process reports the same numbers: background jobs by kind and status, the duration of recent finished
-jobs, the served model version and the progress of running jobs (training and scoring included).
+Request counts and latencies by view and status come from django-prometheus's middleware (its database
+and cache metrics would need its own database and cache backends, which are not used). This module
+adds what the product itself knows, read from the database at each scrape so that every web process
+reports the same numbers: background jobs by kind and status, the duration of recent finished jobs,
+the served model version and the progress of running jobs (training and scoring included).
 
 The endpoint answers requests from this machine (loopback) and, anywhere, requests that carry
 ``Authorization: Bearer <METRICS_TOKEN>`` when that setting is given; everything else gets a 404.

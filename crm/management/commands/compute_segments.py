@@ -16,7 +16,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--as-of", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD; default today."
+            "--as-of",
+            type=dt.date.fromisoformat,
+            default=None,
+            help="YYYY-MM-DD; default today, or the day after the latest order if the history ends before.",
         )
         add_wait_arguments(parser)
 

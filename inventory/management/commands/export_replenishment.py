@@ -6,7 +6,7 @@ from inventory.selectors import forecast_run_latest, replenishment_export_csv
 class Command(BaseCommand):
     help = (
         "Write the reorder list as CSV product_id,on_hand,lead_time_days,reorder_point,safety_stock,"
-        "stockout_date,order_quantity: every product of the latest forecast whose stock is tracked."
+        "stockout_date,order_quantity,on_order: every product of the latest forecast whose stock is tracked."
     )
 
     def add_arguments(self, parser):
