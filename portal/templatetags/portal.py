@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from crm.models import CustomerSegment
+from crm.pseudonyms import pseudonymize
 
 register = template.Library()
 
@@ -64,6 +65,13 @@ FORECAST_MODEL_LABELS = {
     "mean_4_weeks": "Mean of 4 weeks",
     "mean_13_weeks": "Mean of 13 weeks",
 }
+
+
+@register.filter
+def pseudonym(customer) -> str:
+    """A customer as the pseudonymized files name them (``p_…``), for a login that may not see who they
+    are: a row of the page can be found in the file, and the database's row number is not shown."""
+    return pseudonymize(customer.external_id)
 
 
 @register.filter

@@ -272,3 +272,27 @@ def test_the_analyst_is_offered_only_the_pseudonymized_files():
     assert csv_links and all("pseudonymize=1" in link for link in csv_links)
     assert 'id="export-segments"' in marketing_segments
     assert 'id="export-segments-pseudonymized"' in marketing_segments
+
+
+def test_the_analyst_reads_customers_on_the_pages_as_the_pseudonymized_files_name_them():
+    """The pages named them "Customer #909", the database's row number, which matched no row of the
+    pseudonymized files."""
+    data = build_shop_data(3)
+    promotion = data["promotion"]
+    analyst, _ = _client("analyst-5", ANALYST)
+
+    page = analyst.get(reverse("staff:promotion_detail", args=[promotion.pk])).content.decode()
+    file_ids = [
+        row["customer_id"]
+        for row in _rows(
+            analyst.get(reverse("staff:promotion_targets_csv", args=[promotion.pk]), {"pseudonymize": "1"})
+        )
+    ]
+    assert file_ids and all(pseudonym in page for pseudonym in file_ids[:25])
+    assert "Customer #" not in page
+    segments = analyst.get(reverse("staff:segments")).content.decode()
+    assert "Customer #" not in segments
+    listed = [target.customer for target in promotion.targets.select_related("customer")]
+    assert any(pseudonymize(customer.external_id) in segments for customer in data["customers"] + listed)
+    for customer in data["customers"]:
+        assert customer.external_id not in segments and customer.name not in segments
