@@ -82,9 +82,21 @@ def forecast_model_label(key: str) -> str:
 
 @register.filter
 def percent(value, digits: int = 1) -> str:
+    """A share as a percentage; a negative one with the minus sign that ``money`` writes (−4.0%)."""
     if value is None or value == "":
         return "–"
-    return f"{float(value) * 100:.{int(digits)}f}%"
+    text = f"{float(value) * 100:.{int(digits)}f}%"
+    return "−" + text[1:] if text.startswith("-") else text
+
+
+@register.filter
+def points(value, digits: int = 2) -> str:
+    """A difference of two shares in percentage points: "+1.25 points", "−5.47 points"."""
+    if value is None or value == "":
+        return "–"
+    number = float(value) * 100
+    sign = "+" if number > 0 else "−" if number < 0 else ""
+    return f"{sign}{abs(number):.{int(digits)}f} points"
 
 
 @register.filter

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal.templatetags.portal import forecast_model_label, money, readable
+from portal.templatetags.portal import forecast_model_label, money, percent, points, readable
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,14 @@ def test_every_forecast_model_and_baseline_has_a_name_on_the_pages():
         {*CANDIDATES, *BASELINES, "chosen"}
     )
     assert forecast_model_label("ses") == "Exponential smoothing"
+
+
+def test_a_negative_share_has_the_minus_sign_of_money_and_a_difference_of_shares_is_in_points():
+    """A page read "-5.47% (95% CI -13.90% …)" beside "−£16.87"; the uplift of conversion is a
+    difference of two rates, in percentage points."""
+    assert percent(-0.0547, 2) == "−5.47%"
+    assert percent(0.125) == "12.5%"
+    assert points(-0.0547) == "−5.47 points"
+    assert points(0.0125) == "+1.25 points"
+    assert points(0) == "0.00 points"
+    assert points(None) == "–"
