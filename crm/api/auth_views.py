@@ -1,8 +1,7 @@
 """Token login and logout of the API.
 
-A failed login counts towards django-axes' lockout of the client's address and of the account, the same
-as a failed login of the shop or the admin; a locked-out login is refused with 429 before its password is
-checked.
+A failed login counts towards django-axes' lockout of the account, the same as a failed login of the shop
+or the admin; a locked-out login is refused with 429 before its password is checked.
 """
 
 from axes.helpers import get_cool_off

@@ -44,7 +44,7 @@ def login_lockout(
         return original_response
     cool_off = get_cool_off(request)
     response = HttpResponse(
-        "Too many failed logins from this address or for this account; try again later.",
+        "Too many failed logins for this account; try again later.",
         status=429,
         content_type="text/plain; charset=utf-8",
     )

@@ -163,11 +163,19 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Logins -----------------------------------------------------------------------------------
 # Failed logins (the API's token login, /accounts/login/, /admin/login/) are counted by django-axes per
-# client address and, apart, per account; LOGIN_FAILURE_LIMIT failures lock that address or account out
-# of logging in (429) for LOGIN_LOCKOUT_MINUTES. A successful login clears its count.
+# account, from whatever address they come; LOGIN_FAILURE_LIMIT failures lock that account out of logging
+# in (429) for LOGIN_LOCKOUT_MINUTES. A successful login clears the count of the account that signed in.
+# Not counted per address: axes clears every count a lockout parameter matches when a login succeeds, so
+# with the address among them an attacker's login to their own account cleared the count of the account
+# they were guessing at from the same address; and ten guesses at one account locked out everyone behind
+# that address (a NAT, an office). Many accounts tried from one address are slowed by the API's anonymous
+# rate limit instead (API_THROTTLE_ANON).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for the address among the lockout parameters, lest a lockout by user agent or cookie be
+# dodged by changing them; a lockout by account is not dodged that way.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_CLIENT_IP_CALLABLE = "crm.api.client.client_address"

@@ -53,23 +53,62 @@ def test_the_account_is_locked_whatever_address_the_guesses_come_from(shopper):
     assert from_a_new_address.status_code == 429
 
 
-def test_an_address_is_locked_whatever_accounts_it_tries(shopper):
+def test_guesses_at_one_account_do_not_lock_out_the_others_behind_the_same_address(shopper):
+    """Ten wrong passwords for one account locked its whole address out, every login behind the same
+    NAT with it."""
     client = APIClient()
+    UserFactory(username="victim")
 
-    for n in range(LIMIT):
-        _token_login(client, f"someone-{n}", "wrong")
-    another_account = _token_login(client, "shopper", "pass-word-123")
-    elsewhere = _token_login(client, "shopper", "pass-word-123", address="192.0.2.1")
+    for _ in range(LIMIT):
+        _token_login(client, "victim", "wrong")
 
-    assert another_account.status_code == 429
-    assert elsewhere.status_code == 200
+    assert _token_login(client, "victim", "wrong").status_code == 429
+    assert _token_login(client, "shopper", "pass-word-123").status_code == 200
+
+
+def test_logging_in_to_ones_own_account_between_guesses_does_not_clear_the_victims_count(shopper):
+    """A successful login cleared every failure counted from its address, so guesses at another account
+    interleaved with logins to one's own were never locked out."""
+    client = APIClient()
+    UserFactory(username="victim", password="the-victims-pass-1")
+
+    statuses = []
+    for n in range(3 * LIMIT):
+        statuses.append(_token_login(client, "victim", f"guess-{n}").status_code)
+        assert _token_login(client, "shopper", "pass-word-123").status_code == 200
+
+    assert statuses[: LIMIT - 1] == [401] * (LIMIT - 1)
+    assert set(statuses[LIMIT - 1 :]) == {429}
+    assert _token_login(client, "victim", "the-victims-pass-1").status_code == 429
+
+
+def test_the_sign_in_page_keeps_the_victims_count_when_the_attacker_signs_in_between():
+    UserFactory(username="victim", password="the-victims-pass-1")
+    UserFactory(username="attacker", password="the-attackers-pass-1")
+    client = Client(REMOTE_ADDR="203.0.113.9")
+
+    statuses = []
+    for n in range(LIMIT + 2):
+        statuses.append(
+            client.post("/accounts/login/", {"username": "victim", "password": f"guess-{n}"}).status_code
+        )
+        own = client.post("/accounts/login/", {"username": "attacker", "password": "the-attackers-pass-1"})
+        assert own.status_code == 302
+        client.logout()
+
+    assert statuses[: LIMIT - 1] == [200] * (LIMIT - 1)
+    assert statuses[-1] == 429
+    assert (
+        client.post("/accounts/login/", {"username": "victim", "password": "the-victims-pass-1"}).status_code
+        == 429
+    )
 
 
 def test_a_forged_forwarded_for_header_does_not_dodge_the_lockout(shopper):
     client = APIClient()
 
     for n in range(LIMIT):
-        _token_login(client, f"someone-{n}", "wrong", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
+        _token_login(client, "shopper", "wrong", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
     response = _token_login(client, "shopper", "pass-word-123", HTTP_X_FORWARDED_FOR="10.9.9.9")
 
     assert response.status_code == 429
