@@ -1,14 +1,18 @@
 """Query filters of the API. Every filter value is checked: one that cannot be read is a 400 naming the
 parameter (DjangoFilterBackend reports a FilterSet's form errors), never silently ignored."""
 
+import datetime as dt
+
 from django import forms
 from django.db import models
 from django.db.models import Q, QuerySet
+from django_filters import fields as filter_fields
 from django_filters import rest_framework as filters
 from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
 
 from core.models import Job
+from core.moments import OUT_OF_RANGE, moment_storable
 from crm.api.query import ONCE, query_value
 from crm.models import Customer, CustomerSegment, Order, Product, PromotionTarget
 
@@ -108,6 +112,21 @@ class ProductFilter(FilterSet):
         return queryset.filter(in_stock) if value else queryset.exclude(in_stock)
 
 
+class IsoDateTimeField(filter_fields.IsoDateTimeField):
+    """An ISO 8601 date and time the database can compare with: one whose UTC reading is beyond the
+    calendar (``9999-12-31T23:59:59-05:00``) is an error, where SQLite's comparison overflowed."""
+
+    def to_python(self, value: object) -> dt.datetime | None:
+        moment = super().to_python(value)
+        if moment is not None and not moment_storable(moment):
+            raise forms.ValidationError(OUT_OF_RANGE, code="overflow")
+        return moment
+
+
+class IsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = IsoDateTimeField
+
+
 ORDER_TIME_BOUNDS = ("placed_at_after", "placed_at_before")
 
 
@@ -127,10 +146,10 @@ class OrderFilter(FilterSet):
 
     customer = filters.CharFilter(field_name="customer__external_id", help_text="Customer id.")
     status = filters.ChoiceFilter(choices=Order.Status.choices)
-    placed_at_after = filters.IsoDateTimeFilter(
+    placed_at_after = IsoDateTimeFilter(
         field_name="placed_at", lookup_expr="gte", help_text="Orders placed at or after (ISO 8601)."
     )
-    placed_at_before = filters.IsoDateTimeFilter(
+    placed_at_before = IsoDateTimeFilter(
         field_name="placed_at", lookup_expr="lte", help_text="Orders placed at or before (ISO 8601)."
     )
 

@@ -9,6 +9,7 @@ from typing import IO, Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.moments import moment_storable
 from crm.csv_safety import csv_safe_writer
 from crm.models import AuditEvent, BehaviourEvent, ConsentChannel, ConsentEvent, Customer, Order, OrderLine
 from crm.models.customers import CONSENT_FIELDS
@@ -171,12 +172,16 @@ def audit_event_list(
         events = events.filter(action=action)
     if subject:
         events = events.filter(subject=subject)
+    # A day at the calendar's ends bounds nothing: the last one has no day after it, and the first one's
+    # first moment, in a time zone ahead of UTC, is before year 1 in UTC (core.moments).
     if since is not None:
-        events = events.filter(at__gte=_start_of(since))
+        start = _start_of(since)
+        if moment_storable(start):
+            events = events.filter(at__gte=start)
     if until is not None:
         if isinstance(until, dt.datetime):
             events = events.filter(at__lte=until)
-        elif until < dt.date.max:  # the calendar's last day bounds nothing (and has no day after it)
+        elif until < dt.date.max:
             events = events.filter(at__lt=_start_of(until + dt.timedelta(days=1)))
     return events
 

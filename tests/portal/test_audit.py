@@ -98,3 +98,16 @@ def test_the_calendars_last_day_as_until_is_no_bound_not_a_500(db):
 
     assert page.status_code == 200 and len(page.context["events"]) == AuditEvent.objects.count() >= 1
     assert len(list(csv.reader(io.StringIO(csv_file.content.decode())))) == 1 + AuditEvent.objects.count()
+
+
+def test_the_calendars_first_day_as_since_is_no_bound_in_a_time_zone_ahead_of_utc(db, settings):
+    """Its first moment in Paris or Tokyo is before year 1 in UTC, which overflowed on SQLite."""
+    settings.TIME_ZONE = "Asia/Tokyo"
+    admin, admin_user = _client("auditor-5", DATA_ADMIN)
+    audit_record(action=AuditEvent.Action.CUSTOMER_VIEWED, actor=admin_user, subject="p_1", via="portal")
+
+    page = admin.get(reverse("staff:audit_list"), {"since": "0001-01-01"})
+    csv_file = admin.get(reverse("staff:audit_csv"), {"since": "0001-01-01"})
+
+    assert page.status_code == 200 and len(page.context["events"]) == AuditEvent.objects.count() >= 1
+    assert len(list(csv.reader(io.StringIO(csv_file.content.decode())))) == 1 + AuditEvent.objects.count()

@@ -66,6 +66,35 @@ def test_a_bad_date_bound_is_named_as_the_schema_names_it(staff_client, query, n
     assert list(response.json()) == named
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "named"),
+    [
+        ("/api/orders/", "placed_at_after=0001-01-01T00:00:00%2B01:00", "placed_at_after"),
+        ("/api/orders/", "placed_at_before=9999-12-31T23:59:59-05:00", "placed_at_before"),
+        ("/api/me/orders/", "placed_at_after=9999-12-31T23:59:59-05:00", "placed_at_after"),
+        ("/api/me/orders/", "placed_at_before=0001-01-01T00:00:00%2B01:00", "placed_at_before"),
+    ],
+)
+def test_a_date_bound_beyond_the_calendar_in_utc_is_a_400_naming_it(
+    staff_client, shopper_client, path, query, named
+):
+    """A moment the database cannot hold once read in UTC overflowed into a 500 on SQLite."""
+    client = shopper_client if path.startswith("/api/me/") else staff_client
+
+    response = client.get(f"{path}?{query}")
+
+    assert response.status_code == 400
+    assert response.json() == {named: ["Datetime value out of range."]}
+
+
+def test_the_calendars_ends_in_utc_are_bounds_like_any_other(staff_client):
+    response = staff_client.get(
+        "/api/orders/?placed_at_after=0001-01-01T00:00:00Z&placed_at_before=9999-12-31T23:59:59Z"
+    )
+
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize("query", ["limit=824", "limit=0", "limit=", "limit=5&limit=6", "limit=1.5"])
 def test_a_bad_limit_is_a_400_naming_it(staff_client, query):
     customer = CustomerFactory()
