@@ -26,7 +26,24 @@ from crm.models import (
     SegmentRun,
 )
 from crm.models.catalogue import LARGEST_ID
+from crm.models.orders import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from crm.services.baskets import BASKET_LINE_MAX_QUANTITY
+
+
+class AmountField(serializers.DecimalField):
+    """A line's amount or an order's or a basket's total, to the cent, in the digits the schema states
+    (``AMOUNT_MAX_DIGITS``), which the import keeps to. An amount stored beyond them another way (the
+    admin takes any quantity and unit price a line's fields hold) is written whole, where rounding it to
+    those digits failed and the order, and every page of orders holding it, answered 500."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, read_only=True, **kwargs
+        )
+
+    def quantize(self, value: Decimal) -> Decimal:
+        return value.quantize(Decimal(1).scaleb(-self.decimal_places), rounding=self.rounding)
+
 
 # --- Customers ------------------------------------------------------------------------------------
 
@@ -149,7 +166,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
     product_id = serializers.CharField(
         source="product.external_id", default=None, allow_null=True, read_only=True
     )
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    amount = AmountField()
 
     class Meta:
         model = OrderLine
@@ -176,11 +193,10 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = ["external_id", "customer_id", "placed_at", "channel", "status", "country", "total", "lines"]
 
-    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
+    @extend_schema_field(AmountField())
     def get_total(self, order: Order) -> str:
         # Summed from the prefetched lines, so a page of orders costs no query per order.
-        total = sum((line.amount for line in order.lines.all()), Decimal("0"))
-        return str(total.quantize(Decimal("0.01")))
+        return AmountField().to_representation(sum((line.amount for line in order.lines.all()), Decimal("0")))
 
 
 # --- Marketing --------------------------------------------------------------------------------------
@@ -423,7 +439,7 @@ class BasketLineSerializer(serializers.Serializer):
     unit_price = serializers.DecimalField(
         max_digits=12, decimal_places=2, read_only=True, help_text="The product's price now."
     )
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    amount = AmountField()
     orderable = serializers.BooleanField(
         read_only=True, help_text="Still sold, with enough units in stock for this line."
     )
@@ -444,7 +460,7 @@ class BasketSerializer(serializers.Serializer):
     )
     lines = BasketLineSerializer(many=True, read_only=True)
     item_count = serializers.IntegerField(read_only=True, min_value=0)
-    total = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    total = AmountField()
     orderable = serializers.BooleanField(read_only=True, help_text="Not empty, and every line orderable.")
 
 

@@ -3,6 +3,13 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import DecimalField, ExpressionWrapper, F
 
+# An amount (a line's, an order's total) as the API writes it: to the cent, in 14 digits, so at most
+# 999,999,999,999.99. A line's own fields allow some 2 x 10**17 (a 32-bit quantity times a unit price of
+# 12 digits): the import refuses a line or an order beyond this.
+AMOUNT_MAX_DIGITS = 14
+AMOUNT_DECIMAL_PLACES = 2
+LARGEST_AMOUNT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES) - Decimal("0.01")
+
 
 def line_amount(prefix: str = "") -> ExpressionWrapper:
     """What a line is worth: quantity x unit price - discount (negative for a returned line).

@@ -19,8 +19,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from crm.models import Basket, BasketLine, BehaviourEvent, Customer, Order, Product
+from crm.models.orders import LARGEST_AMOUNT
 from crm.services.behaviour import behaviour_events_claim
-from crm.services.importing import CANONICAL_COLUMNS, import_canonical_frame
+from crm.services.importing import (
+    CANONICAL_COLUMNS,
+    UNIT_PRICE_LIMIT,
+    ImportValidationError,
+    import_canonical_frame,
+)
 
 # The most of one product a basket holds: the shop's and the API's quantity field take 1 to this.
 BASKET_LINE_MAX_QUANTITY = 999
@@ -173,8 +179,9 @@ def basket_order_place(*, basket: Basket) -> OrderPlacement:
     The order (``WEB-<basket id>``, channel web, status placed, the products' current prices) is
     written by the import service, as imported orders are; tracked stock is lowered; the basket is
     marked ordered; one purchase event per product is recorded. Placing an ordered basket again
-    returns its order (``created`` False). Raises ``BasketError`` for an anonymous or empty basket and
-    ``BasketStockError`` when a product is not sold any more or has too few units left.
+    returns its order (``created`` False). Raises ``BasketError`` for an anonymous or empty basket, or
+    one whose prices or total an order cannot hold, and ``BasketStockError`` when a product is not sold
+    any more or has too few units left.
     """
     with transaction.atomic():
         locked = Basket.objects.select_for_update().filter(pk=basket.pk).first()
@@ -219,12 +226,20 @@ def basket_order_place(*, basket: Basket) -> OrderPlacement:
             ],
             columns=CANONICAL_COLUMNS,
         ).astype("string")
-        import_canonical_frame(
-            frame=frame,
-            source=f"shop basket {locked.pk}",
-            order_channel=Order.Channel.WEB,
-            order_status=Order.Status.PLACED,
-        )
+        try:
+            import_canonical_frame(
+                frame=frame,
+                source=f"shop basket {locked.pk}",
+                order_channel=Order.Channel.WEB,
+                order_status=Order.Status.PLACED,
+            )
+        except ImportValidationError as refusal:
+            # A product may be priced beyond what an order line's unit price holds, and 999 of one beyond
+            # what an amount holds; nothing else of a basket can be refused by the import.
+            raise BasketError(
+                f"This order cannot be placed: an order line's unit price is below {UNIT_PRICE_LIMIT:,} "
+                f"and an order's total at most {LARGEST_AMOUNT:,}."
+            ) from refusal
         for line in lines:
             if products[line.product_id].stock is not None:
                 Product.objects.filter(pk=line.product_id).update(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from core.bulk import bulk_insert_rows
 from crm.csv_safety import csv_safe_writer
 from crm.models import Category, ConsentEvent, Customer, ErasureRecord, Order, OrderLine, Product
 from crm.models.customers import CONSENT_FIELDS
+from crm.models.orders import LARGEST_AMOUNT
 from crm.services.privacy import anonymous_customer, customer_subject
 from crm.services.uploads import OrderFileTooLarge, order_file_limits_check
 
@@ -83,6 +85,10 @@ NAME_MAX_LENGTH = 255
 CATEGORY_PATH_MAX_LENGTH = 255
 QUANTITY_LIMIT = 2**31 - 1
 UNIT_PRICE_LIMIT = 10**8  # OrderLine.unit_price has 12 digits, 4 of them decimals
+# A line's amount and an order's total are checked in ten-thousandths of the currency (a unit price's
+# last digit), as whole numbers: a float cannot tell 999,999,999,999.9949 (written as ...999.99) from
+# 999,999,999,999.995 (which rounds to a 13th whole digit). The first amount beyond LARGEST_AMOUNT:
+AMOUNT_UNITS_LIMIT = int((LARGEST_AMOUNT + Decimal("0.005")) * 10_000)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -500,6 +506,7 @@ def _normalise(
         ((text["ordered_at"] != "") & ordered_at.isna(), "ordered_at", "not an ISO 8601 date and time"),
         (rows["category"].str.len() > CATEGORY_PATH_MAX_LENGTH, "category", "category path is too long"),
     ]
+    checks += _amount_checks(rows["order_id"], quantity, unit_price)
     for role in consent_roles:
         checks.append(((text[role] != "") & (rows[role] == ""), role, "not yes or no"))
     error_frames = []
@@ -525,6 +532,43 @@ def _normalise(
     rows["unit_price"] = unit_price.round(4)
     rows["ordered_at"] = ordered_at
     return rows, errors, blank
+
+
+def _amount_checks(
+    order_ids: pd.Series, quantity: pd.Series, unit_price: pd.Series
+) -> list[tuple[pd.Series, str, str]]:
+    """Lines whose amount (quantity x unit price), and every line of an order whose total, is beyond
+    LARGEST_AMOUNT. A quantity or unit price refused by the other checks counts as 0 here."""
+    readable = (
+        quantity.notna()
+        & (quantity % 1 == 0)
+        & (quantity.abs() <= QUANTITY_LIMIT)
+        & unit_price.notna()
+        & (unit_price.abs() < UNIT_PRICE_LIMIT)
+    )
+    units_each = (unit_price.where(readable, 0) * 10_000).round().astype("int64")
+    count = quantity.where(readable, 0).astype("int64")
+    # |count| x |units_each| >= AMOUNT_UNITS_LIMIT, without the product (up to 2**71) overflowing
+    line_over = count.abs() > (AMOUNT_UNITS_LIMIT - 1) // units_each.abs().clip(lower=1)
+    amounts = count.where(~line_over, 0) * units_each
+    # Exact while an order's total fits in 64 bits (the sum wraps around, and unwraps, on the way); a
+    # total beyond twice the limit, which need not fit, shows in the rough sum.
+    totals = amounts.groupby(order_ids).transform("sum")
+    rough_totals = amounts.astype("float64").groupby(order_ids).transform("sum")
+    order_over = (totals.abs() >= AMOUNT_UNITS_LIMIT) | (rough_totals.abs() >= 2 * AMOUNT_UNITS_LIMIT)
+    largest = f"{LARGEST_AMOUNT:,}"
+    return [
+        (
+            line_over,
+            "quantity",
+            f"the line's amount (quantity x unit_price) is beyond the largest, {largest}",
+        ),
+        (
+            order_over,
+            "order_id",
+            f"the order's total (its lines' amounts added up) is beyond the largest, {largest}",
+        ),
+    ]
 
 
 def _row_errors(errors: pd.DataFrame, limit: int = MAX_REPORTED_ERRORS) -> list[RowError]:

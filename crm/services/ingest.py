@@ -69,9 +69,9 @@ def orders_ingest(*, orders: list[dict]) -> dict:
         with transaction.atomic():
             report = import_canonical_frame(frame=frame, source="api", skip_invalid=False)
     except ImportValidationError as exc:
-        raise IngestValidationError(
-            [_ingest_error_for_row(row_error, positions) for row_error in exc.errors]
-        ) from exc
+        # An order's error is on each of its lines (so that a file import leaves them all out): once here.
+        errors = dict.fromkeys(_ingest_error_for_row(row_error, positions) for row_error in exc.errors)
+        raise IngestValidationError(list(errors)) from exc
     except IntegrityError as exc:
         raise IngestConflictError(
             "Some of these orders were being written by another request at the same time; "

@@ -248,3 +248,20 @@ def test_the_schema_documents_the_basket(api):
     order = paths["/api/baskets/current/order/"]["post"]
     assert {"200", "201", "400", "404", "409"} <= set(order["responses"])
     assert "409" in paths["/api/baskets/current/lines/"]["post"]["responses"]
+
+
+def test_a_basket_beyond_the_largest_amount_is_shown_and_its_order_refused(api):
+    """A product's price (up to 9,999,999,999.99) times 999 is beyond what an order's amount holds:
+    reading the basket answered 500."""
+    ProductFactory(external_id="YACHT", price=Decimal("9999999999.99"), stock=None)
+    api.post(LINES, {"product_id": "YACHT", "quantity": 999}, format="json")
+
+    basket = api.get(BASKET)
+    placed = api.post(ORDER, format="json")
+
+    assert basket.status_code == 200
+    assert (basket.json()["lines"][0]["amount"], basket.json()["total"]) == ("9989999999990.01",) * 2
+    assert placed.status_code == 400
+    assert "999,999,999,999.99" in placed.json()["detail"]
+    assert Order.objects.count() == 0
+    assert api.get(BASKET).json()["lines"][0]["quantity"] == 999

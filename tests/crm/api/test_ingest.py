@@ -185,6 +185,54 @@ def test_a_batch_over_the_limit_is_refused_whole(staff_client):
     assert Order.objects.count() == 0
 
 
+BIG_LINE = {"product_id": "P1", "quantity": 2147483647, "unit_price": "99999999.9999"}
+
+
+def _order(*lines: dict) -> list[dict]:
+    return [
+        {"order_id": "BIG1", "customer_id": None, "ordered_at": "2011-01-01T00:00:00Z", "lines": [*lines]}
+    ]
+
+
+def test_a_line_whose_amount_cannot_be_written_is_refused_naming_it(staff_client):
+    """It was written, and the order then answered 500 wherever the API showed it."""
+    response = staff_client.post("/api/ingest/orders/", _order(dict(BIG_LINE)), format="json")
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["index"], error["field"]) == (0, "lines[0].quantity")
+    assert "amount" in error["message"] and "999,999,999,999.99" in error["message"]
+    assert Order.objects.count() == 0
+
+
+def test_an_order_whose_total_cannot_be_written_is_refused_once(staff_client):
+    line = {"product_id": "P1", "quantity": 10_000, "unit_price": "60000000"}  # 600,000,000,000.00 each
+
+    response = staff_client.post(
+        "/api/ingest/orders/", _order(line, dict(line, product_id="P2")), format="json"
+    )
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["index"], error["field"]) == (0, "order_id")
+    assert "total" in error["message"] and "999,999,999,999.99" in error["message"]
+    assert Order.objects.count() == 0
+
+
+def test_the_largest_amount_that_can_be_written_is_taken_to_the_last_ten_thousandth(staff_client):
+    largest = {"product_id": "P1", "quantity": 10291, "unit_price": "97172286.4639"}  # 999,999,999,999.9949
+    a_ten_thousandth = {"product_id": "P2", "quantity": 1, "unit_price": "0.0001"}
+
+    over = staff_client.post("/api/ingest/orders/", _order(largest, a_ten_thousandth), format="json")
+    taken = staff_client.post("/api/ingest/orders/", _order(largest), format="json")
+
+    assert over.status_code == 400
+    assert [error["field"] for error in over.json()["errors"]] == ["order_id"]
+    assert taken.status_code == 200, taken.json()
+    order = staff_client.get("/api/orders/BIG1/").json()
+    assert (order["total"], order["lines"][0]["amount"]) == ("999999999999.99", "999999999999.99")
+
+
 def test_orders_ingest_service_maps_import_errors_back_to_items():
     orders = orders_with(lambda o: o[1]["lines"][0].update(quantity="2.5"))
 

@@ -116,6 +116,22 @@ def test_order_detail_has_lines_and_total(staff_client):
     ]
 
 
+def test_an_order_stored_beyond_the_largest_amount_is_shown_not_a_500(staff_client):
+    """The admin can store such a line, as the import could before it checked amounts."""
+    order = OrderFactory(external_id="BIG1")
+    OrderLineFactory(order=order, quantity=2_147_483_647, unit_price=Decimal("99999999.9999"))
+
+    detail = staff_client.get("/api/orders/BIG1/")
+    page = staff_client.get("/api/orders/")
+
+    assert detail.status_code == 200
+    assert (detail.json()["total"], detail.json()["lines"][0]["amount"]) == (
+        "214748364699785251.64",
+        "214748364699785251.64",
+    )
+    assert page.status_code == 200
+
+
 def test_orders_filter_by_customer_status_and_time(staff_client):
     now = timezone.now()
     alice = CustomerFactory(external_id="ALICE")

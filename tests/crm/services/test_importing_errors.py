@@ -52,6 +52,43 @@ def test_a_bad_row_is_named_by_file_line_and_column_and_nothing_is_written(
     assert _nothing_written()
 
 
+def test_a_line_or_an_order_whose_amount_cannot_be_written_is_refused_naming_it(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        HEADER
+        + GOOD_ROW
+        + "BIG1,,P1,,,2147483647,99999999.9999,2011-01-01T00:00:00Z,\n"
+        + "BIG2,,P1,,,10000,60000000,2011-01-01T00:00:00Z,\n"
+        + "BIG2,,P2,,,10000,60000000,2011-01-01T00:00:00Z,\n"
+    )
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    assert [(error.line, error.column, error.value) for error in failure.value.errors] == [
+        (3, "quantity", "2147483647"),
+        (4, "order_id", "BIG2"),
+        (5, "order_id", "BIG2"),
+    ]
+    assert "999,999,999,999.99" in failure.value.errors[0].message
+    assert _nothing_written()
+
+
+def test_skip_invalid_leaves_out_every_line_of_an_order_whose_total_cannot_be_written(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        HEADER
+        + GOOD_ROW
+        + "BIG2,,P1,,,10000,60000000,2011-01-01T00:00:00Z,\n"
+        + "BIG2,,P2,,,10000,60000000,2011-01-01T00:00:00Z,\n"
+    )
+
+    report = import_order_file(path=path, skip_invalid=True)
+
+    assert (report.rows_imported, report.rows_rejected) == (1, 2)
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["W9"]
+
+
 def test_every_bad_row_is_reported_in_line_order(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text(
