@@ -162,9 +162,10 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Logins -----------------------------------------------------------------------------------
-# Failed logins (the API's token login, /accounts/login/, /admin/login/) are counted by django-axes per
-# account, from whatever address they come; LOGIN_FAILURE_LIMIT failures lock that account out of logging
-# in (429) for LOGIN_LOCKOUT_MINUTES. A successful login clears the count of the account that signed in.
+# Failed logins (the API's token login, /accounts/login/, /admin/login/, and a wrong old password in
+# /accounts/password_change/) are counted by django-axes per account, from whatever address they come;
+# LOGIN_FAILURE_LIMIT failures lock that account out of logging in and of changing its password (429) for
+# LOGIN_LOCKOUT_MINUTES. A successful login clears the count of the account that signed in.
 # Not counted per address: axes clears every count a lockout parameter matches when a login succeeds, so
 # with the address among them an attacker's login to their own account cleared the count of the account
 # they were guessing at from the same address; and ten guesses at one account locked out everyone behind
