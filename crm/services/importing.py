@@ -111,13 +111,33 @@ class RowError:
 
 
 class ImportValidationError(ValueError):
-    """A file or frame that cannot be imported as it is; ``errors`` lists the first problems."""
+    """A file or frame that cannot be imported as it is; ``errors`` lists the first problems.
 
-    def __init__(self, source: str, errors: Sequence[RowError], *, error_count: int | None = None) -> None:
+    ``error_count`` counts the errors, ``bad_rows`` the order lines holding them (a line may hold
+    several); ``bad_rows`` is 0 where the file itself is wrong (no known header, a missing column,
+    unreadable), which no row of it would fix.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        errors: Sequence[RowError],
+        *,
+        error_count: int | None = None,
+        bad_rows: int = 0,
+    ) -> None:
         self.source = source
         self.errors = list(errors)
         self.error_count = error_count if error_count is not None else len(self.errors)
+        self.bad_rows = bad_rows
         super().__init__(self.summary())
+
+    def problem(self) -> str:
+        """What is wrong in a few words, counted as importing only the valid rows counts what it
+        rejects ("5 bad rows", however many errors they hold), so the two answers agree."""
+        if self.bad_rows:
+            return f"{self.bad_rows} bad row{'s' if self.bad_rows != 1 else ''}"
+        return "a problem with the file itself"
 
     def summary(self, *, with_values: bool = True) -> str:
         shown = "; ".join(error.describe(with_value=with_values) for error in self.errors[:5])
@@ -631,7 +651,7 @@ def _import_raw(
     report.rows_rejected = len(bad_lines)
     report.errors = _row_errors(errors)
     if len(bad_lines) and not skip_invalid:
-        raise ImportValidationError(source, report.errors, error_count=len(errors))
+        raise ImportValidationError(source, report.errors, error_count=len(errors), bad_rows=len(bad_lines))
     if len(bad_lines) and rejects_path is not None:
         _write_rejects(raw, errors, rejects_path)
         report.rejects_path = str(rejects_path)

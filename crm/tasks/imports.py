@@ -27,14 +27,17 @@ def import_orders_task(job: Job) -> tuple[dict, str]:
         # where and what is wrong, never the rows' values (they may be personal data); the upload has
         # served its purpose and is not kept.
         # The file is named as the uploader named it: the job is read by every staff role, and the
-        # server's path says nothing to them. Each bad row once.
+        # server's path says nothing to them. Each error once; the rows are counted as an import of
+        # the valid rows would count the ones it rejects.
         errors = "\n".join(row_error.describe(with_value=False) for row_error in error.errors)
         name = params.get("original_name") or Path(params["path"]).name
         shown = len(error.errors)
-        more = f" (the first {shown} below)" if shown < error.error_count else ""
+        more = f" ({error.error_count} errors, the first {shown} below)" if shown < error.error_count else ""
         import_upload_discard(path=params["path"])
-        count = f"{error.error_count} bad row{'s' if error.error_count != 1 else ''}"
-        raise JobFailed(f"{name}: {count}{more}; nothing was imported.\n\n{errors}", message=count) from error
+        problem = error.problem()
+        raise JobFailed(
+            f"{name}: {problem}{more}; nothing was imported.\n\n{errors}", message=problem
+        ) from error
     import_upload_discard(path=params["path"])
     result = report.to_dict(with_values=False)
     # files named as the uploader knows them, not where they lie on the server

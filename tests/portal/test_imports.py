@@ -84,3 +84,18 @@ def test_a_bad_file_shows_its_row_errors_on_the_job_page(staff_client, media_roo
     html = staff_client.get(reverse("staff:job_detail", args=[job.pk])).content.decode()
     assert "quantity" in html
     assert "line 4" in html
+
+
+def test_the_job_page_counts_bad_rows_as_the_import_of_the_valid_rows_would(
+    staff_client, media_root, eager_celery
+):
+    """One row with two errors read "2 bad rows"; imported with the valid rows only, "1 rejected"."""
+    bad = CANONICAL_CSV + "W2,WEB-C2,WEB-P1,Red mug,Kitchen/Mugs,lots,a lot,2011-12-02T10:00:00,France\n"
+    for skip_invalid in ({}, {"skip_invalid": "on"}):
+        upload = SimpleUploadedFile("bad.csv", bad.encode(), content_type="text/csv")
+        staff_client.post(reverse("staff:data_import"), {"file": upload, "layout": "auto", **skip_invalid})
+
+    failed, partly = Job.objects.filter(kind=Job.Kind.IMPORT).order_by("pk")
+    assert failed.message == "1 bad row" and partly.message == "2 rows imported, 1 rejected"
+    html = staff_client.get(reverse("staff:job_detail", args=[failed.pk])).content.decode()
+    assert "bad.csv: 1 bad row; nothing was imported." in html

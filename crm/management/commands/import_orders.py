@@ -39,7 +39,7 @@ class Command(BaseCommand):
                     progress=progress,
                 )
             except ImportValidationError as error:
-                lines = [f"{error.source}: {error.error_count} error(s), nothing imported"]
+                lines = [f"{error.source}: {error.problem()}, nothing imported"]
                 lines += [f"  {row_error}" for row_error in error.errors[:20]]
                 raise CommandError("\n".join(lines)) from error
         for line in report.summary_lines():

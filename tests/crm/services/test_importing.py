@@ -285,6 +285,24 @@ def test_command_fails_with_the_first_errors_on_a_bad_file(tmp_path):
     assert not Order.objects.exists()
 
 
+def test_command_counts_bad_rows_as_the_import_of_the_valid_rows_does(tmp_path, capsys):
+    """It said "7 error(s)" for the five bad rows that --skip-invalid reports as "5 rejected"."""
+    bad = tmp_path / "bad.csv"
+    lines = CANONICAL_SMALL.read_text().splitlines(keepends=True)
+    header = lines[0].strip().split(",")
+    broken = lines[1].strip().split(",")
+    broken[header.index("quantity")] = "x"
+    broken[header.index("unit_price")] = "y"
+    bad.write_text(lines[0] + ",".join(broken) + "\n" + "".join(lines[2:]))
+
+    with pytest.raises(CommandError) as failure:
+        call_command("import_orders", str(bad), "--no-progress")
+    call_command("import_orders", str(bad), "--skip-invalid", "--no-progress")
+
+    assert str(failure.value).startswith(f"{bad}: 1 bad row, nothing imported")
+    assert "1 rejected" in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_the_whole_uci_file():
     from tests.conftest import UCI_PARQUET

@@ -284,3 +284,40 @@ def test_the_rejects_file_writes_a_formula_cell_as_text(tmp_path):
 
     rejected = pd.read_csv(rejects, dtype=str, keep_default_na=False)
     assert rejected["order_id"].tolist() == ['\'=HYPERLINK("http://x")']
+
+
+FIVE_BAD_ROWS = (
+    HEADER
+    + GOOD_ROW
+    + "W1,alice,SKU-1,Mug,,x,y,2024-03-01T10:00:00Z,UK\n"
+    + "W2,bob,SKU-2,Cup,,1,4.50,yesterday,UK\n"
+    + "W3,bob,SKU-2,Cup,,1.5,-2,2024-03-01T10:00:00Z,UK\n"
+    + "W4,bob,,Cup,,1,4.50,2024-03-01T10:00:00Z,UK\n"
+    + ",bob,SKU-2,Cup,,1,4.50,2024-03-01T10:00:00Z,UK\n"
+    + GOOD_ROW.replace("W9", "W10")
+)
+
+
+def test_a_failed_import_counts_its_bad_rows_as_skipping_them_would(tmp_path):
+    """Five bad rows holding seven errors read "7 bad rows", where importing the valid rows of the
+    same file said "5 rejected"."""
+    path = tmp_path / "bad.csv"
+    path.write_text(FIVE_BAD_ROWS)
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    assert (failure.value.error_count, failure.value.bad_rows) == (7, 5)
+    assert failure.value.problem() == "5 bad rows"
+    assert import_order_file(path=path, skip_invalid=True).rows_rejected == 5
+
+
+def test_an_error_of_the_file_itself_is_not_called_a_row(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("a,b,c\n1,2,3\n")
+
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    assert failure.value.bad_rows == 0
+    assert failure.value.problem() == "a problem with the file itself"

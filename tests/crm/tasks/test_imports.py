@@ -95,3 +95,50 @@ def test_a_file_outside_the_upload_folder_is_never_deleted(eager_celery, setting
     import_orders_task.delay(job.pk)
     assert Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED
     assert UCI_QUIRKS.exists()
+
+
+FIVE_BAD_ROWS = (
+    "order_id,customer_id,product_id,product_name,category,quantity,unit_price,ordered_at,country\n"
+    "W9,carol,SKU-7,Jug,Kitchen,1,5.00,2024-04-01T10:00:00Z,UK\n"
+    "W1,alice,SKU-1,Mug,,x,y,2024-03-01T10:00:00Z,UK\n"
+    "W2,bob,SKU-2,Cup,,1,4.50,yesterday,UK\n"
+    "W3,bob,SKU-2,Cup,,1.5,-2,2024-03-01T10:00:00Z,UK\n"
+    "W4,bob,,Cup,,1,4.50,2024-03-01T10:00:00Z,UK\n"
+    ",bob,SKU-2,Cup,,1,4.50,2024-03-01T10:00:00Z,UK\n"
+    "W10,carol,SKU-7,Jug,Kitchen,1,5.00,2024-04-01T10:00:00Z,UK\n"
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_a_file_with_bad_rows_counts_the_rows_whichever_way_it_is_imported(
+    eager_celery, tmp_path, skip_invalid
+):
+    """Five bad rows with seven errors between them failed as "7 bad rows" and were "5 rejected"."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(FIVE_BAD_ROWS)
+    job = job_create(kind=Job.Kind.IMPORT, params={"path": str(bad), "skip_invalid": skip_invalid})
+
+    import_orders_task.delay(job.pk)
+
+    job.refresh_from_db()
+    if skip_invalid:
+        assert job.message == "2 rows imported, 5 rejected"
+    else:
+        assert job.message == "5 bad rows"
+        assert job.error.startswith("bad.csv: 5 bad rows; nothing was imported.\n\n")
+
+
+@pytest.mark.django_db
+def test_a_file_with_an_unknown_header_is_not_reported_as_a_bad_row(eager_celery, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,c\n1,2,3\n")
+    job = job_create(kind=Job.Kind.IMPORT, params={"path": str(bad)})
+
+    import_orders_task.delay(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert "row" not in job.message
+    assert job.error.startswith("bad.csv: a problem with the file itself; nothing was imported.\n\n")
+    assert "line 1: unknown layout" in job.error
