@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
@@ -129,8 +130,16 @@ def promotion_product_ids(*, promotion: Promotion) -> list[int]:
 
 
 def _fallback_probabilities(customer_ids: np.ndarray, product_ids: list[int]) -> np.ndarray:
-    """Without a served recommender: P(customer buys product) is the share of the customer's purchase
-    days on which they bought from that product's category (from that product, when it has none)."""
+    """Without a served recommender: the customer's rate of buying from a promoted product's category
+    (``targeting.category_purchase_rates``; from that product, when it has none), shared among the
+    category's promoted products.
+
+    The rate is the chance of buying in the category once, not of buying each of its products: given
+    whole to each of a hundred products, it made every steady buyer certain to buy (100%) and worth
+    the margin of all hundred. Shared, the expected value is the rate times the category's average
+    margin, and the chance of buying any (``targeting.any_purchase_probability``) stays at or below
+    the rate.
+    """
     product_categories = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "category_id"))
     # Every customer's sales, the ones not asked about skipped below: the consenting customers of a large
     # shop are more ids than one query may name (PostgreSQL takes 65,535 parameters).
@@ -170,12 +179,16 @@ def _fallback_probabilities(customer_ids: np.ndarray, product_ids: list[int]) ->
     for customer_id, product_id, days in by_product:
         if customer_id in position:
             product_days.setdefault(product_id, np.zeros(len(customer_ids)))[position[customer_id]] = days
+    promoted_in_category = Counter(product_categories.get(product_id) for product_id in product_ids)
     matrix = np.zeros((len(customer_ids), len(product_ids)), dtype="float64")
     for column, product_id in enumerate(product_ids):
         category_id = product_categories.get(product_id)
-        counts = category_days.get(category_id) if category_id is not None else product_days.get(product_id)
+        if category_id is None:
+            counts, sharing = product_days.get(product_id), 1
+        else:
+            counts, sharing = category_days.get(category_id), promoted_in_category[category_id]
         if counts is not None:
-            matrix[:, column] = targeting.category_purchase_rates(counts, days_total)
+            matrix[:, column] = targeting.category_purchase_rates(counts, days_total) / sharing
     return matrix
 
 

@@ -56,7 +56,13 @@ def test_control_split_is_reproducible_and_sized_by_share():
 
 def test_category_purchase_rates_without_history_are_zero():
     rates = targeting.category_purchase_rates(np.array([2, 0, 0]), np.array([4, 3, 0]))
-    assert rates.tolist() == [0.5, 0.0, 0.0]
+    assert rates.tolist() == [0.4, 0.0, 0.0]
+
+
+def test_a_category_purchase_rate_is_never_a_certainty():
+    """One purchase day, with the category, read as 100%; five of five ranked no higher."""
+    rates = targeting.category_purchase_rates(np.array([1, 5]), np.array([1, 5]))
+    assert rates.tolist() == [0.5, 5 / 6]
 
 
 @pytest.mark.parametrize(

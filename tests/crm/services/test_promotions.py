@@ -99,7 +99,8 @@ class TestPromotionValidation:
 @pytest.mark.django_db
 def test_targets_rank_by_expected_value_exclude_and_cut_the_audience():
     # given a promoted mug category and shoppers with different appetites for it (no recommender served,
-    # so the score is each customer's share of purchase days with a mug)
+    # so the score is each customer's share of purchase days with a mug, one day more counted, shared
+    # between the two mugs)
     mugs = CategoryFactory(name="Mugs")
     tea = CategoryFactory(name="Tea")
     mug = ProductFactory(category=mugs, price=Decimal("10.00"))
@@ -130,9 +131,9 @@ def test_targets_rank_by_expected_value_exclude_and_cut_the_audience():
     assert [target.customer for target in targets] == [mug_lover, sometimes]
     margin_rate = 0.3
     mug_margin, old_mug_margin = 10 * 0.75 * margin_rate, 8 * 0.75 * margin_rate
-    assert targets[0].expected_value == pytest.approx(1.0 * (mug_margin + old_mug_margin))
-    assert targets[1].expected_value == pytest.approx(0.5 * (mug_margin + old_mug_margin))
-    assert targets[1].score == pytest.approx(1 - 0.5 * 0.5)
+    assert targets[0].expected_value == pytest.approx(3 / 4 * (mug_margin + old_mug_margin) / 2)
+    assert targets[1].expected_value == pytest.approx(1 / 3 * (mug_margin + old_mug_margin) / 2)
+    assert targets[1].score == pytest.approx(1 - (1 - 1 / 6) ** 2)
     assert promotion.status == Promotion.Status.READY
     assert promotion.model_version_id is None
     assert promotion.targets_computed_at is not None
@@ -304,3 +305,39 @@ def test_a_free_product_promotion_still_targets_its_likeliest_buyers():
 
     target = promotion.targets.get()
     assert target.customer == regular and target.expected_value == 0
+
+
+@pytest.mark.django_db
+def test_without_a_served_model_a_customer_buys_from_the_category_once_not_from_every_product():
+    """Each of a category's products got the customer's category rate: a steady buyer bought every one
+    of ~100 for sure (100.0%), and every steady buyer's expected value was the margin of all of them."""
+    # given a promoted category of four mugs and customers who buy in it more or less often
+    mugs = CategoryFactory(name="Mugs")
+    four_mugs = [ProductFactory(category=mugs, price=Decimal(price)) for price in ("8", "10", "12", "14")]
+    tea = ProductFactory(category=CategoryFactory(name="Tea"))
+    steady, once, half, rarely, never = CustomerFactory.create_batch(5)
+    for days_ago, mug in zip((60, 90, 120, 150, 180), four_mugs * 2, strict=False):
+        _buy(steady, mug, days_ago=days_ago)
+    _buy(once, four_mugs[0], days_ago=60)
+    for days_ago, product in ((60, four_mugs[1]), (90, tea), (120, four_mugs[2]), (150, tea)):
+        _buy(half, product, days_ago=days_ago)
+    for days_ago, product in ((60, four_mugs[3]), (90, tea), (120, tea), (150, tea), (180, tea)):
+        _buy(rarely, product, days_ago=days_ago)
+    _buy(never, tea, days_ago=60)
+    promotion = _promotion(category_id=mugs.pk, audience_size=5, exclude_bought_within_days=0)
+
+    # when
+    promotion = promotion_compute_targets(promotion=promotion)
+
+    # then the chance of buying is below certainty, and falls with the customer's buying in the category
+    targets = list(promotion.targets.order_by("rank"))
+    assert [target.customer for target in targets] == [steady, once, half, rarely, never]
+    scores = [target.score for target in targets]
+    assert all(score < 1 for score in scores)
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) == 5 and scores[-1] == 0
+    # and the expected value is one mug's average margin times the chance of buying in the category
+    mean_margin = 11 * 0.8 * 0.3
+    values = [target.expected_value for target in targets]
+    rates = [5 / 6, 1 / 2, 2 / 5, 1 / 6, 0]
+    assert values == pytest.approx([rate * mean_margin for rate in rates])
+    assert all(score <= rate for score, rate in zip(scores, rates, strict=True))
