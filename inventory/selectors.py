@@ -18,7 +18,8 @@ from inventory.forecasting import engine, replenishment
 from inventory.models import ForecastRun, ProductForecast
 
 FORECAST_CSV_COLUMNS = ("product_id", "date", "forecast", "lower", "upper")
-# The documented columns first; units on order, added later, last (a reader of the first seven keeps working).
+# The documented columns first; units on order and the product's name, added later, last (a reader of
+# the first seven keeps working).
 REPLENISHMENT_CSV_COLUMNS = (
     "product_id",
     "on_hand",
@@ -28,7 +29,10 @@ REPLENISHMENT_CSV_COLUMNS = (
     "stockout_date",
     "order_quantity",
     "on_order",
+    "name",
 )
+# Where a product that does not run out within the forecast's horizon sorts on the reorder list: last.
+NEVER_RUNS_OUT_DAYS = 10**6
 FREQUENCIES = {"day": 1, "week": 7}
 
 
@@ -200,8 +204,23 @@ def replenishment_frame(
     return frame[columns]
 
 
-def replenishment_export_csv(*, out: IO[str], run: ForecastRun | None = None) -> int:
+def replenishment_reorder_list(*, run: ForecastRun | None = None, to_order_only: bool = True) -> pd.DataFrame:
+    """The reorder list as the buyer reads it: the products to order (every product with tracked stock
+    when not ``to_order_only``), soonest stock-out first, those not running out within the forecast
+    last, then by id. The page and its CSV read it, so the file holds the rows the page shows."""
     frame = replenishment_frame(run=run)
+    if to_order_only and len(frame):
+        frame = frame[frame["order_quantity"] > 0]
+    soonest = frame["stockout_days"].where(frame["stockout_days"] >= 0, NEVER_RUNS_OUT_DAYS)
+    return frame.assign(soonest=soonest).sort_values(["soonest", "product_id"]).drop(columns="soonest")
+
+
+def replenishment_export_csv(
+    *, out: IO[str], run: ForecastRun | None = None, to_order_only: bool = False
+) -> int:
+    """The reorder list (``replenishment_reorder_list``) as CSV, one product a row with its name, what
+    a buyer forwards to a supplier."""
+    frame = replenishment_reorder_list(run=run, to_order_only=to_order_only)
     writer = csv_safe_writer(out)
     writer.writerow(REPLENISHMENT_CSV_COLUMNS)
     for row in frame.itertuples(index=False):

@@ -20,7 +20,6 @@ from portal.responses import job_on_its_way
 LIST_SIZE = 25
 REORDER_PAGE_SIZE = 50
 HISTORY_DAYS = 56
-NEVER_DAYS = 10**6
 
 
 def _rows(frame) -> list[dict]:
@@ -89,30 +88,29 @@ def inventory_forecast_now(request: HttpRequest) -> HttpResponse:
 @require_GET
 def inventory_reorder_list(request: HttpRequest) -> HttpResponse:
     run = selectors.forecast_run_latest()
-    frame = selectors.replenishment_frame(run=run)
     show_all = request.GET.get("show") == "all"
-    if not show_all and len(frame):
-        frame = frame[frame["order_quantity"] > 0]
-    # Soonest stock-out first; products not running out within a year last.
-    soonest = frame["stockout_days"].where(frame["stockout_days"] >= 0, NEVER_DAYS)
-    frame = frame.assign(soonest=soonest).sort_values(["soonest", "product_id"]).drop(columns="soonest")
+    frame = selectors.replenishment_reorder_list(run=run, to_order_only=not show_all)
     page = Paginator(_rows(frame), REORDER_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "staff/inventory/reorder_list.html",
-        {"run": run, "page": page, "rows": page.object_list, "show_all": show_all},
-    )
+    context = {
+        "run": run,
+        "page": page,
+        "rows": page.object_list,
+        "show_all": show_all,
+        "query": "show=all" if show_all else "",
+    }
+    return render(request, "staff/inventory/reorder_list.html", context)
 
 
 @staff_required("view_inventory")
 @require_GET
 def inventory_reorder_csv(request: HttpRequest) -> HttpResponse:
+    """The rows of the reorder list's page (``?show=all`` as there), for a supplier."""
     run = selectors.forecast_run_latest()
     if run is None:
         raise Http404("No forecast yet.")
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="replenishment-{run.as_of:%Y-%m-%d}.csv"'
-    selectors.replenishment_export_csv(out=response, run=run)
+    selectors.replenishment_export_csv(out=response, run=run, to_order_only=request.GET.get("show") != "all")
     return response
 
 

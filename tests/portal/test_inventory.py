@@ -82,7 +82,38 @@ def test_reorder_list_and_its_csv(staff_client, small_shop):
     response = staff_client.get("/staff/inventory/reorder.csv")
     assert response["Content-Disposition"] == 'attachment; filename="replenishment-2024-03-04.csv"'
     rows = list(csv.DictReader(StringIO(response.content.decode())))
-    assert [row["product_id"] for row in rows] == ["FAST", "SLOW"]
+    assert [row["product_id"] for row in rows] == ["FAST"]
+
+
+@pytest.mark.django_db
+def test_the_reorder_csv_holds_the_rows_of_the_page_with_their_names(staff_client, small_shop):
+    """The page listed what to order; its CSV held every product with tracked stock, nothing to order
+    for most of them, and no product's name."""
+    small_shop["fast"].name = "Fast mug"
+    small_shop["fast"].save()
+    forecast_run_create(as_of=AS_OF, horizon_days=28)
+
+    for query, listed in (("", ["FAST"]), ("?show=all", ["FAST", "SLOW"])):
+        page = staff_client.get(f"/staff/inventory/reorder/{query}").content.decode()
+        assert f'href="/staff/inventory/reorder.csv{query}"' in page
+        response = staff_client.get(f"/staff/inventory/reorder.csv{query}")
+        rows = list(csv.DictReader(StringIO(response.content.decode())))
+        assert [row["product_id"] for row in rows] == listed, query
+        assert rows[0]["name"] == "Fast mug" and int(rows[0]["order_quantity"]) > 0
+
+
+@pytest.mark.django_db
+def test_the_pages_of_every_product_with_tracked_stock_keep_showing_every_product(
+    staff_client, small_shop, monkeypatch
+):
+    from portal.inventory import views
+
+    monkeypatch.setattr(views, "REORDER_PAGE_SIZE", 1)
+    forecast_run_create(as_of=AS_OF, horizon_days=28)
+
+    page = staff_client.get("/staff/inventory/reorder/?show=all").content.decode()
+
+    assert 'href="?show=all&amp;page=2"' in page
 
 
 @pytest.mark.django_db(transaction=True)

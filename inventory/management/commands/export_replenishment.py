@@ -6,7 +6,8 @@ from inventory.selectors import forecast_run_latest, replenishment_export_csv
 class Command(BaseCommand):
     help = (
         "Write the reorder list as CSV product_id,on_hand,lead_time_days,reorder_point,safety_stock,"
-        "stockout_date,order_quantity,on_order: every product of the latest forecast whose stock is tracked."
+        "stockout_date,order_quantity,on_order,name: every product of the latest forecast whose stock is "
+        "tracked, soonest stock-out first."
     )
 
     def add_arguments(self, parser):

@@ -107,6 +107,7 @@ def test_replenishment_from_the_run_and_todays_stock(small_shop):
         "stockout_date",
         "order_quantity",
         "on_order",
+        "name",
     ]
     assert {row["product_id"]: row["stockout_date"] for row in rows}["FAST"] == "2024-03-12"
 
