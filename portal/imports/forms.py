@@ -12,6 +12,8 @@ from crm.services.uploads import OrderFileTooLarge, order_file_limits_check
 
 # Extension -> the file format the import reads. Content is checked too (see ``sniff_import_format``).
 IMPORT_FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
+# The column layouts of ``crm.services.importing.LAYOUTS`` as the form and an import's job page name them.
+LAYOUT_CHOICES = [("auto", "Detect"), ("canonical", "Canonical order lines"), ("uci", "UCI Online Retail")]
 SNIFF_BYTES = 8192
 
 
@@ -50,7 +52,7 @@ class ImportUploadForm(forms.Form):
     )
     layout = forms.ChoiceField(
         label="Column layout",
-        choices=[("auto", "Detect"), ("canonical", "Canonical order lines"), ("uci", "UCI Online Retail")],
+        choices=LAYOUT_CHOICES,
         initial="auto",
     )
     skip_invalid = forms.BooleanField(

@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 
 from crm.models import CustomerSegment
 from crm.pseudonyms import pseudonymize
+from portal.imports.forms import LAYOUT_CHOICES
 
 register = template.Library()
 
@@ -19,13 +20,21 @@ def order_total(order) -> Decimal:
 
 @register.filter
 def readable(value) -> str:
-    """A job's parameter or result as a person reads it: ``created 8, updated 0`` for a mapping, items
-    joined by commas for a list, yes / no, a float to four figures (``r 0.8257``), the value itself
-    otherwise (never Python's ``{'created': 8}`` or ``True``)."""
+    """A job's parameter or result as a person reads it: ``created 8, updated 0`` for a mapping (its keys
+    named as ``job_field_label`` names them), items joined by commas for a list, yes / no, a float to
+    four figures (``r 0.8257``), the value itself otherwise (never Python's ``{'created': 8}`` or
+    ``True``)."""
     if isinstance(value, dict):
-        return ", ".join(f"{str(key).replace('_', ' ')} {readable(item)}" for key, item in value.items())
+        if not value:
+            return "–"
+        return ", ".join(
+            f"{key}: {_job_value(key, item)}"
+            if str(key).isdigit()
+            else f"{job_field_label(key, within=True)} {_job_value(key, item)}"
+            for key, item in _in_page_order(value)
+        )
     if isinstance(value, list | tuple):
-        return ", ".join(readable(item) for item in value)
+        return ", ".join(readable(item) for item in value) if value else "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):  # a fitted parameter, a share: four figures say it
@@ -78,6 +87,167 @@ def pseudonym(customer) -> str:
 def forecast_model_label(key: str) -> str:
     """A demand forecast's model or baseline as pages name it ("Exponential smoothing" for "ses")."""
     return FORECAST_MODEL_LABELS.get(key, key)
+
+
+# How job pages name the keys of what a job was asked (``Job.params``) and what it reports
+# (``Job.result``), and the keys of the mappings inside them, in the order a page lists them: what the
+# job is about first, its time last. A key not named here reads as its words ("files_checked" ->
+# "Files checked"), so a new one is never shown raw.
+JOB_FIELD_LABELS = {
+    # what the job is about
+    "original_name": "File",
+    "source": "File",
+    "file_type": "File type",
+    "file_format": "Column layout",
+    "layout": "Column layout read",
+    "skip_invalid": "Import the valid rows only",
+    "promotion_id": "Promotion",
+    "rescore_of": "Rescoring of",
+    "model_version_id": "Model version",
+    "segment_run_id": "Segment run",
+    "forecast_run_id": "Forecast run",
+    "as_of": "As of",
+    "horizon_days": "Horizon",
+    # imports (crm.tasks.imports, crm.services.importing.ImportReport)
+    "rows_read": "Rows read",
+    "rows_imported": "Rows imported",
+    "rows_rejected": "Rows rejected",
+    "rows_skipped": "Rows skipped (blank)",
+    "customers": "Customers",
+    "categories": "Categories",
+    "products": "Products",
+    "orders": "Orders",
+    "order_lines": "Order lines",
+    "guest_orders": "Guest orders",
+    "return_orders": "Return orders",
+    "non_product_lines": "Non-product lines",
+    "erased_customers": "Erased customers (orders kept anonymous)",
+    "consent_changes": "Consent changes",
+    # segments (crm.tasks.marketing, crm.marketing.clv)
+    "group_counts": "Customers per group",
+    "parameters": "Parameters",
+    "clv": "Customer lifetime value",
+    "unit_days": "Time unit",
+    "bgnbd": "BG/NBD",
+    "bgnbd_priors": "BG/NBD priors",
+    "gamma_gamma": "Gamma-gamma",
+    "spend_model": "Spend model",
+    "population_mean_spend": "Mean spend per purchase day",
+    "clv_margin_rate": "Margin rate",
+    "seasonal_correction": "Seasonal correction",
+    "factors": "Seasonal factor by horizon (days)",
+    "backtest_cutoff": "Seasonal backtest from",
+    "reason": "Seasonal correction",
+    # demand forecasts (inventory.tasks)
+    "model_counts": "Products per model",
+    # promotion targets (crm.tasks.marketing)
+    "target": "Target group",
+    "control": "Control group (held out)",
+    # training and scoring (recommender.tasks)
+    "activate": "Serve it if it passes the quality gate",
+    "force": "Serve it even if it fails the quality gate",
+    "config": "Settings for this run",
+    "served": "Served",
+    "verdict": "Quality gate",
+    "index": "Chunk",
+    "low": "From customer id",
+    "high": "Up to customer id",
+    "rows": "Recommendations written",
+    "chunks": "Chunks",
+    "worker": "Worker",
+    "workers": "Workers",
+    # retention (crm.services.privacy.retention_apply and its hooks)
+    "behaviour_events": "Old behaviour events deleted",
+    "import_uploads": "Import uploads deleted",
+    "recommender_version_files": "Model version files deleted",
+    "recommender_orphan_folders": "Orphan model folders deleted",
+    "seconds": "Time taken",
+    # the keys of the mappings inside: rows written, fitted parameters, RFM groups, forecast models
+    "created": "created",
+    "updated": "updated",
+    "unchanged": "unchanged",
+    "deleted": "deleted",
+    "r": "r",
+    "alpha": "α",
+    "a": "a",
+    "b": "b",
+    "p": "p",
+    "q": "q",
+    "v": "v",
+    **{group.value: group.label for group in CustomerSegment.RfmGroup},
+    **FORECAST_MODEL_LABELS,
+}
+_JOB_FIELD_ORDER = {key: position for position, key in enumerate(JOB_FIELD_LABELS)}
+# How a value of these keys is written: ``{}`` is the value as ``readable`` writes it, ``{s}`` an "s"
+# unless it is 1.
+JOB_FIELD_FORMATS = {
+    "seconds": "{} s",
+    "horizon_days": "{} day{s}",
+    "unit_days": "{} day{s}",
+    "model_version_id": "v{}",
+    "rescore_of": "v{}",
+    "promotion_id": "#{}",
+    "segment_run_id": "#{}",
+    "forecast_run_id": "#{}",
+}
+# What a job keeps for its worker or its own bookkeeping, and means nothing to staff: where files lie
+# on the server (``Job.WORKER_ONLY_PARAMS``, an import's rejected rows), process ids, clocks. An
+# import's ``errors`` have a table of their own.
+JOB_FIELDS_NOT_SHOWN = frozenset(
+    {"errors", "path", "rejects_path", "worker_pid", "pid", "t0", "progress_start"}
+)
+
+
+def job_field_label(key, *, within: bool = False) -> str:
+    """A key of a job's record in words: ``JOB_FIELD_LABELS``, else its words, capitalised unless it
+    names a figure within a line (``created 8, updated 0``)."""
+    key = str(key)
+    if key in JOB_FIELD_LABELS:
+        return JOB_FIELD_LABELS[key]
+    words = key.replace("_", " ").strip()
+    return words if within else words[:1].upper() + words[1:]
+
+
+def _job_value(key, value) -> str:
+    labels = JOB_VALUE_LABELS.get(str(key), {})
+    if isinstance(value, str) and value in labels:
+        return labels[value]
+    text = readable(value)
+    if str(key) in JOB_FIELD_FORMATS and text != "–":
+        return JOB_FIELD_FORMATS[str(key)].format(text, s="" if text == "1" else "s")
+    return text
+
+
+def _in_page_order(record: dict) -> list[tuple]:
+    """The entries of a job's record (or of a mapping in it) in the order of ``JOB_FIELD_LABELS``,
+    those it does not name after them as they come: the database keeps no order of its own."""
+    return sorted(
+        record.items(), key=lambda entry: _JOB_FIELD_ORDER.get(str(entry[0]), len(_JOB_FIELD_ORDER))
+    )
+
+
+@register.filter
+def job_facts(record: dict | None) -> list[tuple[str, str]]:
+    """A job's params or result as ``(label, text)`` lines for a page: in the order of
+    ``JOB_FIELD_LABELS`` (the database keeps no order), what staff have no use for left out, and a
+    mapping that holds mappings (a segments run's fitted parameters) given a line per entry."""
+    facts: list[tuple[str, str]] = []
+    for key, value in _in_page_order(record or {}):
+        if key in JOB_FIELDS_NOT_SHOWN:
+            continue
+        if isinstance(value, dict) and any(isinstance(item, dict) for item in value.values()):
+            facts.extend(job_facts(value))
+        else:
+            facts.append((job_field_label(key), _job_value(key, value)))
+    return facts
+
+
+# What some values of a job's record mean, by key.
+JOB_VALUE_LABELS = {
+    "file_format": dict(LAYOUT_CHOICES),
+    "layout": dict(LAYOUT_CHOICES),
+    "file_type": {"csv": "CSV", "xlsx": "Excel (.xlsx)", "parquet": "Parquet"},
+}
 
 
 @register.filter

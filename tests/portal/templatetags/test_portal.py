@@ -31,17 +31,20 @@ def test_money_takes_the_shops_currency(settings):
 @pytest.mark.parametrize(
     ("value", "written"),
     [
-        ({"activate": True, "force": False}, "activate yes, force no"),
+        ({"updated": 0, "created": 8}, "created 8, updated 0"),
+        ({"b": 100.1, "alpha": 9.424, "r": 0.8256603261414148}, "r 0.8257, α 9.424, b 100.1"),
         (
-            {"bgnbd": {"r": 0.8256603261414148, "alpha": 9.424, "b": 100.1}},
-            "bgnbd r 0.8257, alpha 9.424, b 100.1",
+            {"seconds": 31.133672782999952, "rows": 77183.6},
+            "Recommendations written 77,183.6, Time taken 31.13 s",
         ),
-        ({"seconds": 31.133672782999952, "rows": 77183.6}, "seconds 31.13, rows 77,183.6"),
+        ({"at_risk": 3, "ses": 2, "files_checked": 1}, "At risk 3, Exponential smoothing 2, files checked 1"),
         (["a", None], "a, –"),
+        ({}, "–"),
     ],
 )
 def test_a_jobs_parameters_read_as_words_and_figures(value, written):
-    """A job page showed "activate True" and "r 0.8256603261414148"."""
+    """A job page showed "activate True" and "r 0.8256603261414148"; the keys of a mapping are named as
+    the page names them (``JOB_FIELD_LABELS``, in its order), or read as their words."""
     assert readable(value) == written
 
 
