@@ -183,7 +183,7 @@ def test_every_documented_command_runs_with_its_documented_options(tmp_path, cel
     erased = Customer.objects.filter(orders__isnull=False).first()
     orders = erased.orders.count()
     output = run("erase_customer", erased.external_id, "--yes")
-    assert f"{orders:,} orders kept anonymously" in output
+    assert f"{orders:,} order{'s' if orders != 1 else ''} kept anonymously" in output
     assert not Customer.objects.filter(external_id=erased.external_id).exists()
     assert Order.objects.filter(customer__anonymous=True).count() == orders
 

@@ -65,6 +65,22 @@ class ErasureRecord(models.Model):
     def __str__(self) -> str:
         return f"Erasure {self.subject_hash[:12]} at {self.erased_at:%Y-%m-%d %H:%M}"
 
+    def counts_summary(self) -> str:
+        """What the erasure kept, deleted and rewrote, as the portal and ``erase_customer`` report it:
+        "1 order kept anonymously, 3 events and 12 recommendations deleted, 1 model artifact rewritten"."""
+        counts = self.counts or {}
+
+        def counted(key: str, noun: str) -> str:
+            number = int(counts.get(key, 0))
+            return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+        return (
+            f"{counted('orders_kept', 'order')} kept anonymously, "
+            f"{counted('behaviour_events', 'event')} and "
+            f"{counted('recommender_recommendations', 'recommendation')} deleted, "
+            f"{counted('recommender_artifacts_rewritten', 'model artifact')} rewritten"
+        )
+
 
 class AuditEvent(models.Model):
     """Who did what with personal data. Customers are named by their keyed hash, never in clear."""

@@ -231,13 +231,9 @@ def customer_erasure(request: HttpRequest, customer_id: int) -> HttpResponse:
             messages.info(request, f"This customer was already erased on {record.erased_at:%d %b %Y %H:%M}.")
             return redirect("staff:customer_list")
         outcome = customer_erase(customer=customer, erased_by=request.user, via="portal")
-        counts = outcome.record.counts
         messages.success(
             request,
-            f"Customer erased (record {outcome.record.subject_hash}): "
-            f"{counts.get('orders_kept', 0):,} orders kept anonymously, "
-            f"{counts.get('behaviour_events', 0):,} events and "
-            f"{counts.get('recommender_recommendations', 0):,} recommendations deleted.",
+            f"Customer erased (record {outcome.record.subject_hash}): {outcome.record.counts_summary()}.",
         )
         return redirect("staff:customer_list")
     if customer is None:

@@ -30,6 +30,8 @@ def test_the_command_asks_before_erasing(customer_with_history):
     out = io.StringIO()
     call_command("erase_customer", "C-ERASE", stdin=io.StringIO("yes\n"), stdout=out)
     assert "Type 'yes' to erase" in out.getvalue() and "erased" in out.getvalue()
+    assert "(1 order, kept anonymously)" in out.getvalue() and "1 order kept anonymously" in out.getvalue()
+    assert "1 orders" not in out.getvalue() and "1 events" not in out.getvalue()
     assert not Customer.objects.filter(external_id="C-ERASE").exists()
     audit = AuditEvent.objects.get(action="customer_erased")
     assert audit.via == "command" and "command line" in audit.actor_name

@@ -130,6 +130,19 @@ def test_the_data_admin_erases_a_customer_from_the_portal(customer):
     )
 
 
+def test_the_erasure_message_counts_one_order_as_one_order(customer):
+    """It read "1 orders kept anonymously, 1 events"."""
+    admin, _ = _client("admin-6", DATA_ADMIN)
+
+    response = admin.post(
+        reverse("staff:customer_erasure", args=[customer.pk]), {"confirm_id": "C-RIGHTS"}, follow=True
+    )
+
+    (message,) = _messages(response)
+    assert "1 order kept anonymously, 1 event" in message
+    assert "1 orders" not in message and "1 events" not in message
+
+
 def test_erasing_again_says_so_and_changes_nothing(customer):
     admin, _ = _client("admin-5", DATA_ADMIN)
     url = reverse("staff:customer_erasure", args=[customer.pk])

@@ -1,6 +1,7 @@
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.template.defaultfilters import pluralize
 
 from crm.models import Customer
 from crm.services.privacy import customer_erase, customer_subject, erasure_record_for
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         if not yes:
             stdin = options.get("stdin") or sys.stdin
             self.stdout.write(
-                f"Erase customer {customer_id!r} ({orders:,} orders, kept anonymously)? "
+                f"Erase customer {customer_id!r} ({orders:,} order{pluralize(orders)}, kept anonymously)? "
                 "This cannot be undone. Type 'yes' to erase: ",
                 ending="",
             )
@@ -41,13 +42,9 @@ class Command(BaseCommand):
             if answer != "yes":
                 raise CommandError("Not erased: the answer was not 'yes'.")
         outcome = customer_erase(customer=customer, erased_by=None, via="command")
-        counts = outcome.record.counts
         self.stdout.write(
             self.style.SUCCESS(
                 f"Customer {customer_id!r} erased (record {customer_subject(customer_id)}): "
-                f"{counts.get('orders_kept', 0):,} orders kept anonymously, "
-                f"{counts.get('behaviour_events', 0):,} events, "
-                f"{counts.get('recommender_recommendations', 0):,} recommendations deleted, "
-                f"{counts.get('recommender_artifacts_rewritten', 0):,} model artifacts rewritten."
+                f"{outcome.record.counts_summary()}."
             )
         )
