@@ -142,3 +142,26 @@ def test_the_send_list_holds_the_target_group_only(staff_client, shop_data):
 
     wrong = staff_client.get(url + "?group=everyone")
     assert wrong.status_code == 400 and "group must be one of target, control" in wrong.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("bought", "contacted", "exclusions"),
+    [
+        (0, 14, "contacted in the last 14 days; no consent"),
+        (1, 0, "bought in the last 1 day; no consent"),
+        (0, 0, "no consent"),
+        (30, 14, "bought in the last 30 days; contacted in the last 14 days; no consent"),
+    ],
+)
+def test_a_promotions_exclusions_leave_out_a_window_of_0_days(
+    staff_client, shop_data, bought, contacted, exclusions
+):
+    """It read "bought in the last 0 days" for a promotion that excludes no recent buyer."""
+    promotion = shop_data["promotion"]
+    Promotion.objects.filter(pk=promotion.pk).update(
+        exclude_bought_within_days=bought, exclude_contacted_within_days=contacted
+    )
+
+    html = staff_client.get(reverse("staff:promotion_detail", args=[promotion.pk])).content.decode()
+
+    assert f"<dt>Exclusions</dt><dd>{exclusions}</dd>" in html
