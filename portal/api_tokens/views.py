@@ -67,7 +67,16 @@ def api_tokens_revoke_own(request: HttpRequest) -> HttpResponse:
 @require_GET
 def api_tokens_all(request: HttpRequest) -> HttpResponse:
     form = ApiTokenFilterForm(request.GET or None)
-    username = form.cleaned_data["username"] if form.is_valid() else ""
+    if form.is_bound and not form.is_valid():
+        # the form's errors beside it, and no list: a filter not understood never lists every login's
+        # tokens with their Revoke buttons
+        return render(
+            request,
+            "staff/api_tokens_all.html",
+            {"form": form, "page": None, "tokens": [], "username": "", "query": ""},
+            status=400,
+        )
+    username = form.cleaned_data["username"] if form.is_bound else ""
     page = Paginator(token_selectors.api_token_list(username=username), TOKENS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -83,7 +92,6 @@ def api_tokens_all(request: HttpRequest) -> HttpResponse:
             "username": username,
             "query": query.urlencode(),
         },
-        status=400 if form.is_bound and not form.is_valid() else 200,
     )
 
 

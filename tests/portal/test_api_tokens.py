@@ -126,6 +126,20 @@ def test_the_data_admin_sees_every_logins_tokens_filtered_by_username(db):
     assert 'id="all-api-tokens"' in admin.get(reverse("staff:api_tokens")).content.decode()
 
 
+def test_a_filter_the_page_cannot_use_lists_no_tokens(db):
+    """A username longer than a login's showed its error above every login's tokens, with their
+    Revoke buttons: a list the filter did not choose."""
+    admin = _signed_in(StaffUserFactory(username="keeper", roles=[DATA_ADMIN]))
+    alice, _ = _token(StaffUserFactory(username="alice"))
+
+    response = admin.get(reverse("staff:api_tokens_all"), {"username": "a" * 151})
+
+    html = response.content.decode()
+    assert response.status_code == 400 and "at most 150 characters" in html
+    assert list(response.context["tokens"]) == []
+    assert alice.token_key not in html and "revoke-api-token" not in html
+
+
 def test_the_data_admin_revokes_another_logins_token_and_the_audit_trail_records_it(db):
     keeper = StaffUserFactory(username="keeper", roles=[DATA_ADMIN])
     admin = _signed_in(keeper)
