@@ -140,6 +140,15 @@ def test_a_filter_the_page_cannot_use_lists_no_tokens(db):
     assert alice.token_key not in html and "revoke-api-token" not in html
 
 
+def test_a_logins_revoke_all_button_says_what_it_revokes(db):
+    admin = _signed_in(StaffUserFactory(username="keeper", roles=[DATA_ADMIN]))
+    _token(StaffUserFactory(username="alice"))
+
+    html = admin.get(reverse("staff:api_tokens_all")).content.decode()
+
+    assert ">Revoke all of this login's tokens</button>" in html
+
+
 def test_the_data_admin_revokes_another_logins_token_and_the_audit_trail_records_it(db):
     keeper = StaffUserFactory(username="keeper", roles=[DATA_ADMIN])
     admin = _signed_in(keeper)
