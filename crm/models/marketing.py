@@ -91,7 +91,9 @@ class Promotion(models.Model):
         FAILED = "failed", "Failed"
 
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    # Notes for the team, not the offer's copy: a few paragraphs at most (forms and the admin check it;
+    # a text column takes any length).
+    description = models.TextField(blank=True, max_length=2000)
     products = models.ManyToManyField("crm.Product", blank=True, related_name="promotions")
     category = models.ForeignKey(
         "crm.Category", null=True, blank=True, on_delete=models.PROTECT, related_name="promotions"

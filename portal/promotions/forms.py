@@ -12,7 +12,11 @@ SKU_SEPARATORS = re.compile(r"[\s,;]+")
 
 class PromotionForm(forms.Form):
     name = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = forms.CharField(
+        required=False,
+        max_length=Promotion._meta.get_field("description").max_length,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     skus = forms.CharField(
         label="Products (SKUs)",
         required=False,

@@ -195,3 +195,24 @@ def test_the_main_pages_render_on_a_trained_shop(page, trained_shop):
     page.goto(f"/products/{product.pk}/")
     assert page.locator("#bought-together .product-card").count() > 0
     save_screenshot(page, "product-page")
+
+
+def test_a_long_word_in_a_promotions_notes_stays_inside_its_card(page):
+    """One long word (a pasted link) ran out of the Offer card and over the Targets card beside it."""
+    StaffUserFactory(username="marketer")
+    product = Product.objects.create(external_id="LONG-1", name="Mug", price=5)
+    promotion = Promotion.objects.create(
+        name="Long notes",
+        description="https://example.test/" + "a" * 400,
+        discount_percent=10,
+        audience_size=10,
+        starts_on=DATA_START,
+        ends_on=DATA_END,
+    )
+    promotion.products.set([product])
+    log_in(page, username="marketer")
+
+    page.goto(f"/staff/promotions/{promotion.pk}/")
+
+    offer = page.locator("section.card", has=page.locator("h2", has_text="Offer"))
+    assert offer.evaluate("card => card.scrollWidth - card.clientWidth") == 0

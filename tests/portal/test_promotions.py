@@ -165,3 +165,22 @@ def test_a_promotions_exclusions_leave_out_a_window_of_0_days(
     html = staff_client.get(reverse("staff:promotion_detail", args=[promotion.pk])).content.decode()
 
     assert f"<dt>Exclusions</dt><dd>{exclusions}</dd>" in html
+
+
+def test_a_promotions_description_has_a_length_limit(staff_client, shop_data):
+    """100,000 characters were accepted as a promotion's notes."""
+    sku = shop_data["products"][0].external_id
+    limit = Promotion._meta.get_field("description").max_length
+
+    too_long = staff_client.post(
+        reverse("staff:promotion_create"), _promotion_post(skus=sku, description="x" * (limit + 1))
+    )
+    at_the_limit = staff_client.post(
+        reverse("staff:promotion_create"), _promotion_post(skus=sku, description="x" * limit)
+    )
+
+    assert limit == 2000
+    assert too_long.status_code == 400 and "at most 2000 characters" in too_long.content.decode()
+    assert f'maxlength="{limit}"' in too_long.content.decode()
+    assert at_the_limit.status_code == 302
+    assert len(Promotion.objects.get(name="Christmas candles").description) == limit
