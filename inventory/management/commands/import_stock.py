@@ -22,5 +22,6 @@ class Command(BaseCommand):
         except ImportValidationError as error:
             for row_error in error.errors:
                 self.stderr.write(str(row_error))
-            raise CommandError(f"{error.error_count} errors; nothing imported.") from error
+            count = error.error_count
+            raise CommandError(f"{count:,} error{'s' if count != 1 else ''}; nothing imported.") from error
         self.stdout.write(self.style.SUCCESS(report.summary()))

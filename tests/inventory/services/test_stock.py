@@ -132,3 +132,13 @@ def test_demo_stock_is_plausible_and_the_same_on_every_run(small_shop):
     # 30 a week and 2,000 more after AS_OF (about 46 a quarter week)
     packs = {row[0]: row[4] for row in first}
     assert packs["SLOW"] == 1 and packs["FAST"] == 24
+
+
+@pytest.mark.django_db
+def test_import_stock_counts_one_error_as_one_error(tmp_path):
+    """It said "1 errors; nothing imported."."""
+    ProductFactory(external_id="A", stock=5)
+    path = tmp_path / "stock.csv"
+    path.write_text("product_id,on_hand\nA,7\nNOPE,3\n")
+    with pytest.raises(CommandError, match=r"^1 error; nothing imported\.$"):
+        call_command("import_stock", str(path), stderr=StringIO())
