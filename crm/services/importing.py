@@ -308,7 +308,10 @@ def read_order_file(path: Path) -> pd.DataFrame:
     except FileNotFoundError:
         raise ImportValidationError(str(path), [RowError(0, "", "", "file not found")]) from None
     except Exception as exc:  # pandas, pyarrow and openpyxl raise many kinds for a broken file
-        message = f"unreadable {reader} file: {type(exc).__name__}: {exc}"
+        # The reader's words, without where the file lies on the server (an upload's path is no one's
+        # business on a job page): the file's own name stands for it.
+        detail = str(exc).replace(str(path), path.name)
+        message = f"unreadable {reader} file: {type(exc).__name__}: {detail}"
         raise ImportValidationError(str(path), [RowError(0, "", "", message[:500])]) from exc
 
 

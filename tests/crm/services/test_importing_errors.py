@@ -321,3 +321,16 @@ def test_an_error_of_the_file_itself_is_not_called_a_row(tmp_path):
 
     assert failure.value.bad_rows == 0
     assert failure.value.problem() == "a problem with the file itself"
+
+
+def test_an_unreadable_file_is_named_without_its_place_on_the_server(tmp_path):
+    """pyarrow's message held the upload's full path, which every staff role read on the job page."""
+    path = tmp_path / "junk.parquet"
+    path.write_bytes(b"PAR1garbagePAR1")
+
+    with pytest.raises(ImportValidationError) as caught:
+        import_order_file(path=path)
+
+    message = caught.value.errors[0].message
+    assert message.startswith("unreadable parquet file: ") and "junk.parquet" in message
+    assert str(tmp_path) not in message
