@@ -4,6 +4,7 @@ from django import forms
 
 from crm.models import ConsentChannel, ConsentEvent, CustomerNote, CustomerSegment
 from crm.selectors.customers import CustomerFilters
+from portal.fields import MultilineTextField
 
 YES_NO_ANY = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 
@@ -44,7 +45,7 @@ class CustomerFilterForm(forms.Form):
 
 class CustomerNoteForm(forms.Form):
     kind = forms.ChoiceField(choices=CustomerNote.Kind.choices, initial=CustomerNote.Kind.NOTE)
-    body = forms.CharField(
+    body = MultilineTextField(
         label="Note",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,

@@ -6,13 +6,14 @@ import re
 from django import forms
 
 from crm.models import Category, Product, Promotion
+from portal.fields import MultilineTextField
 
 SKU_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 class PromotionForm(forms.Form):
     name = forms.CharField(max_length=200)
-    description = forms.CharField(
+    description = MultilineTextField(
         required=False,
         max_length=Promotion._meta.get_field("description").max_length,
         widget=forms.Textarea(attrs={"rows": 2}),

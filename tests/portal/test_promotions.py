@@ -184,3 +184,17 @@ def test_a_promotions_description_has_a_length_limit(staff_client, shop_data):
     assert f'maxlength="{limit}"' in too_long.content.decode()
     assert at_the_limit.status_code == 302
     assert len(Promotion.objects.get(name="Christmas candles").description) == limit
+
+
+def test_a_description_the_box_takes_is_not_refused_for_its_line_breaks():
+    """The browser counts a line break as one character against maxlength but sends it as two (CR LF):
+    1,999 characters over 70 lines were refused as 2,070."""
+    from portal.promotions.forms import PromotionForm
+
+    lines = ["x" * 27] * 70
+    typed = "\r\n".join(lines)
+    assert len(typed.replace("\r\n", "\n")) <= 2000 < len(typed)
+    form = PromotionForm(data={"description": typed})
+    form.is_valid()
+    assert "description" not in form.errors
+    assert form.cleaned_data["description"] == "\n".join(lines)
