@@ -105,9 +105,16 @@ def _customer_detail_context(
     recommendations = recommendation_rows_for_customer(customer=customer, limit=RECOMMENDATIONS_SHOWN)
     explanations = recommendation_explanations(customer=customer, rows=recommendations)
     current = consent_current(customer=customer)
+    changes = list(consent_history(customer=customer))
+    latest = {}
+    for change in changes:  # newest first: the first of each channel is what its state dates from
+        latest.setdefault(change.channel, change)
     return {
-        "consent": [(label, current[channel]) for channel, label in ConsentChannel.choices],
-        "consent_changes": consent_history(customer=customer)[:CONSENT_CHANGES_SHOWN],
+        "consent": [
+            (label, current[channel], latest.get(channel)) for channel, label in ConsentChannel.choices
+        ],
+        "consent_changes": changes[:CONSENT_CHANGES_SHOWN],
+        "consent_change_count": len(changes),
         "consent_form": consent_form or CustomerConsentForm(),
         "customer": customer,
         "orders": customer_selectors.customer_order_list(customer=customer),

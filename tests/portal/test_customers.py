@@ -238,3 +238,24 @@ def test_marketing_reads_consent_on_the_customer_page_but_may_not_change_it(db):
     assert refused.status_code == 403 and "core.manage_consent" in refused.content.decode()
     customer.refresh_from_db()
     assert customer.sms_opt_in is False
+
+
+def test_each_channel_says_since_when_its_consent_holds_however_many_changes_follow(db):
+    """The section listed the latest 10 changes of all channels: after 12 changes of push, nothing said
+    when, or by whom, post had been allowed."""
+    from crm.services.privacy import consent_set
+
+    customer = CustomerFactory(post_opt_in=False, push_opt_in=False)
+    consent_set(customer=customer, channel="post", granted=True, source="shop")
+    for turn in range(12):
+        consent_set(customer=customer, channel="push", granted=turn % 2 == 0, source="staff")
+    client = Client()
+    client.force_login(StaffUserFactory(roles=[DATA_ADMIN]))
+
+    page = client.get(reverse("staff:customer_detail", args=[customer.pk]))
+
+    channels = {label: (granted, change) for label, granted, change in page.context["consent"]}
+    assert channels["Post"][0] is True and channels["Post"][1].source == "shop"
+    assert channels["SMS"][1] is None
+    html = page.content.decode()
+    assert "The latest 10 of 13 changes" in html and "Shop (the customer)" in html
