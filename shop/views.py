@@ -63,6 +63,14 @@ from shop.sessions import (
 PRODUCTS_PER_PAGE = 24
 ORDERS_PER_PAGE = 25
 RECOMMENDATIONS_SHOWN = 8
+# Who changed a shopper's consent, in the words of "My data" (ConsentEvent.Source's labels are staff's).
+CONSENT_SOURCE_FOR_SHOPPER = {
+    ConsentEvent.Source.SHOP: "by you",
+    ConsentEvent.Source.STAFF: "by our staff",
+    ConsentEvent.Source.API: "through one of our systems",
+    ConsentEvent.Source.IMPORT: "from our records",
+    ConsentEvent.Source.MIGRATION: "before this history was kept",
+}
 BOUGHT_TOGETHER_SHOWN = 6
 BASKET_COMPLETION_SHOWN = 4
 
@@ -393,7 +401,10 @@ def my_data(request: HttpRequest) -> HttpResponse:
             {"value": value, "label": label, "granted": current[value]}
             for value, label in ConsentChannel.choices
         ]
-        context["consent_history"] = list(consent_history(customer=customer)[:50])
+        context["consent_history"] = [
+            (event, CONSENT_SOURCE_FOR_SHOPPER.get(event.source, ""))
+            for event in consent_history(customer=customer)[:50]
+        ]
     return render(request, "shop/my_data.html", context)
 
 

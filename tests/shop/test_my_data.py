@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from crm.models import AuditEvent, ConsentEvent
 from crm.pseudonyms import pseudonymize
+from crm.services.privacy import consent_set
 from tests.factories import (
     CustomerFactory,
     OrderFactory,
@@ -114,6 +115,10 @@ def test_the_shopper_stops_and_allows_marketing_per_channel(shopper_client, shop
         ("push", True, "shop"),
     ]
     html = shopper_client.get(reverse("shop:my_data")).content.decode()
-    assert 'id="consent-push"' in html and "App push allowed (Shop (the customer))" in html
+    # in the shopper's words, where it read "App push allowed (Shop (the customer))"
+    assert 'id="consent-push"' in html and "App push allowed by you</li>" in html
+    consent_set(customer=shopper, channel="sms", granted=True, source="staff")
+    html = shopper_client.get(reverse("shop:my_data")).content.decode()
+    assert "SMS allowed by our staff</li>" in html and "(Staff)" not in html
     bad = shopper_client.post(reverse("shop:my_consent"), {"channel": "fax", "granted": "yes"})
     assert bad.status_code == 400
