@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from crm.models.privacy import ConsentChannel
+
 
 class SegmentRunQuerySet(models.QuerySet):
     def newest_first(self) -> "SegmentRunQuerySet":
@@ -138,6 +140,11 @@ class Promotion(models.Model):
     @property
     def consent_channel(self) -> str:
         return consent_channel_for(self.channel)
+
+    @property
+    def consent_channel_label(self) -> str:
+        """The consent its channel needs, as pages name it ("Post" for direct mail)."""
+        return ConsentChannel(self.consent_channel).label
 
 
 class PromotionTarget(models.Model):

@@ -20,7 +20,16 @@ from core.models import Job
 from crm.marketing import targeting, uplift
 from crm.marketing.purchase_model import purchase_probabilities
 from crm.marketing.stock_outlook import short_product_ids
-from crm.models import Category, Customer, Order, OrderLine, Product, Promotion, PromotionTarget
+from crm.models import (
+    Category,
+    ConsentChannel,
+    Customer,
+    Order,
+    OrderLine,
+    Product,
+    Promotion,
+    PromotionTarget,
+)
 from crm.models.marketing import consent_channel_for
 from crm.models.orders import line_amount
 
@@ -85,8 +94,9 @@ def promotion_create(
     elif channel in Promotion.Channel.values and audience_size > consenting:
         error(
             "audience_size",
-            f"The audience ({audience_size:,}) is larger than the {consenting:,} customers "
-            f"who consented to marketing by {consent_channel}.",
+            f"The audience ({audience_size:,}) is larger than the {consenting:,} "
+            f"{'customer who consents' if consenting == 1 else 'customers who consent'} to marketing by "
+            f"{ConsentChannel(consent_channel).label}.",
         )
     if not 0.0 <= control_share <= 0.5:
         error("control_share", f"Control share must lie between 0 and 0.5, not {control_share}.")

@@ -100,7 +100,7 @@ JOB_FIELD_LABELS = {
     "file_type": "File type",
     "file_format": "Column layout",
     "layout": "Column layout read",
-    "skip_invalid": "Import the valid rows only",
+    "skip_invalid": "Import the valid rows even if some rows are invalid",  # as the upload form asks
     "promotion_id": "Promotion",
     "rescore_of": "Rescoring of",
     "model_version_id": "Model version",

@@ -207,7 +207,7 @@ def test_a_job_page_labels_its_figures_and_their_units(staff_client, db):
     for fact in (
         "<dt>Rows read</dt><dd>12</dd>",
         "<dt>Non-product lines</dt><dd>2</dd>",
-        "<dt>Import the valid rows only</dt><dd>no</dd>",
+        "<dt>Import the valid rows even if some rows are invalid</dt><dd>no</dd>",
         "<dt>Column layout</dt><dd>Detect</dd>",
         "<dt>Time taken</dt><dd>0.38 s</dd>",
     ):

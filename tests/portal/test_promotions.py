@@ -147,10 +147,10 @@ def test_the_send_list_holds_the_target_group_only(staff_client, shop_data):
 @pytest.mark.parametrize(
     ("bought", "contacted", "exclusions"),
     [
-        (0, 14, "contacted in the last 14 days; no consent"),
-        (1, 0, "bought in the last 1 day; no consent"),
-        (0, 0, "no consent"),
-        (30, 14, "bought in the last 30 days; contacted in the last 14 days; no consent"),
+        (0, 14, "contacted in the last 14 days; no consent to E-mail"),
+        (1, 0, "bought in the last 1 day; no consent to E-mail"),
+        (0, 0, "no consent to E-mail"),
+        (30, 14, "bought in the last 30 days; contacted in the last 14 days; no consent to E-mail"),
     ],
 )
 def test_a_promotions_exclusions_leave_out_a_window_of_0_days(

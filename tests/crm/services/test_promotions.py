@@ -82,7 +82,16 @@ class TestPromotionValidation:
         CustomerFactory(email_opt_in=False)
         product = ProductFactory()
         errors = self._errors(product_ids=[product.pk], audience_size=3)
-        assert "larger than the 2 customers" in errors["audience_size"][0]
+        assert "larger than the 2 customers who consent to marketing by E-mail." in errors["audience_size"][0]
+
+    def test_the_audience_error_names_the_channel_as_the_form_does_and_counts_one_customer(self):
+        """It read "larger than the 1 customers who consented to marketing by post"."""
+        CustomerFactory(post_opt_in=True)
+        product = ProductFactory()
+        errors = self._errors(product_ids=[product.pk], audience_size=3, channel="direct_mail")
+        assert errors["audience_size"] == [
+            "The audience (3) is larger than the 1 customer who consents to marketing by Post."
+        ]
 
     @pytest.mark.parametrize("share", [-0.1, 0.51])
     def test_control_share_outside_zero_to_half(self, share):
