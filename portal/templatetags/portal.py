@@ -1,3 +1,5 @@
+import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
@@ -10,6 +12,9 @@ from crm.pseudonyms import pseudonymize
 from portal.imports.forms import LAYOUT_CHOICES
 
 register = template.Library()
+
+# A date as a job keeps it in JSON ("2026-12-05"), which pages write as "5 Dec 2026".
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @register.filter
@@ -39,6 +44,10 @@ def readable(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):  # a fitted parameter, a share: four figures say it
         return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) >= 100 else f"{value:.4g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return f"{dt.date.fromisoformat(value):%-d %b %Y}"
     return "–" if value is None or value == "" else str(value)
 
 
@@ -261,12 +270,19 @@ def percent(value, digits: int = 1) -> str:
 
 @register.filter
 def points(value, digits: int = 2) -> str:
-    """A difference of two shares in percentage points: "+1.25 points", "−5.47 points"."""
+    """A difference of two shares in percentage points: "+1.25 percentage points"."""
     if value is None or value == "":
         return "–"
     number = float(value) * 100
     sign = "+" if number > 0 else "−" if number < 0 else ""
-    return f"{sign}{abs(number):.{int(digits)}f} points"
+    return f"{sign}{abs(number):.{int(digits)}f} percentage points"
+
+
+@register.filter
+def money_change(value, places: int = 2) -> str:
+    """A change of an amount, signed either way: "+£3.11", "−£3.11"."""
+    text = money(value, places)
+    return "+" + text if value not in (None, "") and Decimal(str(value)) > 0 else text
 
 
 @register.filter

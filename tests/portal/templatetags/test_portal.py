@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal.templatetags.portal import forecast_model_label, money, percent, points, readable
+from portal.templatetags.portal import forecast_model_label, money, money_change, percent, points, readable
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,15 @@ def test_a_negative_share_has_the_minus_sign_of_money_and_a_difference_of_shares
     difference of two rates, in percentage points."""
     assert percent(-0.0547, 2) == "−5.47%"
     assert percent(0.125) == "12.5%"
-    assert points(-0.0547) == "−5.47 points"
-    assert points(0.0125) == "+1.25 points"
-    assert points(0) == "0.00 points"
+    assert points(-0.0547) == "−5.47 percentage points"
+    assert points(0.0125) == "+1.25 percentage points"
+    assert points(0) == "0.00 percentage points"
+    assert money_change(Decimal("3.11")) == "+£3.11" and money_change(Decimal("-3.11")) == "−£3.11"
+
+
+def test_a_job_fact_writes_counts_with_separators_and_dates_as_pages_do():
+    """Job pages read "Customers 4338" and "As of 2026-12-05"."""
+    assert readable(4338) == "4,338"
+    assert readable("2026-12-05") == "5 Dec 2026"
+    assert readable(True) == "yes" and readable("2026-12-05T10:00") == "2026-12-05T10:00"
     assert points(None) == "–"
