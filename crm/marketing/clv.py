@@ -243,7 +243,10 @@ def seasonal_correction(
     needed = cutoff - dt.timedelta(days=MIN_BACKTEST_HISTORY_DAYS)
     if days.empty or days["day"].min() > pd.Timestamp(needed):
         return SeasonalCorrection(
-            neutral, None, f"no history from {needed} on (a year and a half before {calibration_end})"
+            neutral,
+            None,
+            f"the history starts after {needed:%-d %b %Y}; the correction needs orders from a year and a "
+            f"half before {calibration_end:%-d %b %Y}",
         )
     summary = clv_summary(days, calibration_end=cutoff, unit_days=unit_days)
     if int((summary["frequency"] > 0).sum()) < MIN_BACKTEST_REPEAT_CUSTOMERS:
