@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.command_output import command_output
 from crm.models import AuditEvent, Promotion, PromotionTarget
 from crm.selectors.marketing import promotion_targets_csv
 from crm.services.privacy import audit_record
@@ -34,21 +35,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Promotion {promotion.pk} has no computed targets (status {promotion.status})."
             )
-        if options["out"] == "-":
+        with command_output(options["out"], stdout=self.stdout) as out:
             written = promotion_targets_csv(
-                promotion=promotion,
-                out=self.stdout,
-                pseudonymized=options["pseudonymize"],
-                group=options["group"],
+                promotion=promotion, out=out, pseudonymized=options["pseudonymize"], group=options["group"]
             )
-        else:
-            with open(options["out"], "w", newline="", encoding="utf-8") as out:
-                written = promotion_targets_csv(
-                    promotion=promotion,
-                    out=out,
-                    pseudonymized=options["pseudonymize"],
-                    group=options["group"],
-                )
         if not options["pseudonymize"]:
             audit_record(
                 action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,

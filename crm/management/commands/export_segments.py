@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.command_output import command_output
 from crm.models import AuditEvent, SegmentRun
 from crm.selectors.marketing import segment_export_csv, segment_run_latest
 from crm.services.privacy import audit_record
@@ -26,11 +27,8 @@ class Command(BaseCommand):
             run = segment_run_latest()
             if run is None:
                 raise CommandError("No segments computed yet; run compute_segments first.")
-        if options["out"] == "-":
-            written = segment_export_csv(run=run, out=self.stdout, pseudonymized=options["pseudonymize"])
-        else:
-            with open(options["out"], "w", newline="", encoding="utf-8") as out:
-                written = segment_export_csv(run=run, out=out, pseudonymized=options["pseudonymize"])
+        with command_output(options["out"], stdout=self.stdout) as out:
+            written = segment_export_csv(run=run, out=out, pseudonymized=options["pseudonymize"])
         if not options["pseudonymize"]:
             audit_record(
                 action=AuditEvent.Action.PERSONAL_DATA_EXPORTED,

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.command_output import command_output
 from inventory.selectors import forecast_run_latest, replenishment_export_csv
 
 
@@ -17,9 +18,6 @@ class Command(BaseCommand):
         run = forecast_run_latest()
         if run is None:
             raise CommandError("No forecast yet; run forecast_demand first.")
-        if options["out"] == "-":
-            written = replenishment_export_csv(run=run, out=self.stdout)
-        else:
-            with open(options["out"], "w", newline="", encoding="utf-8") as out:
-                written = replenishment_export_csv(run=run, out=out)
+        with command_output(options["out"], stdout=self.stdout) as out:
+            written = replenishment_export_csv(run=run, out=out)
         self.stderr.write(f"Wrote {written:,} products of forecast run {run.pk} (as of {run.as_of}).")
