@@ -2,8 +2,11 @@
 (e.g. ``/api/promotions/-1/targets/``) is a JSON 404 like any other, not an HTML page. And a viewset's
 404 for an unknown id, naming it."""
 
+import math
+
 from axes.helpers import get_cool_off
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 from rest_framework.exceptions import NotFound
 
@@ -39,15 +42,12 @@ def login_lockout(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
 ) -> HttpResponse:
     """django-axes' answer to a locked-out login (``AXES_LOCKOUT_CALLABLE``): the API's token login has
-    already answered in the API's shape; a login page gets a plain 429 saying when to try again."""
+    already answered in the API's shape; a login page gets a page of the site saying when to try again."""
     if request.path.startswith(API_PREFIX) and original_response is not None:
         return original_response
     cool_off = get_cool_off(request)
-    response = HttpResponse(
-        "Too many failed logins for this account; try again later.",
-        status=429,
-        content_type="text/plain; charset=utf-8",
-    )
+    minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
+    response = render(request, "429.html", {"minutes": minutes}, status=429)
     if cool_off:
         response["Retry-After"] = str(int(cool_off.total_seconds()))
     return response

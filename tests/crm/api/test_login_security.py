@@ -98,10 +98,12 @@ def test_the_sign_in_page_keeps_the_victims_count_when_the_attacker_signs_in_bet
 
     assert statuses[: LIMIT - 1] == [200] * (LIMIT - 1)
     assert statuses[-1] == 429
-    assert (
-        client.post("/accounts/login/", {"username": "victim", "password": "the-victims-pass-1"}).status_code
-        == 429
-    )
+    locked = client.post("/accounts/login/", {"username": "victim", "password": "the-victims-pass-1"})
+    assert locked.status_code == 429
+    # a page of the site saying when to try again, where it was a bare line of text
+    page = locked.content.decode()
+    assert 'id="locked-out"' in page and "try again in 15 minutes" in page
+    assert locked["Retry-After"] == "900"
 
 
 def test_a_forged_forwarded_for_header_does_not_dodge_the_lockout(shopper):
