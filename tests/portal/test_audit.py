@@ -111,3 +111,19 @@ def test_the_calendars_first_day_as_since_is_no_bound_in_a_time_zone_ahead_of_ut
 
     assert page.status_code == 200 and len(page.context["events"]) == AuditEvent.objects.count() >= 1
     assert len(list(csv.reader(io.StringIO(csv_file.content.decode())))) == 1 + AuditEvent.objects.count()
+
+
+def test_the_trail_reads_what_was_done_in_words(db):
+    """Its detail column read "channel=sms, granted=False"."""
+    admin = StaffUserFactory(roles=[DATA_ADMIN])
+    audit_record(
+        action=AuditEvent.Action.CONSENT_CHANGED,
+        actor=admin,
+        subject="customer 1",
+        via="portal",
+        detail={"channel": "sms", "granted": False},
+    )
+    client = Client()
+    client.force_login(admin)
+    html = client.get(reverse("staff:audit_list")).content.decode()
+    assert "channel sms, granted no" in html and "granted=False" not in html
