@@ -198,3 +198,25 @@ def test_a_description_the_box_takes_is_not_refused_for_its_line_breaks():
     form.is_valid()
     assert "description" not in form.errors
     assert form.cleaned_data["description"] == "\n".join(lines)
+
+
+def test_the_page_says_how_many_of_the_target_group_the_send_list_holds_once_some_withdrew(
+    staff_client, shop_data
+):
+    """After a target customer withdrew consent the page said "450 in the target group" while the send
+    list held 449, without a word why."""
+    from crm.services.privacy import consent_set
+
+    promotion = shop_data["promotion"]
+    detail = reverse("staff:promotion_detail", args=[promotion.pk])
+    assert 'id="sendable-count"' not in staff_client.get(detail).content.decode()
+    target = promotion.targets.filter(group="target").select_related("customer").first()
+    consent_set(customer=target.customer, channel=promotion.consent_channel, granted=False, source="shop")
+
+    html = staff_client.get(detail).content.decode()
+    count = promotion.targets.filter(group="target").count()
+    assert f"{count - 1:,} of the target group consent to E-mail now" in html
+    send_list = staff_client.get(
+        reverse("staff:promotion_targets_csv", args=[promotion.pk]) + "?group=target"
+    )
+    assert len(list(csv.DictReader(io.StringIO(send_list.content.decode())))) == count - 1

@@ -17,7 +17,7 @@ STAFF_PAGES = {
     "segments": 12,
     "segments_csv": 9,  # + its audit entry
     "promotion_list": 8,
-    "promotion_detail": 11,
+    "promotion_detail": 12,  # + who of the target group consents now (the send list)
     "promotion_targets_csv": 9,  # + its audit entry
     "model_list": 8,
     "data_import": 7,
