@@ -18,6 +18,7 @@ from crm.selectors.privacy import customer_consent_document, customer_data_expor
 from crm.services.privacy import (
     audit_record,
     consent_set,
+    consent_set_by_staff,
     customer_erase_by_external_id,
     customer_subject,
 )
@@ -121,22 +122,15 @@ class CustomerConsentView(APIView):
         customer = customer_for_request(request=request, external_id=external_id)
         given = ConsentInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        own = customer.user_id is not None and customer.user_id == request.user.pk
-        event = consent_set(
-            customer=customer,
-            channel=given.validated_data["channel"],
-            granted=given.validated_data["granted"],
-            lawful_basis=given.validated_data["lawful_basis"],
-            source=ConsentEvent.Source.SHOP if own else ConsentEvent.Source.API,
-            recorded_by=request.user,
-        )
-        if event is not None and not own:
-            audit_record(
-                action=AuditEvent.Action.CONSENT_CHANGED,
-                actor=request.user,
-                subject=customer_subject(customer),
-                via="api",
-                detail={"channel": event.channel, "granted": event.granted},
-            )
+        change = {
+            "customer": customer,
+            "channel": given.validated_data["channel"],
+            "granted": given.validated_data["granted"],
+            "lawful_basis": given.validated_data["lawful_basis"],
+        }
+        if customer.user_id is not None and customer.user_id == request.user.pk:
+            consent_set(**change, source=ConsentEvent.Source.SHOP, recorded_by=request.user)
+        else:
+            consent_set_by_staff(**change, staff=request.user, via="api")
         customer.refresh_from_db()
         return Response(customer_consent_document(customer=customer))

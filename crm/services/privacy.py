@@ -116,6 +116,32 @@ def consent_set(
         )
 
 
+def consent_set_by_staff(
+    *, customer: Customer, channel: str, granted: bool, lawful_basis: str, staff, via: str
+) -> ConsentEvent | None:
+    """Consent a customer gave or withdrew through staff (``via`` "portal" or "api"): kept in their
+    consent history with the login that recorded it, and in the audit trail. None when it was already
+    so (nothing recorded)."""
+    source = ConsentEvent.Source.STAFF if via == "portal" else ConsentEvent.Source.API
+    event = consent_set(
+        customer=customer,
+        channel=channel,
+        granted=granted,
+        lawful_basis=lawful_basis,
+        source=source,
+        recorded_by=staff,
+    )
+    if event is not None:
+        audit_record(
+            action=AuditEvent.Action.CONSENT_CHANGED,
+            actor=staff,
+            subject=customer_subject(customer),
+            via=via,
+            detail={"channel": event.channel, "granted": event.granted},
+        )
+    return event
+
+
 # --- Erasure ----------------------------------------------------------------------------------
 
 

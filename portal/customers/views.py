@@ -8,14 +8,14 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.models import AuditEvent, ConsentChannel, ConsentEvent, Customer
+from crm.models import AuditEvent, ConsentChannel, Customer
 from crm.selectors import customers as customer_selectors
 from crm.selectors import marketing
 from crm.selectors.privacy import consent_current, consent_history, customer_data_export
 from crm.services.customers import customer_note_create
 from crm.services.privacy import (
     audit_record,
-    consent_set,
+    consent_set_by_staff,
     customer_erase,
     customer_subject,
     erasure_record_for,
@@ -177,26 +177,19 @@ def customer_consent_change(request: HttpRequest, customer_id: int) -> HttpRespo
         )
     channel = form.cleaned_data["channel"]
     granted = form.cleaned_data["change"] == CustomerConsentForm.GIVEN
-    event = consent_set(
+    event = consent_set_by_staff(
         customer=customer,
         channel=channel,
         granted=granted,
         lawful_basis=form.cleaned_data["lawful_basis"],
-        source=ConsentEvent.Source.STAFF,
-        recorded_by=request.user,
+        staff=request.user,
+        via="portal",
     )
     label = ConsentChannel(channel).label
     state = "given" if granted else "withdrawn"
     if event is None:
         messages.info(request, f"{label} consent was already {state}: nothing changed.")
     else:
-        audit_record(
-            action=AuditEvent.Action.CONSENT_CHANGED,
-            actor=request.user,
-            subject=customer_subject(customer),
-            via="portal",
-            detail={"channel": channel, "granted": granted},
-        )
         messages.success(request, f"{label} consent {state}, recorded in the consent history.")
     return redirect("staff:customer_detail", customer_id=customer.pk)
 
