@@ -173,6 +173,16 @@ def promotion_target_counts(*, promotion: Promotion) -> dict[str, int]:
     return {group: counts.get(group, 0) for group in PromotionTarget.Group.values}
 
 
+def promotion_send_list_count(*, promotion: Promotion) -> int:
+    """Customers of the target group who consent now to the promotion's channel: the send list's rows
+    (``promotion_targets_csv`` with group ``target``), fewer than the group once some withdrew."""
+    return (
+        promotion_target_list_exportable(promotion=promotion)
+        .filter(group=PromotionTarget.Group.TARGET)
+        .count()
+    )
+
+
 def promotion_target_list(*, promotion: Promotion, group: str | None = None) -> QuerySet[PromotionTarget]:
     targets = PromotionTarget.objects.filter(promotion=promotion).select_related("customer").order_by("rank")
     return targets.filter(group=group) if group else targets

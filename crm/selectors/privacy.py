@@ -1,6 +1,7 @@
 """Reads for customers' data rights: a customer's whole data as one document (access and portability),
 their consent with its history, and the audit trail of access to personal data."""
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
@@ -32,6 +33,33 @@ def consent_current(*, customer: Customer) -> dict[str, bool]:
 
 def consent_history(*, customer: Customer) -> QuerySet[ConsentEvent]:
     return ConsentEvent.objects.filter(customer=customer).select_related("recorded_by").order_by("-at", "-pk")
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsentOverview:
+    """A customer's consent as a page shows it: per channel ``(label, granted, the change its state
+    dates from or None)``, the latest ``shown`` changes, and how many there are."""
+
+    channels: list[tuple[str, bool, ConsentEvent | None]]
+    latest_changes: list[ConsentEvent]
+    change_count: int
+
+
+def consent_overview(*, customer: Customer, shown: int) -> ConsentOverview:
+    """Each channel with since when its state holds, however many changes of other channels followed
+    (one query: the whole history, newest first)."""
+    current = consent_current(customer=customer)
+    changes = list(consent_history(customer=customer))
+    dates_from: dict[str, ConsentEvent] = {}
+    for change in changes:  # newest first: the first of each channel is what its state dates from
+        dates_from.setdefault(change.channel, change)
+    return ConsentOverview(
+        channels=[
+            (label, current[channel], dates_from.get(channel)) for channel, label in ConsentChannel.choices
+        ],
+        latest_changes=changes[:shown],
+        change_count=len(changes),
+    )
 
 
 def _consent_event_dict(event: ConsentEvent) -> dict[str, Any]:

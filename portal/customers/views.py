@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.models import AuditEvent, ConsentChannel, Customer
 from crm.selectors import customers as customer_selectors
 from crm.selectors import marketing
-from crm.selectors.privacy import consent_current, consent_history, customer_data_export
+from crm.selectors.privacy import consent_overview, customer_data_export
 from crm.services.customers import customer_note_create
 from crm.services.privacy import (
     audit_record,
@@ -104,17 +104,11 @@ def _customer_detail_context(
 ) -> dict:
     recommendations = recommendation_rows_for_customer(customer=customer, limit=RECOMMENDATIONS_SHOWN)
     explanations = recommendation_explanations(customer=customer, rows=recommendations)
-    current = consent_current(customer=customer)
-    changes = list(consent_history(customer=customer))
-    latest = {}
-    for change in changes:  # newest first: the first of each channel is what its state dates from
-        latest.setdefault(change.channel, change)
+    consent = consent_overview(customer=customer, shown=CONSENT_CHANGES_SHOWN)
     return {
-        "consent": [
-            (label, current[channel], latest.get(channel)) for channel, label in ConsentChannel.choices
-        ],
-        "consent_changes": changes[:CONSENT_CHANGES_SHOWN],
-        "consent_change_count": len(changes),
+        "consent": consent.channels,
+        "consent_changes": consent.latest_changes,
+        "consent_change_count": consent.change_count,
         "consent_form": consent_form or CustomerConsentForm(),
         "customer": customer,
         "orders": customer_selectors.customer_order_list(customer=customer),

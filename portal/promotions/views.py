@@ -76,10 +76,7 @@ def promotion_detail(request: HttpRequest, promotion_id: int) -> HttpResponse:
         "targets": list(marketing.promotion_target_list(promotion=promotion)[:TARGETS_SHOWN]),
         "target_count": group_counts["target"],
         "control_count": group_counts["control"],
-        # who of the target group consents now, and so is in the send list: fewer once some withdrew
-        "sendable_count": marketing.promotion_target_list_exportable(promotion=promotion)
-        .filter(group=PromotionTarget.Group.TARGET)
-        .count()
+        "sendable_count": marketing.promotion_send_list_count(promotion=promotion)
         if group_counts["target"]
         else 0,
         "results": promotion.results or None,
