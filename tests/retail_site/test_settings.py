@@ -182,3 +182,18 @@ def test_the_new_item_weight_is_auto_by_default_a_number_when_set_and_refused_by
         assert (
             f"RECOMMENDER_NEW_ITEM_WEIGHT must be a number above 0 or 'auto', got {value}" in refused.stderr
         )
+
+
+def test_uploaded_order_files_have_no_address_even_with_debug_on():
+    # MEDIA_ROOT holds uploads with customers' data until a worker reads them; with DEBUG on (as a
+    # developer runs) Django's static() helper would have served them to anyone at /media/...
+    result = run_django(
+        "retail_site.settings.local",
+        "from django.conf import settings; from django.urls import resolve, Resolver404\n"
+        "try:\n    resolve(settings.MEDIA_URL + 'imports/0a1b2c3d4e5f-orders.csv'); print('served')\n"
+        "except Resolver404:\n    print('no address', settings.DEBUG)",
+        DEBUG="true",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "no address True"
