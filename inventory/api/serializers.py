@@ -96,7 +96,9 @@ class ReplenishmentSerializer(serializers.Serializer):
         "fill-rate target needs less than the mean demand."
     )
     stockout_date = serializers.DateField(
-        allow_null=True, help_text="When forecast demand uses up the stock on hand; null: not within a year."
+        allow_null=True,
+        help_text="When forecast demand uses up the stock on hand; the forecast's as-of date when none is on "
+        "hand; null: not within a year.",
     )
     order_quantity = serializers.IntegerField(
         help_text="Suggested order now, in whole packs, after what is on order; 0: none."

@@ -134,3 +134,20 @@ def test_forecast_now_while_a_forecast_is_on_its_way_queues_no_other(staff_clien
     assert response.redirect_chain[-1][0] == f"/staff/jobs/{on_its_way.pk}/"
     assert f"A demand forecast is already queued (job {on_its_way.pk})" in response.content.decode()
     assert list(Job.objects.filter(kind=Job.Kind.FORECAST)) == [on_its_way]
+
+
+@pytest.mark.django_db
+def test_a_product_with_nothing_on_hand_reads_out_of_stock_not_a_date_already_past(staff_client, small_shop):
+    # the forecast starts on its as-of date, the day after the latest sale: a "runs out" date of a
+    # product with nothing on hand is that day, already past when the buyer reads it
+    small_shop["fast"].stock = 0
+    small_shop["fast"].save(update_fields=["stock"])
+    forecast_run_create(as_of=AS_OF, horizon_days=28)
+
+    page = staff_client.get("/staff/inventory/products/FAST/").content.decode()
+    reorder = staff_client.get("/staff/inventory/reorder/").content.decode()
+
+    assert '<dd id="stockout-date">out of stock now</dd>' in page
+    fast_row = reorder.split('href="/staff/inventory/products/FAST/"')[1].split("</tr>")[0]
+    assert "<td>Out of stock</td>" in fast_row
+    assert AS_OF.strftime("%-d %b %Y") not in fast_row
