@@ -98,13 +98,25 @@ CONSENT_RESPONSE = inline_serializer(
         "history": serializers.ListField(child=serializers.DictField()),
     },
 )
+CONSENT_CHANGE_RESPONSE = inline_serializer(
+    "CustomerConsentChange",
+    {
+        "current": serializers.DictField(child=serializers.BooleanField()),
+        "history": serializers.ListField(child=serializers.DictField()),
+        "changed": serializers.BooleanField(
+            help_text="False when the channel already had this answer: nothing was recorded, its lawful "
+            "basis included."
+        ),
+    },
+)
 
 
 class CustomerConsentView(APIView):
     """A customer's marketing consent per channel (e-mail, SMS, push, post) with its history.
 
     POST grants or withdraws one channel; the change is recorded with its source (``api`` for staff,
-    ``shop`` when the shopper changes their own) and lawful basis. Staff read with ``view_customers``
+    ``shop`` when the shopper changes their own) and lawful basis, and ``changed`` is false where the
+    channel already had that answer (nothing is recorded then). Staff read with ``view_customers``
     and record a change with ``manage_consent``.
     """
 
@@ -117,7 +129,7 @@ class CustomerConsentView(APIView):
         customer = customer_for_request(request=request, external_id=external_id)
         return Response(customer_consent_document(customer=customer))
 
-    @extend_schema(request=ConsentInputSerializer, responses={200: CONSENT_RESPONSE})
+    @extend_schema(request=ConsentInputSerializer, responses={200: CONSENT_CHANGE_RESPONSE})
     def post(self, request: Request, external_id: str) -> Response:
         customer = customer_for_request(request=request, external_id=external_id)
         given = ConsentInputSerializer(data=request.data)
@@ -129,8 +141,8 @@ class CustomerConsentView(APIView):
             "lawful_basis": given.validated_data["lawful_basis"],
         }
         if customer.user_id is not None and customer.user_id == request.user.pk:
-            consent_set(**change, source=ConsentEvent.Source.SHOP, recorded_by=request.user)
+            event = consent_set(**change, source=ConsentEvent.Source.SHOP, recorded_by=request.user)
         else:
-            consent_set_by_staff(**change, staff=request.user, via="api")
+            event = consent_set_by_staff(**change, staff=request.user, via="api")
         customer.refresh_from_db()
-        return Response(customer_consent_document(customer=customer))
+        return Response({**customer_consent_document(customer=customer), "changed": event is not None})

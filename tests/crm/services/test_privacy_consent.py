@@ -125,7 +125,21 @@ def test_the_consent_api_shows_history_and_records_who_changed_it(client):
     }
     customer.refresh_from_db()
     assert customer.post_opt_in is True
+    assert body.pop("changed") is True
     assert client.get("/api/customers/C1/consent/").json() == body
+
+
+def test_the_consent_api_says_when_the_answer_was_already_so_and_nothing_was_recorded(client):
+    CustomerFactory(external_id="C1", email_opt_in=False)
+    client.force_login(StaffUserFactory(username="clerk"))
+    answer = {"channel": "email", "granted": False, "lawful_basis": "legitimate_interests"}
+
+    response = client.post("/api/customers/C1/consent/", answer, content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.json()["changed"] is False
+    assert response.json()["history"] == []
+    assert not ConsentEvent.objects.exists()
 
 
 def test_the_consent_api_names_what_is_wrong(client):
