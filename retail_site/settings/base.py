@@ -166,11 +166,14 @@ CONTENT_SECURITY_POLICY = {
 # /accounts/password_change/) are counted by django-axes per account, from whatever address they come;
 # LOGIN_FAILURE_LIMIT failures lock that account out of logging in and of changing its password (429) for
 # LOGIN_LOCKOUT_MINUTES. A successful login clears the count of the account that signed in.
-# Not counted per address: axes clears every count a lockout parameter matches when a login succeeds, so
-# with the address among them an attacker's login to their own account cleared the count of the account
-# they were guessing at from the same address; and ten guesses at one account locked out everyone behind
-# that address (a NAT, an office). Many accounts tried from one address are slowed by the API's anonymous
-# rate limit instead (API_THROTTLE_ANON).
+# The address is not one of axes' lockout parameters: axes clears every count a lockout parameter matches
+# when a login succeeds, so with the address among them an attacker's login to their own account cleared
+# the count of the account they were guessing at from the same address; and ten guesses at one account
+# locked out everyone behind that address (a NAT, an office). An address is locked out instead after
+# LOGIN_ADDRESS_FAILURE_LIMIT failures at any accounts within LOGIN_LOCKOUT_MINUTES, a count of its own
+# that no login clears (retail_site.accounts.LoginLockoutHandler; 0 = no limit per address).
+AXES_HANDLER = "retail_site.accounts.LoginLockoutHandler"
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=100)
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username"]

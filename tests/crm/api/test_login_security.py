@@ -106,6 +106,48 @@ def test_the_sign_in_page_keeps_the_victims_count_when_the_attacker_signs_in_bet
     assert locked["Retry-After"] == "900"
 
 
+def test_an_address_that_fails_at_many_accounts_is_locked_out_though_no_account_is(shopper, settings):
+    """A few guesses at each of many accounts from one address reached no account's limit, and nothing
+    counted them together: only the API's anonymous rate limit slowed them, and the sign-in page had
+    none."""
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 3 * LIMIT
+    for n in range(12):
+        UserFactory(username=f"user-{n}")
+    api, page = APIClient(), Client(REMOTE_ADDR="203.0.113.7")
+
+    statuses = []
+    for n in range(12):
+        for guess in range(3):
+            statuses.append(_token_login(api, f"user-{n}", f"guess-{guess}").status_code)
+            # the attacker's own account, signed in to between guesses, clears none of it
+            assert (
+                n * 3 + guess + 1 >= 3 * LIMIT
+                or _token_login(api, "shopper", "pass-word-123").status_code == 200
+            )
+
+    assert statuses[: 3 * LIMIT - 1] == [401] * (3 * LIMIT - 1)
+    assert set(statuses[3 * LIMIT - 1 :]) == {429}
+    # every account from that address, the right password too, on the API and the sign-in page
+    assert _token_login(api, "shopper", "pass-word-123").status_code == 429
+    assert (
+        page.post("/accounts/login/", {"username": "shopper", "password": "pass-word-123"}).status_code == 429
+    )
+    # no account is locked: from another address the same login works
+    assert _token_login(api, "shopper", "pass-word-123", address="192.0.2.1").status_code == 200
+    assert _token_login(api, "user-0", "wrong", address="192.0.2.1").status_code == 401
+
+
+def test_the_limit_per_address_is_well_above_an_accounts_and_can_be_turned_off(shopper, settings):
+    assert settings.LOGIN_ADDRESS_FAILURE_LIMIT >= 5 * LIMIT
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 0
+    client = APIClient()
+    for n in range(3 * LIMIT):
+        UserFactory(username=f"user-{n}")
+        _token_login(client, f"user-{n}", "wrong")
+
+    assert _token_login(client, "shopper", "pass-word-123").status_code == 200
+
+
 def test_a_forged_forwarded_for_header_does_not_dodge_the_lockout(shopper):
     client = APIClient()
 
