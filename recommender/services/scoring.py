@@ -1,18 +1,19 @@
 """Scoring: a trained version's top-N per customer, written as rows, then served by activation."""
 
 import functools
+import itertools
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.bulk import bulk_insert_rows
 from core.jobs import JobReporter
-from crm.models import OrderLine, Product
+from crm.models import Customer, OrderLine, Product
 from inventory.selectors import product_ids_at_risk_before_delivery
 from recommender.ml.forget import HISTORY_FILE
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
@@ -32,6 +33,8 @@ RECOMMENDATION_FIELDS = (
     "explanation",
 )
 NEIGHBOURS_PER_PRODUCT = 12
+# Times a chunk writes its rows again when an erasure committed between its check and its write.
+ERASED_MEANWHILE_RETRIES = 2
 # Product ids per query when naming co-purchased products: well under SQLite's limit of bound values.
 NAMES_PER_QUERY = 5000
 POPULAR_PER_COUNTRY = 50
@@ -216,12 +219,30 @@ def model_version_score_range(
                 strict=True,
             )
         ]
+    for attempt in itertools.count():
+        try:
+            return _range_rows_replace(model_version=model_version, low=low, high=high, rows=rows)
+        except IntegrityError:
+            # a customer erased after the rows were checked, before they were written: check again
+            if attempt >= ERASED_MEANWHILE_RETRIES:
+                raise
+
+
+def _range_rows_replace(*, model_version: ModelVersion, low: int, high: int | None, rows: list[tuple]) -> int:
+    """In one transaction, the version's rows of customers ``[low, high]`` replaced by ``rows``, less
+    those of customers erased since the scoring read them: their rows would break the foreign key and
+    fail the chunk, and with it the whole version."""
     with transaction.atomic():
         stale = Recommendation.objects.filter(model_version=model_version, customer_id__gte=low)
+        present = Customer.objects.filter(pk__gte=low)
         if high is not None:
             stale = stale.filter(customer_id__lte=high)
+            present = present.filter(pk__lte=high)
         stale.delete()
-        return bulk_insert_rows(Recommendation, RECOMMENDATION_FIELDS, iter(rows))
+        present_ids = set(present.values_list("pk", flat=True))
+        return bulk_insert_rows(
+            Recommendation, RECOMMENDATION_FIELDS, (row for row in rows if row[1] in present_ids)
+        )
 
 
 def model_version_score_finish(

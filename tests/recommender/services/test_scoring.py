@@ -7,8 +7,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crm.models import Product
+from crm.models import Customer, Product
 from crm.services.demo_data import generate_demo_data
+from crm.services.privacy import customer_erase
 from inventory.models import ForecastRun, ProductForecast
 from inventory.selectors import product_ids_at_risk_before_delivery
 from recommender import ml
@@ -99,3 +100,25 @@ def test_every_chunk_of_a_run_leaves_out_the_products_at_risk_when_the_run_began
     assert not served.filter(product=at_risk_at_start).exists()
     assert served.filter(product=at_risk_later, customer_id__gte=last_low).exists()
     assert ModelVersion.objects.get(pk=version.pk).params["stock_risk_product_ids"] == [at_risk_at_start.pk]
+
+
+def test_a_customer_erased_while_a_version_is_scored_leaves_the_chunk_and_the_version_whole(settings):
+    """A chunk wrote rows for every customer the scoring read when it began; one erased since broke
+    the foreign key, failed the chunk and with it the whole version."""
+    generate_demo_data(customers=60, products=40, orders=1200, seed=6, start=dt.date(2024, 1, 1), months=12)
+    settings.RECOMMENDER_TOP_N = 5
+    version = model_version_train(model_version=ModelVersion.objects.create(params={"config": FAST}))
+    scored = model_version_score_start(model_version=version)
+    erased = Customer.objects.get(pk=int(scored[len(scored) // 2]))
+
+    customer_erase(customer=erased)
+    written = model_version_score_range(
+        model_version=ModelVersion.objects.get(pk=version.pk),
+        low=int(scored[0]),
+        high=None,
+        customer_ids=scored,
+    )
+
+    served = Recommendation.objects.filter(model_version=version)
+    assert written == served.count() > 0
+    assert set(served.values_list("customer_id", flat=True)) == {int(c) for c in scored} - {erased.pk}
