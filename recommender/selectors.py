@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.prepared import PreparedValues
 from crm.models import Basket, BasketLine, BehaviourEvent, Customer, Order, OrderLine, Product
+from crm.models.behaviour import EVENT_CLOCK_SKEW
 from crm.models.catalogue import available_product_q
 from recommender.ml import realtime
 from recommender.models import ModelVersion, PopularProduct, ProductNeighbour, Recommendation
@@ -307,8 +308,6 @@ def basket_completion_rows(
 SIGNAL_EVENT_KINDS = ("view", "add_to_cart", "purchase")
 # Read with them: a product taken out of the basket after it was added is no longer "in your basket".
 CANCELLING_KINDS = {"remove_from_cart": "add_to_cart"}
-# How far ahead of this server's clock an ingested event's time may be and still count.
-CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def _recent_events_queryset(value, *, by: str) -> QuerySet:
@@ -384,7 +383,7 @@ def recent_signals(
     now = timezone.now()
     since = now - dt.timedelta(minutes=settings.RECOMMENDER_REALTIME_WINDOW_MINUTES)
     # An event stamped in the future by a sender's clock would otherwise lead the list for as long.
-    until = now + CLOCK_SKEW
+    until = now + EVENT_CLOCK_SKEW
     # Names are read with the neighbours, for the few signals that end up in a reason.
     return [realtime.Signal(line["product_id"], "basket") for line in lines] + [
         realtime.Signal(event["product_id"], event["kind"])

@@ -1,4 +1,10 @@
+import datetime as dt
+
 from django.db import models
+
+# How far ahead of this server's clock an event's time may be, as a sender's clock may be off: the ingest
+# refuses later ones, and real-time recommendations, which read the latest events, leave them out.
+EVENT_CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 class BehaviourEvent(models.Model):

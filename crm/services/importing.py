@@ -84,6 +84,11 @@ ID_MAX_LENGTH = 64
 NAME_MAX_LENGTH = 255
 CATEGORY_PATH_MAX_LENGTH = 255
 QUANTITY_LIMIT = 2**31 - 1
+# When an order may have been placed: an order time before this, or further ahead of this server's clock
+# than a sender's time zone or clock could put it, is a wrong date (year 1, 2300), and one such order
+# would move every window measured back from the latest order (segments, forecasts, the dashboard).
+EARLIEST_ORDER_TIME = pd.Timestamp("1970-01-01", tz="UTC")
+ORDER_TIME_AHEAD_LIMIT = pd.Timedelta(days=1)
 UNIT_PRICE_LIMIT = 10**8  # OrderLine.unit_price has 12 digits, 4 of them decimals
 # A line's amount and an order's total are checked in ten-thousandths of the currency (a unit price's
 # last digit), as whole numbers: a float cannot tell 999,999,999,999.9949 (written as ...999.99) from
@@ -527,6 +532,12 @@ def _normalise(
             "negative price on a product line (allowed only for non-product codes)",
         ),
         ((text["ordered_at"] != "") & ordered_at.isna(), "ordered_at", "not an ISO 8601 date and time"),
+        (ordered_at < EARLIEST_ORDER_TIME, "ordered_at", "before 1970: not when an order was placed"),
+        (
+            ordered_at > pd.Timestamp(timezone.now()) + ORDER_TIME_AHEAD_LIMIT,
+            "ordered_at",
+            "more than a day ahead of this server's clock",
+        ),
         (rows["category"].str.len() > CATEGORY_PATH_MAX_LENGTH, "category", "category path is too long"),
     ]
     checks += _amount_checks(rows["order_id"], quantity, unit_price)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from crm.models import BehaviourEvent, Customer, Product
+from crm.models.behaviour import EVENT_CLOCK_SKEW
 from crm.services.importing import (
     CANONICAL_COLUMNS,
     ImportValidationError,
@@ -114,6 +115,11 @@ def events_ingest(*, events: list[dict]) -> int:
         at = _aware_datetime(event.get("at"))
         if at is None:
             errors.append(IngestError(index, "at", "An ISO 8601 date and time is required."))
+        elif at > timezone.now() + EVENT_CLOCK_SKEW:
+            minutes = int(EVENT_CLOCK_SKEW.total_seconds() // 60)
+            errors.append(
+                IngestError(index, "at", f"More than {minutes} minutes ahead of this server's clock.")
+            )
         if errors and errors[-1].index == index:
             continue
         rows.append(

@@ -1,8 +1,10 @@
 import copy
+import datetime as dt
 
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
+from django.utils import timezone
 
 from crm.models import BehaviourEvent, Customer, Order, OrderLine, Product
 from crm.services.ingest import INGEST_MAX_ORDERS, events_ingest, orders_ingest
@@ -124,6 +126,16 @@ def test_a_corrected_order_replaces_its_lines(staff_client):
         (lambda o: o[0].update(customer_id="X" * 65), 0, "customer_id", "64 characters"),
         # Caught by the import service, and named by item and line all the same.
         (lambda o: o[1]["lines"][0].update(unit_price="-1.00"), 1, "lines[0].unit_price", "negative price"),
+        # dates no order was placed on, which moved segments, forecasts and the dashboard to them
+        (lambda o: o[1].update(ordered_at="0001-01-01T00:00:00Z"), 1, "ordered_at", "before 1970"),
+        (lambda o: o[1].update(ordered_at="1500-06-01T00:00:00Z"), 1, "ordered_at", "before 1970"),
+        (lambda o: o[0].update(ordered_at="2300-01-01T00:00:00Z"), 0, "ordered_at", "more than a day ahead"),
+        (
+            lambda o: o[0].update(ordered_at=(timezone.now() + dt.timedelta(days=2)).isoformat()),
+            0,
+            "ordered_at",
+            "more than a day ahead",
+        ),
     ],
 )
 def test_a_bad_order_is_named_by_index_and_field_and_nothing_is_written(
@@ -313,6 +325,25 @@ def test_a_bad_event_is_named_by_index_and_field(staff_client, catalogue, event,
     assert response.status_code == 400
     assert [(error["index"], error["field"]) for error in response.json()["errors"]] == [(1, field)]
     assert BehaviourEvent.objects.count() == 0
+
+
+def test_an_event_ahead_of_the_servers_clock_is_refused_and_one_within_its_skew_taken(
+    staff_client, catalogue
+):
+    """Events stamped years ahead were taken; the latest ten of a customer are what real-time
+    recommendations read, so ten of them left the customer's real activity out until then."""
+    ahead = {**EVENTS[0], "at": (timezone.now() + dt.timedelta(minutes=6)).isoformat()}
+    skewed = {**EVENTS[0], "at": (timezone.now() + dt.timedelta(minutes=4)).isoformat()}
+
+    refused = staff_client.post("/api/ingest/events/", [EVENTS[0], ahead], format="json")
+    taken = staff_client.post("/api/ingest/events/", [skewed], format="json")
+
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == [
+        {"index": 1, "field": "at", "message": "More than 5 minutes ahead of this server's clock."}
+    ]
+    assert taken.status_code == 201
+    assert BehaviourEvent.objects.count() == 1
 
 
 def test_events_ingest_service_accepts_iso_text(catalogue):

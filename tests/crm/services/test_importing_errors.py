@@ -33,6 +33,10 @@ def _nothing_written() -> bool:
         (",alice,SKU-1,Mug,,2,4.50,2024-03-01T10:00:00Z,UK\n", "order_id", "required value is empty"),
         ("W1,alice,,Mug,,2,4.50,2024-03-01T10:00:00Z,UK\n", "product_id", "required value is empty"),
         ("W1,alice,SKU-1,Mug,,2,,2024-03-01T10:00:00Z,UK\n", "unit_price", "required value is empty"),
+        # dates no order was placed on: one moved segments, forecasts and the dashboard to it
+        ("W1,alice,SKU-1,Mug,,2,4.50,0001-01-01T00:00:00Z,UK\n", "ordered_at", "before 1970"),
+        ("W1,alice,SKU-1,Mug,,2,4.50,1969-12-31T23:59:59Z,UK\n", "ordered_at", "before 1970"),
+        ("W1,alice,SKU-1,Mug,,2,4.50,2300-01-01T00:00:00Z,UK\n", "ordered_at", "more than a day ahead"),
     ],
 )
 def test_a_bad_row_is_named_by_file_line_and_column_and_nothing_is_written(
