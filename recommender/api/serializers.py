@@ -13,7 +13,10 @@ class RecommendationSerializer(serializers.Serializer):
         "(RECOMMENDER_NEW_ITEM_WEIGHT), so follow the rank, not the score."
     )
     reason = serializers.CharField(help_text="Why this product, in words a person can read.")
-    model_version_id = serializers.IntegerField()
+    model_version_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The version that scored it; null for the bestsellers shown before one is served.",
+    )
 
 
 class RecommendationListSerializer(serializers.Serializer):

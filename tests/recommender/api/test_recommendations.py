@@ -5,6 +5,7 @@ from tests.factories import (
     BehaviourEventFactory,
     CustomerFactory,
     ModelVersionFactory,
+    OrderLineFactory,
     PopularProductFactory,
     ProductFactory,
     ProductNeighbourFactory,
@@ -16,7 +17,11 @@ pytestmark = pytest.mark.django_db
 
 def product_ids(response):
     assert response.status_code == 200, response.content
-    return [row["product"]["external_id"] for row in response.json()["results"]]
+    return product_ids_of(response.json())
+
+
+def product_ids_of(body):
+    return [row["product"]["external_id"] for row in body["results"]]
 
 
 def test_recommendations_come_from_the_active_version_only(staff_client):
@@ -72,6 +77,21 @@ def test_no_active_version_means_an_empty_list(staff_client):
     body = staff_client.get("/api/customers/C1/recommendations/").json()
 
     assert body == {"customer_id": "C1", "model_version_id": None, "results": []}
+
+
+def test_before_a_version_is_served_the_bestsellers_carry_no_version_as_the_schema_says(staff_client):
+    """The bestsellers shown before a first version is served answered model_version_id null where the
+    schema promised an integer."""
+    CustomerFactory(external_id="C1")
+    OrderLineFactory(product=ProductFactory(external_id="BEST"), quantity=5)
+
+    body = staff_client.get("/api/customers/C1/recommendations/").json()
+    schema = staff_client.get("/api/schema/?format=json").json()["components"]["schemas"]
+
+    assert product_ids_of(body) == ["BEST"]
+    assert body["model_version_id"] is None and body["results"][0]["model_version_id"] is None
+    for name in ("Recommendation", "ExplainedRecommendation"):
+        assert schema[name]["properties"]["model_version_id"]["nullable"] is True
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "ten"])
