@@ -514,14 +514,16 @@ def realtime_rows(
         signals=signals,
         neighbours=neighbours,
         exclude={signal.product_id for signal in signals if signal.kind == "basket"},
-        limit=limit,
+        # the whole list, then its first ``limit``: a shorter list is the start of the longer one,
+        # whose first places hold the never-bought products, not the first ``limit`` places alone
+        limit=max(limit, settings.RECOMMENDER_TOP_N),
         weight=settings.RECOMMENDER_REALTIME_WEIGHT,
         bought=_bought_among(customer, by_product) if customer is not None and discovery else None,
         new_item_weight=new_item_weight,
         min_new_items=settings.RECOMMENDER_MIN_NEW_ITEMS,
     )
     result = []
-    for position, choice in enumerate(blended, start=1):
+    for position, choice in enumerate(blended[:limit], start=1):
         row = dict(by_product[choice.product_id], rank=position, score=round(choice.score, 6))
         if choice.because_of is not None:
             signal = choice.because_of

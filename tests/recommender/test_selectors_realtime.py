@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.models import Basket, BasketLine, BehaviourEvent, Order
+from recommender.ml.discovery import DISCOVERY_PLACES
 from recommender.models import ModelVersion, Recommendation
 from recommender.selectors import (
     basket_completion_rows,
@@ -153,26 +154,35 @@ def test_the_open_basket_counts_however_old_and_its_products_are_left_out(served
 
 def test_after_a_view_the_list_still_holds_a_product_the_customer_never_bought(served, settings):
     settings.RECOMMENDER_MIN_NEW_ITEMS = 1
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = 1.0  # the minimum alone brings the lamp up
     customer = served["customer"]
     order = OrderFactory(customer=customer)
-    # they bought the candles, and the parasol and cushion that go with the garden chair
-    for product in [*served["candles"], served["parasol"], served["cushion"]]:
-        OrderLineFactory(order=order, product=product)
-    # the stored list held one product they never bought, below the candles
-    lamp = ProductFactory(name="Lamp")
     version = ModelVersion.objects.get()
+    # the stored list: the candles and eight more products they bought, then one they never bought
+    more = ProductFactory.create_batch(8, name="Mug")
+    for rank, product in enumerate(more, start=5):
+        Recommendation.objects.create(
+            model_version=version, customer=customer, product=product, rank=rank, score=0.45 - rank / 100
+        )
+    lamp = ProductFactory(name="Lamp")
     Recommendation.objects.create(
-        model_version=version, customer=customer, product=lamp, rank=5, score=0.2, reason="Picked for you"
+        model_version=version, customer=customer, product=lamp, rank=13, score=0.2, reason="Picked for you"
     )
+    # they bought all of those but the lamp, and the parasol and cushion that go with the garden chair
+    for product in [*served["candles"], *more, served["parasol"], served["cushion"]]:
+        OrderLineFactory(order=order, product=product)
     BehaviourEventFactory(customer=customer, product=served["chair"], kind=BehaviourEvent.Kind.VIEW)
 
-    rows = recommendation_rows_for_customer(customer=customer, limit=2)
+    rows = recommendation_rows_for_customer(customer=customer, limit=DISCOVERY_PLACES)
 
-    # the view's neighbours lead, and the first places keep the never-bought lamp
-    assert product_ids(rows) == [served["parasol"].pk, lamp.pk]
+    # the view's neighbours lead, and the first places, what the shop shows, keep the never-bought lamp
+    assert product_ids(rows)[:2] == [served["parasol"].pk, served["cushion"].pk]
+    assert lamp.pk in product_ids(rows)
+    # a shorter list is the start of that one, not a list with the lamp moved into its few places
+    assert product_ids(recommendation_rows_for_customer(customer=customer, limit=2)) == product_ids(rows)[:2]
     settings.RECOMMENDER_MIN_NEW_ITEMS = 0
-    rows = recommendation_rows_for_customer(customer=customer, limit=2)
-    assert product_ids(rows) == [served["parasol"].pk, served["cushion"].pk]
+    rows = recommendation_rows_for_customer(customer=customer, limit=DISCOVERY_PLACES)
+    assert lamp.pk not in product_ids(rows)
 
 
 def test_a_cancelled_order_bought_nothing_for_the_discovery_rules(served, settings):

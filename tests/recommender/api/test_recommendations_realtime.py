@@ -6,7 +6,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.crm.api.tokens import api_token_for
-from tests.factories import CustomerFactory, StaffUserFactory
+from tests.factories import CustomerFactory, OrderLineFactory, StaffUserFactory
 from tests.recommender.realtime_shop import served_shop
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +132,29 @@ def test_the_basket_api_completes_the_shoppers_own_basket(served):
     # a login with no customer record is told so
     staff = api_client_for(StaffUserFactory())
     assert staff.get("/api/baskets/current/recommendations/").status_code == 404
+
+
+def test_a_shorter_list_is_the_start_of_the_longer_one_when_recent_activity_re_ranks_it(settings):
+    """The minimum of never-bought products was kept within whatever length was asked: with limit=1 the
+    one place went to a never-bought product that the full list ranks third."""
+    settings.RECOMMENDER_REALTIME_WEIGHT = 0.2
+    settings.RECOMMENDER_MIN_NEW_ITEMS = 1
+    settings.RECOMMENDER_NEW_ITEM_WEIGHT = 1.0
+    shop = served_shop()
+    for candle in shop["candles"]:
+        OrderLineFactory(order__customer=shop["customer"], product=candle)
+    client = api_client_for(StaffUserFactory())
+    client.post(
+        "/api/ingest/events/",
+        [{"customer_id": "C1", "product_id": "CHAIR", "kind": "view", "at": timezone.now().isoformat()}],
+        format="json",
+    )
+
+    def listed(limit: int) -> list[tuple[int, str]]:
+        rows = client.get(f"/api/customers/C1/recommendations/?limit={limit}").json()["results"]
+        return [(row["rank"], row["product"]["name"]) for row in rows]
+
+    full = listed(10)
+    assert full[0][1] == "Candle" and "Parasol" in [name for _, name in full]
+    for limit in range(1, len(full)):
+        assert listed(limit) == full[:limit]
