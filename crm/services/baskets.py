@@ -5,7 +5,8 @@ Every change locks the basket's row first, so that two requests of one shopper (
 click) change it one after the other. Placing an order writes it through the import service, as an
 imported order would be written (``crm.services.importing.import_canonical_frame``), and lowers the
 stock of the products bought in the same transaction, with their rows locked: of two shoppers buying
-the last unit, the second is refused.
+the last unit, the second is refused. The order gets an id no order holds yet, and the basket keeps it:
+placing the basket again finds that order through the basket, never by its id.
 """
 
 import datetime as dt
@@ -15,7 +16,7 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from crm.models import Basket, BasketLine, BehaviourEvent, Customer, Order, Product
@@ -23,6 +24,7 @@ from crm.models.orders import LARGEST_AMOUNT
 from crm.services.behaviour import behaviour_events_claim
 from crm.services.importing import (
     CANONICAL_COLUMNS,
+    ORDER_EXISTS_MESSAGE,
     UNIT_PRICE_LIMIT,
     ImportValidationError,
     import_canonical_frame,
@@ -30,7 +32,7 @@ from crm.services.importing import (
 
 # The most of one product a basket holds: the shop's and the API's quantity field take 1 to this.
 BASKET_LINE_MAX_QUANTITY = 999
-# The order placed from basket 12 is "WEB-12": placing it again finds that order instead of a second.
+# The order placed from basket 12 is "WEB-12" ("WEB-12-2", "-3", ... where an imported order holds that id).
 WEB_ORDER_PREFIX = "WEB-"
 
 
@@ -49,7 +51,20 @@ class OrderPlacement:
 
 
 def web_order_id(basket: Basket) -> str:
-    return f"{WEB_ORDER_PREFIX}{basket.pk}"
+    """The id of the order placed from ``basket``: ``WEB-<basket id>``, or, where an order the shop did
+    not place already holds it (imported under that id), ``WEB-<basket id>-2``, ``-3``, ...: the first
+    that no order holds."""
+    first = f"{WEB_ORDER_PREFIX}{basket.pk}"
+    taken = set(
+        Order.objects.filter(Q(external_id=first) | Q(external_id__startswith=f"{first}-")).values_list(
+            "external_id", flat=True
+        )
+    )
+    order_id, number = first, 1
+    while order_id in taken:
+        number += 1
+        order_id = f"{first}-{number}"
+    return order_id
 
 
 def basket_create(*, customer: Customer | None = None) -> Basket:
@@ -176,19 +191,19 @@ def anonymous_session_join(*, user: AbstractBaseUser, basket_id: int | None, ses
 def basket_order_place(*, basket: Basket) -> OrderPlacement:
     """Place the order of a signed-in shopper's basket; no payment is taken.
 
-    The order (``WEB-<basket id>``, channel web, status placed, the products' current prices) is
-    written by the import service, as imported orders are; tracked stock is lowered; the basket is
-    marked ordered; one purchase event per product is recorded. Placing an ordered basket again
-    returns its order (``created`` False). Raises ``BasketError`` for an anonymous or empty basket, or
-    one whose prices or total an order cannot hold, and ``BasketStockError`` when a product is not sold
-    any more or has too few units left.
+    The order (``web_order_id``: an id no order holds; channel web, status placed, the products' current
+    prices) is written by the import service, as imported orders are; tracked stock is lowered; the
+    basket is marked ordered and keeps its order; one purchase event per product is recorded. Placing an
+    ordered basket again returns the order it placed (``created`` False). Raises ``BasketError`` for an
+    anonymous or empty basket, or one whose prices or total an order cannot hold, and
+    ``BasketStockError`` when a product is not sold any more or has too few units left.
     """
     with transaction.atomic():
         locked = Basket.objects.select_for_update().filter(pk=basket.pk).first()
         if locked is None:
             raise BasketError("This basket does not exist any more.")
         if locked.status == Basket.Status.ORDERED:
-            order = Order.objects.filter(external_id=web_order_id(locked)).first()
+            order = Order.objects.filter(pk=locked.order_id, customer_id=locked.customer_id).first()
             if order is None:
                 raise BasketError("This basket was ordered, and its order is not kept any more.")
             return OrderPlacement(order=order, created=False)
@@ -234,6 +249,11 @@ def basket_order_place(*, basket: Basket) -> OrderPlacement:
                 order_status=Order.Status.PLACED,
             )
         except ImportValidationError as refusal:
+            if any(error.message == ORDER_EXISTS_MESSAGE for error in refusal.errors):
+                # An import wrote an order under this id since it was found free: placing again picks another.
+                raise BasketError(
+                    "Your order could not be placed just now; please place it again."
+                ) from refusal
             # A product may be priced beyond what an order line's unit price holds, and 999 of one beyond
             # what an amount holds; nothing else of a basket can be refused by the import.
             raise BasketError(

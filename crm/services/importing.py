@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from core.bulk import bulk_insert_rows
@@ -94,6 +94,10 @@ UNIT_PRICE_LIMIT = 10**8  # OrderLine.unit_price has 12 digits, 4 of them decima
 # last digit), as whole numbers: a float cannot tell 999,999,999,999.9949 (written as ...999.99) from
 # 999,999,999,999.995 (which rounds to a 13th whole digit). The first amount beyond LARGEST_AMOUNT:
 AMOUNT_UNITS_LIMIT = int((LARGEST_AMOUNT + Decimal("0.005")) * 10_000)
+# An order placed in the shop (channel web) is the shop's: no import writes over it, and the shop itself
+# writes only orders new to the database (``_orders_kept_from``).
+SHOP_ORDER_MESSAGE = "an order placed in the shop has this order_id; an import cannot change it"
+ORDER_EXISTS_MESSAGE = "an order with this order_id exists already; the shop writes new orders only"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -605,6 +609,51 @@ def _amount_checks(
     ]
 
 
+def _orders_kept_from(channel: str) -> Q:
+    """The existing orders that an import writing new orders of ``channel`` must leave alone: those
+    placed in the shop (channel web); for the shop's own orders, every existing order, so that placing a
+    basket never takes over an order of the same id."""
+    return Q() if channel == Order.Channel.WEB else Q(channel=Order.Channel.WEB)
+
+
+def _kept_order_ids(order_ids: Sequence[str], *, channel: str) -> set[str]:
+    kept: set[str] = set()
+    for chunk in _chunks(order_ids, LOOKUP_CHUNK_KEYS):
+        kept.update(
+            Order.objects.filter(_orders_kept_from(channel), external_id__in=chunk).values_list(
+                "external_id", flat=True
+            )
+        )
+    return kept
+
+
+def _kept_order_message(channel: str) -> str:
+    return ORDER_EXISTS_MESSAGE if channel == Order.Channel.WEB else SHOP_ORDER_MESSAGE
+
+
+def _with_kept_order_errors(
+    rows: pd.DataFrame, errors: pd.DataFrame, blank: pd.Series, *, column: str, channel: str
+) -> pd.DataFrame:
+    """``errors`` and one more on every line of an order the import must leave alone (a file holds the
+    whole of each order, so all its lines are refused, or skipped, together)."""
+    named = ~blank & (rows["order_id"] != "")
+    kept = _kept_order_ids(rows.loc[named, "order_id"].unique().tolist(), channel=channel)
+    if not kept:
+        return errors
+    refused = named & rows["order_id"].isin(kept)
+    kept_errors = pd.DataFrame(
+        {
+            "line": rows.loc[refused, "line"],
+            "column": column,
+            "value": rows.loc[refused, "order_id"].str.slice(0, 100),
+            "message": _kept_order_message(channel),
+        }
+    )
+    if errors.empty:
+        return kept_errors
+    return pd.concat([errors, kept_errors]).sort_values("line", kind="stable")
+
+
 def _row_errors(errors: pd.DataFrame, limit: int = MAX_REPORTED_ERRORS) -> list[RowError]:
     return [
         RowError(int(line), str(column), str(value), str(message))
@@ -660,6 +709,9 @@ def _import_raw(
         raise ImportValidationError(
             source, [RowError(2, "", "", "no order lines: the file holds a header only")]
         )
+    errors = _with_kept_order_errors(
+        rows, errors, blank, column=columns.get("order_id", "order_id"), channel=order_channel
+    )
     report = ImportReport(source=source, layout=layout, rows_read=len(raw), rows_skipped=int(blank.sum()))
     bad_lines = errors["line"].unique()
     report.rows_rejected = len(bad_lines)
@@ -1027,6 +1079,14 @@ def _write_orders(
     channel: str = Order.Channel.IMPORT,
 ) -> tuple[dict[str, int], set[str]]:
     wanted = orders.rename(columns={"order_id": "external_id"})
+    kept = _kept_order_ids(wanted["external_id"].tolist(), channel=channel)
+    if kept:
+        # Written since the rows were checked (a basket placed, an import beside this one): nothing of
+        # this import is written.
+        order_id = min(kept)
+        raise ImportValidationError(
+            report.source, [RowError(0, "order_id", order_id, _kept_order_message(channel))]
+        )
     wanted["customer_pk"] = wanted["customer_id"].map(customer_pks).astype("Int64")
     existing = _existing(
         Order,

@@ -1,5 +1,6 @@
 import copy
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -253,6 +254,44 @@ def test_orders_ingest_service_maps_import_errors_back_to_items():
 
     assert [(error.index, error.field) for error in caught.value.errors] == [(1, "lines[0].quantity")]
     assert "not a whole number" in caught.value.errors[0].message
+
+
+def test_an_order_placed_in_the_shop_is_refused_by_id_and_stays_the_shoppers(
+    staff_client, shopper, shopper_client
+):
+    # given: the shopper placed their basket in the shop
+    lantern = ProductFactory(external_id="71053", name="White lantern", price=Decimal("3.39"), stock=10)
+    basket = "/api/baskets/current/"
+    basket_id = shopper_client.post(f"{basket}lines/", {"product_id": "71053", "quantity": 3}, format="json")
+    basket_id = basket_id.json()["id"]
+    placed = shopper_client.post(f"{basket}order/", {"basket_id": basket_id}, format="json")
+    assert placed.status_code == 201
+    web_order_id = placed.json()["external_id"]
+
+    # when: staff send an order of another customer under the same id, beside a good one
+    def same_id(orders):
+        orders[1].update(order_id=web_order_id, customer_id="12346")
+
+    response = staff_client.post("/api/ingest/orders/", orders_with(same_id), format="json")
+
+    # then: that order is refused by its id, nothing is written, and the shop's order is the shopper's
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [(error["index"], error["field"]) for error in errors] == [(1, "order_id")]
+    assert "placed in the shop" in errors[0]["message"] and web_order_id in errors[0]["message"]
+    assert list(Order.objects.values_list("external_id", flat=True)) == [web_order_id]
+    assert not Customer.objects.filter(external_id__in=["12346", "17850"]).exists()
+    order = Order.objects.get()
+    assert (order.customer, order.channel) == (shopper, Order.Channel.WEB)
+    assert list(order.lines.values_list("item_code", "quantity")) == [("71053", 3)]
+    lantern.refresh_from_db()
+    assert lantern.stock == 7
+    assert [row["external_id"] for row in shopper_client.get("/api/me/orders/").json()["results"]] == [
+        web_order_id
+    ]
+    retried = shopper_client.post(f"{basket}order/", {"basket_id": basket_id}, format="json")
+    assert retried.status_code == 200
+    assert retried.json() == placed.json()
 
 
 # --- Events ---------------------------------------------------------------------------------------

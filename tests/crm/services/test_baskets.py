@@ -26,7 +26,14 @@ from crm.services.baskets import (
 )
 from crm.services.ingest import orders_ingest
 from crm.services.privacy import retention_apply
-from tests.factories import BehaviourEventFactory, CustomerFactory, ProductFactory, UserFactory
+from tests.factories import (
+    BehaviourEventFactory,
+    CustomerFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -319,6 +326,81 @@ def test_placing_twice_gives_the_same_order(customer):
     assert Order.objects.count() == 1
     assert BehaviourEvent.objects.filter(kind="purchase").count() == 1
     assert first.order.lines.get().product.stock == 3
+
+
+def test_placing_never_takes_over_an_imported_order_holding_the_baskets_id(customer):
+    # given: an order of another customer imported under the id the shop would give this basket
+    lantern = ProductFactory(external_id="71053", name="White lantern", price=Decimal("3.39"), stock=10)
+    basket = filled_basket(customer, (lantern, 2))
+    orders_ingest(
+        orders=[
+            {
+                "order_id": f"WEB-{basket.pk}",
+                "customer_id": "12346",
+                "ordered_at": "2024-05-01T10:00:00Z",
+                "country": "Iceland",
+                "lines": [
+                    {
+                        "product_id": "22633",
+                        "product_name": "Hand warmer",
+                        "quantity": 6,
+                        "unit_price": "1.85",
+                    }
+                ],
+            }
+        ]
+    )
+    imported = Order.objects.get(external_id=f"WEB-{basket.pk}")
+
+    # when
+    placement = basket_order_place(basket=basket)
+    again = basket_order_place(basket=basket)
+
+    # then: the shop wrote an order of its own, and a retry finds that one
+    order = placement.order
+    assert placement.created
+    assert order.pk != imported.pk
+    assert order.external_id == f"WEB-{basket.pk}-2"
+    assert (order.customer, order.channel, order.status) == (customer, Order.Channel.WEB, Order.Status.PLACED)
+    assert list(order.lines.values_list("item_code", "quantity")) == [("71053", 2)]
+    assert (again.order, again.created) == (order, False)
+    imported.refresh_from_db()
+    assert (imported.customer.external_id, imported.channel, imported.country) == (
+        "12346",
+        Order.Channel.IMPORT,
+        "Iceland",
+    )
+    assert list(imported.lines.values_list("item_code", "quantity")) == [("22633", 6)]
+    lantern.refresh_from_db()
+    assert lantern.stock == 8
+
+
+def test_a_retry_finds_the_baskets_own_order_only(customer):
+    basket = filled_basket(customer, (ProductFactory(stock=5), 2))
+    order = basket_order_place(basket=basket).order
+    # The order went away since (e.g. kept no longer), and another order holds the id it had.
+    order.delete()
+    OrderFactory(external_id=f"WEB-{basket.pk}", channel=Order.Channel.WEB)
+
+    with pytest.raises(BasketError, match="not kept any more"):
+        basket_order_place(basket=basket)
+
+
+def test_an_id_taken_between_choosing_it_and_writing_refuses_the_placing(customer, monkeypatch):
+    product = ProductFactory(stock=5)
+    basket = filled_basket(customer, (product, 2))
+    imported = OrderLineFactory(order__external_id="API-7", item_code="IMPORTED").order
+    # As if an import wrote API-7 just after the shop found it free.
+    monkeypatch.setattr("crm.services.baskets.web_order_id", lambda basket: "API-7")
+
+    with pytest.raises(BasketError, match="place it again"):
+        basket_order_place(basket=basket)
+
+    assert list(Order.objects.values_list("pk", "customer_id")) == [(imported.pk, imported.customer_id)]
+    assert list(imported.lines.values_list("item_code", flat=True)) == ["IMPORTED"]
+    product.refresh_from_db()
+    basket.refresh_from_db()
+    assert (product.stock, basket.status) == (5, Basket.Status.OPEN)
 
 
 def test_not_enough_stock_refuses_the_order_and_writes_nothing(customer):

@@ -6,6 +6,7 @@ import pytest
 
 from crm.models import Customer, Order, OrderLine, Product
 from crm.services.importing import ImportValidationError, RowError, import_canonical_frame, import_order_file
+from tests.factories import OrderLineFactory
 
 CANONICAL = Path(__file__).resolve().parents[1] / "data" / "canonical_small.csv"
 HEADER = "order_id,customer_id,product_id,product_name,category,quantity,unit_price,ordered_at,country\n"
@@ -91,6 +92,55 @@ def test_skip_invalid_leaves_out_every_line_of_an_order_whose_total_cannot_be_wr
 
     assert (report.rows_imported, report.rows_rejected) == (1, 2)
     assert list(Order.objects.values_list("external_id", flat=True)) == ["W9"]
+
+
+def test_an_order_placed_in_the_shop_is_refused_at_every_line_and_nothing_is_written(tmp_path):
+    # given: an order placed in the shop
+    shop_order = OrderLineFactory(
+        order__external_id="WEB-1", order__channel=Order.Channel.WEB, item_code="SHOP-1"
+    ).order
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        HEADER
+        + GOOD_ROW
+        + "WEB-1,12346,SKU-1,Mug,,2,4.50,2024-03-01T10:00:00Z,UK\n"
+        + "WEB-1,12346,SKU-2,Cup,,1,3.00,2024-03-01T10:00:00Z,UK\n"
+    )
+
+    # when
+    with pytest.raises(ImportValidationError) as failure:
+        import_order_file(path=path)
+
+    # then
+    assert [(error.line, error.column, error.value) for error in failure.value.errors] == [
+        (3, "order_id", "WEB-1"),
+        (4, "order_id", "WEB-1"),
+    ]
+    assert "placed in the shop" in failure.value.errors[0].message
+    assert not Order.objects.exclude(pk=shop_order.pk).exists()
+    assert not Customer.objects.filter(external_id__in=["carol", "12346"]).exists()
+    assert list(shop_order.lines.values_list("item_code", flat=True)) == ["SHOP-1"]
+    shop_order_now = Order.objects.get(pk=shop_order.pk)
+    assert (shop_order_now.customer_id, shop_order_now.channel) == (shop_order.customer_id, Order.Channel.WEB)
+
+
+def test_skip_invalid_leaves_out_an_order_placed_in_the_shop_and_imports_the_rest(tmp_path):
+    shop_order = OrderLineFactory(
+        order__external_id="WEB-1", order__channel=Order.Channel.WEB, item_code="SHOP-1"
+    ).order
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + "WEB-1,12346,SKU-1,Mug,,2,4.50,2024-03-01T10:00:00Z,UK\n" + GOOD_ROW)
+    rejects = tmp_path / "orders.rejects.csv"
+
+    report = import_order_file(path=path, skip_invalid=True, rejects_path=rejects)
+
+    assert (report.rows_imported, report.rows_rejected, report.orders.updated) == (1, 1, 0)
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["W9", "WEB-1"]
+    assert list(shop_order.lines.values_list("item_code", flat=True)) == ["SHOP-1"]
+    assert Order.objects.get(pk=shop_order.pk).customer_id == shop_order.customer_id
+    rejected = pd.read_csv(rejects, dtype=str, keep_default_na=False)
+    assert rejected["order_id"].tolist() == ["WEB-1"]
+    assert rejected["reason"].str.startswith("order_id: ").tolist() == [True]
 
 
 def test_every_bad_row_is_reported_in_line_order(tmp_path):
