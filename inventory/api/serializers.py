@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from crm.api.serializers import JSONInputSerializer
 from inventory.selectors import FREQUENCIES
 from inventory.services.stock import LIMITS
 
@@ -12,8 +13,9 @@ def _stock_number(column: str, *, source: str, help_text: str) -> serializers.In
     )
 
 
-class StockSerializer(serializers.Serializer):
-    """A product's units on hand and buying rules; empty values use the settings' defaults."""
+class StockSerializer(JSONInputSerializer):
+    """A product's units on hand and buying rules; empty values use the settings' defaults. A change
+    takes each number as a JSON number ("5" is refused, as in every JSON body of the API)."""
 
     product_id = serializers.CharField(source="external_id", read_only=True)
     name = serializers.CharField(read_only=True)

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, viewsets
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -56,6 +57,8 @@ class StockViewSet(
     lookup_field = "external_id"
     lookup_value_regex = EXTERNAL_ID_PATTERN
     http_method_names = ["get", "patch", "head", "options"]
+    # JSON only: in a form body an empty on_hand reads as null and turns stock tracking off silently.
+    parser_classes = [JSONParser]
     search_fields = ["external_id", "name"]
     ordering_fields = ["external_id", "stock"]
     ordering = ["external_id"]

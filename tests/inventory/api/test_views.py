@@ -97,6 +97,19 @@ def test_bad_stock_values_get_400_naming_the_field(staff, small_shop):
 
 
 @pytest.mark.django_db
+def test_stock_changes_are_json_with_json_numbers(staff, small_shop):
+    """A form body with an empty on_hand was taken as null: stock tracking turned off, silently."""
+    form = staff.patch(
+        "/api/inventory/stock/FAST/", "on_hand=", content_type="application/x-www-form-urlencoded"
+    )
+    text = staff.patch("/api/inventory/stock/FAST/", {"on_hand": "5"}, format="json")
+
+    assert form.status_code == 415
+    assert (text.status_code, text.json()) == (400, {"on_hand": ["Must be a whole number."]})
+    assert Product.objects.get(external_id="FAST").stock == 40
+
+
+@pytest.mark.django_db
 def test_a_products_forecast_by_day_and_week(staff, forecast):
     daily = staff.get("/api/inventory/products/FAST/forecast/").json()
     assert daily["run_id"] == forecast.pk and daily["level"] == 80 and len(daily["points"]) == 14
