@@ -173,7 +173,8 @@ def customer_for_request(
     Without ``external_id`` it is the login's own customer record.
     """
     user = request.user
-    customers = Customer.objects.all()
+    # the record that keeps erased customers' orders is no one's: no consent, data or list of its own
+    customers = Customer.objects.filter(anonymous=False)
     if external_id is None:
         customer = customers.filter(user=user).first() if user.is_authenticated else None
         if customer is None:

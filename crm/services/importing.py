@@ -31,7 +31,7 @@ from crm.csv_safety import csv_safe_writer
 from crm.models import Category, ConsentEvent, Customer, ErasureRecord, Order, OrderLine, Product
 from crm.models.customers import CONSENT_FIELDS
 from crm.models.orders import LARGEST_AMOUNT
-from crm.services.privacy import anonymous_customer, customer_subject
+from crm.services.privacy import ANONYMOUS_CUSTOMER_EXTERNAL_ID, anonymous_customer, customer_subject
 from crm.services.uploads import OrderFileTooLarge, order_file_limits_check
 
 Progress = Callable[[float, str], None]
@@ -543,6 +543,11 @@ def _normalise(
             "more than a day ahead of this server's clock",
         ),
         (rows["category"].str.len() > CATEGORY_PATH_MAX_LENGTH, "category", "category path is too long"),
+        (
+            text["customer_id"] == ANONYMOUS_CUSTOMER_EXTERNAL_ID,
+            "customer_id",
+            "the id of the record that keeps erased customers' orders, not a customer's",
+        ),
     ]
     checks += _amount_checks(rows["order_id"], quantity, unit_price)
     for role in consent_roles:

@@ -94,8 +94,11 @@ def events_ingest(*, events: list[dict]) -> int:
         )
     customer_ids = {event["customer_id"] for event in events if event.get("customer_id")}
     product_ids = {event["product_id"] for event in events if event.get("product_id")}
+    # the record keeping erased customers' orders is no one's, so it has no behaviour either
     customer_pks = dict(
-        Customer.objects.filter(external_id__in=customer_ids).values_list("external_id", "pk")
+        Customer.objects.filter(external_id__in=customer_ids, anonymous=False).values_list(
+            "external_id", "pk"
+        )
     )
     product_pks = dict(Product.objects.filter(external_id__in=product_ids).values_list("external_id", "pk"))
 

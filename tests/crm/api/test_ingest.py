@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from crm.models import BehaviourEvent, Customer, Order, OrderLine, Product
 from crm.services.ingest import INGEST_MAX_ORDERS, events_ingest, orders_ingest
+from crm.services.privacy import anonymous_customer
 from tests.factories import CustomerFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -364,6 +365,31 @@ def test_a_bad_event_is_named_by_index_and_field(staff_client, catalogue, event,
     assert response.status_code == 400
     assert [(error["index"], error["field"]) for error in response.json()["errors"]] == [(1, field)]
     assert BehaviourEvent.objects.count() == 0
+
+
+def test_the_record_keeping_erased_customers_orders_takes_no_orders_events_or_consent(
+    staff_client, catalogue
+):
+    """Orders, events and consent were written to it by its id like a real customer's."""
+    placeholder = anonymous_customer()
+    orders = orders_with(lambda o: o[0].update(customer_id=placeholder.external_id))
+    event = {**EVENTS[0], "customer_id": placeholder.external_id}
+
+    ordered = staff_client.post("/api/ingest/orders/", orders, format="json")
+    seen = staff_client.post("/api/ingest/events/", [event], format="json")
+    consent = staff_client.post(
+        f"/api/customers/{placeholder.external_id}/consent/",
+        {"channel": "email", "granted": True},
+        format="json",
+    )
+
+    assert ordered.status_code == 400
+    assert [(error["index"], error["field"]) for error in ordered.json()["errors"]] == [(0, "customer_id")]
+    assert "erased customers" in ordered.json()["errors"][0]["message"]
+    assert seen.status_code == 400 and seen.json()["errors"][0]["field"] == "customer_id"
+    assert consent.status_code == 404
+    assert not Order.objects.exists() and not BehaviourEvent.objects.exists()
+    assert Customer.objects.get(pk=placeholder.pk).email_opt_in is False
 
 
 def test_an_event_ahead_of_the_servers_clock_is_refused_and_one_within_its_skew_taken(
