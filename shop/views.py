@@ -28,6 +28,7 @@ from crm.models import (
 )
 from crm.selectors.baskets import basket_line_get, basket_of_customer, basket_summary
 from crm.selectors.catalogue import (
+    category_get,
     category_list,
     product_get_for_shop,
     product_list_for_shop,
@@ -134,7 +135,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     category = None
     category_path = request.GET.get("category", "")
     if category_path:
-        category = next((candidate for candidate in categories if candidate.path == category_path), None)
+        category = category_get(path=category_path)
         if category is None:
             raise Http404(f"No category {category_path!r}.")
     search = request.GET.get("q", "")[:100]

@@ -1,12 +1,24 @@
 """What the shop reads: categories, the catalogue, product pages and a shopper's orders."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Concat
 
 from crm.models import Category, Customer, Order, OrderLine, Product
 
 
 def category_list() -> list[Category]:
-    return list(Category.objects.order_by("path"))
+    """The categories the shop lists: those holding, themselves or below them, a product it shows (one
+    query). An import may name categories that no product the shop sells ends up in."""
+    shown_in = Product.objects.available().filter(
+        Q(category__path=OuterRef("path"))
+        | Q(category__path__startswith=Concat(OuterRef("path"), Value("/")))
+    )
+    return list(Category.objects.filter(Exists(shown_in)).order_by("path"))
+
+
+def category_get(*, path: str) -> Category | None:
+    """Any category by its ``a/b/c`` path, listed or not (one emptied since a shopper's link still opens)."""
+    return Category.objects.filter(path=path).first()
 
 
 def product_list_for_shop(*, category: Category | None = None, search: str = "") -> QuerySet[Product]:

@@ -130,6 +130,28 @@ def test_catalogue_search_category_and_pages(client, db):
     assert client.get(reverse("shop:catalogue") + "?category=Nowhere").status_code == 404
 
 
+def test_the_shop_lists_only_categories_holding_a_product_it_shows(client, db):
+    """An ingest naming "a//b/" made categories "a" and "a/b" for no product the shop sells, and the
+    shop listed them, leading to "0 products"."""
+    from tests.factories import CategoryFactory
+
+    garden = CategoryFactory(name="Garden", path="Garden")
+    kitchen = CategoryFactory(name="Kitchen", path="Home/Kitchen")
+    CategoryFactory(name="Home", path="Home")
+    CategoryFactory(name="a", path="a")
+    sold_out = CategoryFactory(name="Sold out", path="Sold out")
+    ProductFactory(name="Watering can", category=garden)
+    ProductFactory(name="Mug", category=kitchen)
+    ProductFactory(name="Last lamp", category=sold_out, stock=0)
+
+    listed = [category.path for category in client.get(reverse("shop:catalogue")).context["categories"]]
+    emptied = client.get(reverse("shop:catalogue") + "?category=Sold out")
+
+    assert listed == ["Garden", "Home", "Home/Kitchen"]
+    # a category emptied since a shopper's link still opens, with no products
+    assert emptied.status_code == 200 and list(emptied.context["products"]) == []
+
+
 def test_inactive_products_have_no_page(client, db):
     product = ProductFactory(active=False)
     assert client.get(reverse("shop:product_detail", args=[product.pk])).status_code == 404
