@@ -260,6 +260,16 @@ JOB_VALUE_LABELS = {
 
 
 @register.filter
+def units(value) -> str:
+    """A number of units, a returned line's with the minus sign that ``money`` writes beside it (−1, not
+    -1); a dash when there is none."""
+    if value is None or value == "":
+        return "–"
+    text = f"{int(value):,}"
+    return "−" + text[1:] if text.startswith("-") else text
+
+
+@register.filter
 def percent(value, digits: int = 1) -> str:
     """A share as a percentage; a negative one with the minus sign that ``money`` writes (−4.0%)."""
     if value is None or value == "":

@@ -4,7 +4,15 @@ from decimal import Decimal
 
 import pytest
 
-from portal.templatetags.portal import forecast_model_label, money, money_change, percent, points, readable
+from portal.templatetags.portal import (
+    forecast_model_label,
+    money,
+    money_change,
+    percent,
+    points,
+    readable,
+    units,
+)
 
 
 @pytest.mark.parametrize(
@@ -21,6 +29,12 @@ from portal.templatetags.portal import forecast_model_label, money, money_change
 )
 def test_money_is_written_one_way_everywhere(value, places, written):
     assert money(value, places) == written
+
+
+@pytest.mark.parametrize(("value", "written"), [(-1, "−1"), (1200, "1,200"), (0, "0"), (None, "–")])
+def test_units_of_a_returned_line_carry_the_minus_sign_money_does(value, written):
+    # the shop's orders wrote "-1 ×" beside "−£2.55"
+    assert units(value) == written
 
 
 def test_money_takes_the_shops_currency(settings):
