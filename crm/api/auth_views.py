@@ -17,10 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.schema import error_response
+from crm.api.serializers import JSONInputSerializer
 from crm.services.api_tokens import api_token_create, api_token_revoke
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(JSONInputSerializer):
+    """A username and password, each a string: a JSON number is refused, not taken as text."""
+
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 

@@ -92,6 +92,14 @@ def test_a_wrong_password_gets_no_token(shopper):
     assert response.json() == {"detail": "Unable to log in with the given username and password."}
 
 
+def test_a_login_with_numbers_for_strings_is_a_400_naming_them(shopper):
+    # it answered 401 "Unable to log in", as if the schema's strings had been sent
+    response = APIClient().post("/api/auth/token/", {"username": 123, "password": 456}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"username", "password"}
+
+
 def test_session_login_works_for_staff(staff_user):
     client = APIClient()
     client.force_login(staff_user)
