@@ -60,10 +60,7 @@ class LoginLockoutHandler(AxesDatabaseHandler):
     of an attack."""
 
     def is_locked(self, request, credentials: dict | None = None) -> bool:
-        if super().is_locked(request, credentials):
-            return True
-        limit = settings.LOGIN_ADDRESS_FAILURE_LIMIT  # 0: no limit per address
-        return bool(limit) and self.address_failures(request) >= limit
+        return super().is_locked(request, credentials) or self.address_locked(request)
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs) -> None:
         """Record the failure (axes), and answer it as a lockout (429) once it is the address's last
@@ -71,10 +68,14 @@ class LoginLockoutHandler(AxesDatabaseHandler):
         super().user_login_failed(sender, credentials, request, **kwargs)
         if request is None or getattr(request, "axes_locked_out", False):
             return
-        limit = settings.LOGIN_ADDRESS_FAILURE_LIMIT
-        if limit and self.address_failures(request) >= limit:
+        if self.address_locked(request):
             request.axes_locked_out = True
             request.axes_credentials = credentials
+
+    @classmethod
+    def address_locked(cls, request) -> bool:
+        limit = settings.LOGIN_ADDRESS_FAILURE_LIMIT  # 0: no limit per address
+        return bool(limit) and cls.address_failures(request) >= limit
 
     @staticmethod
     def address_failures(request) -> int:

@@ -259,14 +259,18 @@ JOB_VALUE_LABELS = {
 }
 
 
+def _minus_sign(text: str) -> str:
+    """``text`` with a leading hyphen-minus written as the minus sign ``money`` uses."""
+    return "−" + text[1:] if text.startswith("-") else text
+
+
 @register.filter
 def units(value) -> str:
     """A number of units, a returned line's with the minus sign that ``money`` writes beside it (−1, not
     -1); a dash when there is none."""
     if value is None or value == "":
         return "–"
-    text = f"{int(value):,}"
-    return "−" + text[1:] if text.startswith("-") else text
+    return _minus_sign(f"{int(value):,}")
 
 
 @register.filter
@@ -274,8 +278,7 @@ def percent(value, digits: int = 1) -> str:
     """A share as a percentage; a negative one with the minus sign that ``money`` writes (−4.0%)."""
     if value is None or value == "":
         return "–"
-    text = f"{float(value) * 100:.{int(digits)}f}%"
-    return "−" + text[1:] if text.startswith("-") else text
+    return _minus_sign(f"{float(value) * 100:.{int(digits)}f}%")
 
 
 @register.filter

@@ -7,7 +7,6 @@ to whoever can reach it; `DEBUG=true make run` still turns it on.
 
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +15,7 @@ import pytest
 
 from tests.faults.workers import free_port, stop
 
-from .test_settings import IGNORED_ENVIRONMENT, ROOT
+from .test_settings import IGNORED_ENVIRONMENT, ROOT, run_django
 
 PROCFILES = ("Procfile", "Procfile.cluster")
 
@@ -76,13 +75,11 @@ def test_the_demo_web_server_answers_an_unknown_address_with_the_sites_page_not_
     served = environment(
         STATIC_ROOT=str(tmp_path / "static"), DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}"
     )
-    collected = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-        cwd=ROOT,
-        env=served,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    collected = run_django(
+        "retail_site.settings.local",
+        "from django.core.management import call_command; "
+        "call_command('collectstatic', interactive=False, verbosity=0)",
+        **{name: served[name] for name in ("STATIC_ROOT", "DATABASE_URL")},
     )
     assert collected.returncode == 0, collected.stderr
     port = free_port()
